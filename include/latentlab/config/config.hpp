@@ -1,0 +1,92 @@
+// Typed settings of one experiment, read from YAML, overridden by
+// `--set key.path=value`, validated, and written back resolved.
+//
+// Every key is registered once (src/config/config.cpp) with its type, its
+// default (the member initialisers below), its allowed values and one line of
+// help; parsing, validation, `--set`, the resolved config.yaml and
+// `train --list-keys` all come from that one table.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace latentlab {
+
+struct DataConfig {
+    std::string source = "mnist";   // mnist | fashion-mnist | idx | npy | csv
+    std::string path;               // file (idx/npy/csv) or directory (mnist, fashion-mnist); "" = default
+    std::string labels;             // labels file (idx/npy/csv); "" = the set's own labels, if any
+    long limit = 0;                 // use the first `limit` samples of the file (0 = all)
+    double test_fraction = 0.0;     // held-out fraction (0 disables the test split)
+    bool center = false;            // subtract the training mean
+    double scale = 0.0;             // multiply values by this; 0 = auto (1/255 for u8 IDX, else 1)
+};
+
+struct ModelConfig {
+    std::string type = "linear_autoencoder";
+    long latent_dim = 32;           // m (rows of W)
+    std::string dtype = "float32";  // float32 | float64
+    double init_scale = 0.01;       // W0 ~ N(0, init_scale^2)
+};
+
+struct OptimConfig {
+    std::string type = "adam";      // sgd | adam
+    double lr = 1e-3;
+    double momentum = 0.0;          // sgd
+    bool nesterov = false;          // sgd
+    double beta1 = 0.9;             // adam
+    double beta2 = 0.999;           // adam
+    double eps = 1e-8;              // adam
+    double weight_decay = 0.0;      // decoupled (AdamW-style for adam; L2 for sgd)
+    std::string schedule = "constant";  // constant | step | cosine
+    long step_epochs = 10;          // step: multiply lr by gamma every step_epochs epochs
+    double gamma = 0.1;             // step
+    double min_lr = 0.0;            // cosine: final lr
+};
+
+struct TrainConfig {
+    long epochs = 10;
+    long batch_size = 256;
+    long threads = 0;               // BLAS threads; 0 = all cores
+    double log_every = 2.0;         // seconds between progress lines when not on a terminal
+    bool checkpoint = true;         // write checkpoint.bin after every epoch
+};
+
+struct OutputConfig {
+    std::string dir;                // run directory; "" = runs/<config name>
+};
+
+struct Config {
+    long seed = 0;
+    DataConfig data;
+    ModelConfig model;
+    OptimConfig optim;
+    TrainConfig train;
+    OutputConfig output;
+};
+
+// Reads `path` (YAML), then applies each "key.path=value" of `overrides` in
+// order. Throws ConfigError with a one-line message naming the file and line
+// (or the --set argument) and the key: YAML syntax errors, unknown keys (with
+// the closest valid key), duplicate keys, wrong types, out-of-range values.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Parses YAML text; `origin` names it in messages (a file name).
+Config parse_config(const std::string& yaml_text, const std::string& origin);
+
+// Applies one "key.path=value" override (value parsed as a YAML scalar).
+void apply_override(Config& cfg, const std::string& assignment);
+
+// Re-checks every value and the cross-key rules; throws ConfigError.
+void validate(const Config& cfg);
+
+// The resolved configuration as YAML (every key, grouped), which
+// parse_config reads back to an equal Config.
+std::string to_yaml(const Config& cfg);
+
+// One line per key: name, type, default, allowed values, help (for --help).
+std::string describe_keys();
+
+// All valid keys ("data.path", ...), in table order.
+std::vector<std::string> config_keys();
+
+}  // namespace latentlab

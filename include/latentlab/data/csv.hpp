@@ -1,0 +1,15 @@
+// Numeric CSV: one sample per row, comma-separated (spaces around cells are
+// ignored), optional header line (detected when its first cell is not a
+// number), '#' comment lines skipped. Every row must have the same number of
+// cells. Result is an f64 RawTensor of shape {rows, cols}.
+#pragma once
+#include <string>
+#include "latentlab/data/raw_tensor.hpp"
+
+namespace latentlab {
+
+// Throws DataError "FILE:LINE: ..." for a ragged row or a non-numeric cell.
+// "nan"/"inf" cells parse (to be rejected, with their position, by Dataset).
+RawTensor read_csv(const std::string& path);
+
+}  // namespace latentlab

@@ -1,0 +1,23 @@
+// Files that are never half-written: a checkpoint, W.npy or summary.json is
+// either the old complete file or the new complete file, even after SIGKILL
+// or a full disk.
+#pragma once
+#include <string>
+
+namespace latentlab {
+
+// Writes `content` to `path` through `path.tmp.<pid>`: write, fsync, rename,
+// fsync of the directory. On failure the temporary is removed, `path` is
+// untouched, and DataError names the file and the OS error.
+void write_file_atomic(const std::string& path, const std::string& content);
+
+// Whole file as bytes; DataError naming the file if it cannot be read.
+std::string read_file(const std::string& path);
+
+bool file_exists(const std::string& path);
+bool is_directory(const std::string& path);
+
+// Creates `dir` and its parents; DataError if it cannot, or if it is not writable.
+void make_directories(const std::string& dir);
+
+}  // namespace latentlab
