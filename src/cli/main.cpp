@@ -1,1 +1,72 @@
-// placeholder
+// `train`: the command-line entry point. The only place that turns an
+// exception into a message and an exit code.
+#include <cstdio>
+#include <exception>
+#include <new>
+
+#include <CLI/CLI.hpp>
+
+#include "latentlab/config/config.hpp"
+#include "latentlab/util/error.hpp"
+#include "run.hpp"
+
+namespace {
+// Exit codes: 0 success, 1 data/IO error, 2 usage or config error,
+// 3 numerical failure (diverged, not positive definite), 4 internal error.
+int fail(int code, const std::string& msg) {
+    std::fprintf(stderr, "error: %s\n", msg.c_str());
+    return code;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace latentlab;
+    CLI::App app{
+        "LatentLab train: fit a latent-variable model from a YAML config.\n\n"
+        "  train --config configs/ae.yaml                      # run directory runs/ae\n"
+        "  train --config configs/ae.yaml --set optim.lr=0.01 --set train.epochs=3 --out runs/try\n"
+        "  train --resume runs/ae --set train.epochs=30        # continue a run\n\n"
+        "A run directory holds config.yaml (resolved), train.log, metrics.csv, the parameters\n"
+        "(W.npy), checkpoint.bin and summary.json. `train --list-keys` lists every config key.\n"
+        "Exit codes: 0 ok, 1 data/IO error, 2 usage/config error, 3 numerical failure.",
+        "train"};
+    app.get_formatter()->column_width(34);
+    cli::RunOptions opt;
+    bool list_keys = false;
+    auto* config = app.add_option("-c,--config", opt.config_path, "YAML experiment file");
+    app.add_option("-s,--set", opt.overrides,
+                   "Override a key: --set optim.lr=0.01 (repeatable; see --list-keys)");
+    app.add_option("-o,--out", opt.out_dir, "Run directory (default: output.dir, else runs/<config name>)");
+    auto* resume = app.add_option("-r,--resume", opt.resume_dir,
+                                  "Continue the run in this directory from its last checkpoint");
+    app.add_flag("-f,--force", opt.force, "Overwrite a run directory that already holds a run");
+    app.add_flag("-q,--quiet", opt.quiet, "Only warnings and errors on the console");
+    app.add_flag("--list-keys", list_keys, "List every config key with its type, default and help");
+    config->excludes(resume);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    if (list_keys) {
+        std::fputs(describe_keys().c_str(), stdout);
+        return 0;
+    }
+    if (opt.config_path.empty() && opt.resume_dir.empty())
+        return fail(2, "nothing to do: give --config FILE.yaml or --resume RUN_DIR (see --help)");
+
+    try {
+        return cli::run(opt);
+    } catch (const ConfigError& e) {
+        return fail(2, e.what());
+    } catch (const NumericalError& e) {
+        return fail(3, e.what());
+    } catch (const Error& e) {
+        return fail(1, e.what());
+    } catch (const std::bad_alloc&) {
+        return fail(1, "out of memory (try data.limit, a smaller batch or model.dtype float32)");
+    } catch (const std::exception& e) {
+        return fail(4, std::string("internal error: ") + e.what());
+    }
+}

@@ -1,1 +1,751 @@
-// placeholder
+// Typed configuration: one registration table of keys drives parsing,
+// validation, `--set` overrides, the resolved YAML and `--list-keys`.
+//
+// To add a key: add the member (with its default) to the struct in
+// config.hpp and one line to `table()` below. Nothing else lists keys.
+//
+// Parsing rules (yaml-cpp 0.7, see docs/numerics.md):
+// - yaml-cpp accepts duplicate keys silently but keeps every pair when a map
+//   is iterated, so duplicates are found by walking the pairs; unknown keys
+//   are whatever the walk does not find in the table.
+// - Scalars are converted here, not by yaml-cpp's `as<T>()` (which reads
+//   "010" as octal 8, accepts hex and gives mark-less errors):
+//     integer: a decimal literal ("12", "-3", "+4"), or any number literal
+//              that is an exact integer ("1e3", "256.0"); "3.5", "0x10" are
+//              the wrong type. Written "1e30" is out of range for a long.
+//     number:  a decimal floating-point literal; .inf/.nan/inf/nan are read
+//              and then rejected as not finite.
+//     bool:    yaml-cpp's spelling (true/false, yes/no, on/off, y/n).
+//     string:  any scalar, as written; an empty value (`key:`, `~`, null)
+//              is the empty string.
+//   A quoted scalar ("0.1") is read like a plain one.
+// - A dotted name in the file (`optim.lr: 0.1` at the top level) is the
+//   path it spells; it counts as the same key as `optim: {lr: ...}`.
+// - The top level must be a mapping (an empty document gives the
+//   defaults); a section may be empty (`optim:`), else it is a mapping.
+#include "latentlab/config/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "latentlab/util/error.hpp"
+
+namespace latentlab {
+namespace {
+
+// ---------------------------------------------------------------------------
+// The registration table
+// ---------------------------------------------------------------------------
+
+// A binding is a function returning a reference to the Config member; its
+// type (long, double, bool, std::string) is the key's value type.
+template <class T>
+using Ref = T& (*)(Config&);
+using Binding = std::variant<Ref<long>, Ref<double>, Ref<bool>, Ref<std::string>>;
+using Value = std::variant<long, double, bool, std::string>;  // same order as Binding
+
+// `field<&Config::optim, &OptimConfig::lr>` binds cfg.optim.lr;
+// `top<&Config::seed>` binds a top-level member.
+template <auto Section, auto Member>
+constexpr auto field = +[](Config& c) -> auto& { return (c.*Section).*Member; };
+template <auto Member>
+constexpr auto top = +[](Config& c) -> auto& { return c.*Member; };
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Allowed values: an enumeration (strings) or an interval (numbers).
+struct Rule {
+    std::vector<std::string> allowed;  // non-empty: the key is an enum
+    double lo = -kInf, hi = kInf;
+    bool lo_open = false, hi_open = false;
+};
+
+Rule any() { return {}; }
+Rule at_least(double lo) { Rule r; r.lo = lo; return r; }                   // [lo, inf)
+Rule above(double lo) { Rule r; r.lo = lo; r.lo_open = true; return r; }    // (lo, inf)
+Rule in_co(double lo, double hi) { Rule r; r.lo = lo; r.hi = hi; r.hi_open = true; return r; }  // [lo, hi)
+Rule in_oc(double lo, double hi) { Rule r; r.lo = lo; r.hi = hi; r.lo_open = true; return r; }  // (lo, hi]
+Rule one_of(std::initializer_list<const char*> values) {
+    Rule r;
+    r.allowed.assign(values.begin(), values.end());
+    return r;
+}
+
+struct Key {
+    const char* name;  // dotted path, e.g. "optim.lr"
+    Binding ref;
+    Rule rule;
+    const char* help;
+};
+
+const std::vector<Key>& table() {
+    // clang-format off
+    static const std::vector<Key> keys = {
+        {"seed",               top<&Config::seed>,                          at_least(0),  "random seed (initialisation, shuffling, test split)"},
+
+        {"data.source",        field<&Config::data, &DataConfig::source>,        one_of({"mnist", "fashion-mnist", "idx", "npy", "csv"}),
+                                                                                                 "dataset: a built-in set or a file format"},
+        {"data.path",          field<&Config::data, &DataConfig::path>,          any(),          "file (idx/npy/csv) or directory (mnist, fashion-mnist); empty = default"},
+        {"data.labels",        field<&Config::data, &DataConfig::labels>,        any(),          "labels file (idx/npy/csv); empty = the set's own labels, if any"},
+        {"data.limit",         field<&Config::data, &DataConfig::limit>,         at_least(0),    "use the first `limit` samples (0 = all)"},
+        {"data.test_fraction", field<&Config::data, &DataConfig::test_fraction>, in_co(0, 1),    "fraction held out for testing (0 = no test split)"},
+        {"data.center",        field<&Config::data, &DataConfig::center>,        any(),          "subtract the training mean"},
+        {"data.scale",         field<&Config::data, &DataConfig::scale>,         at_least(0),    "multiply values by this; 0 = auto (1/255 for u8 IDX, else 1)"},
+
+        {"model.type",         field<&Config::model, &ModelConfig::type>,        one_of({"linear_autoencoder"}),
+                                                                                                 "model to train"},
+        {"model.latent_dim",   field<&Config::model, &ModelConfig::latent_dim>,  at_least(1),    "latent dimension m (rows of W)"},
+        {"model.dtype",        field<&Config::model, &ModelConfig::dtype>,       one_of({"float32", "float64"}),
+                                                                                                 "floating-point type of data and parameters"},
+        {"model.init_scale",   field<&Config::model, &ModelConfig::init_scale>,  above(0),       "initial weights W0 ~ N(0, init_scale^2)"},
+
+        {"optim.type",         field<&Config::optim, &OptimConfig::type>,        one_of({"sgd", "adam"}),
+                                                                                                 "optimiser"},
+        {"optim.lr",           field<&Config::optim, &OptimConfig::lr>,          above(0),       "learning rate"},
+        {"optim.momentum",     field<&Config::optim, &OptimConfig::momentum>,    in_co(0, 1),    "sgd: momentum (0 = plain SGD)"},
+        {"optim.nesterov",     field<&Config::optim, &OptimConfig::nesterov>,    any(),          "sgd: Nesterov momentum"},
+        {"optim.beta1",        field<&Config::optim, &OptimConfig::beta1>,       in_co(0, 1),    "adam: decay rate of the first-moment estimate"},
+        {"optim.beta2",        field<&Config::optim, &OptimConfig::beta2>,       in_co(0, 1),    "adam: decay rate of the second-moment estimate"},
+        {"optim.eps",          field<&Config::optim, &OptimConfig::eps>,         above(0),       "adam: added to sqrt(v) in the denominator"},
+        {"optim.weight_decay", field<&Config::optim, &OptimConfig::weight_decay>, at_least(0),   "decoupled weight decay (AdamW-style for adam, L2 for sgd)"},
+        {"optim.schedule",     field<&Config::optim, &OptimConfig::schedule>,    one_of({"constant", "step", "cosine"}),
+                                                                                                 "learning-rate schedule"},
+        {"optim.step_epochs",  field<&Config::optim, &OptimConfig::step_epochs>, at_least(1),    "step: multiply lr by gamma every step_epochs epochs"},
+        {"optim.gamma",        field<&Config::optim, &OptimConfig::gamma>,       in_oc(0, 1),    "step: factor applied to lr"},
+        {"optim.min_lr",       field<&Config::optim, &OptimConfig::min_lr>,      at_least(0),    "cosine: final learning rate (<= optim.lr)"},
+
+        {"train.epochs",       field<&Config::train, &TrainConfig::epochs>,      at_least(1),    "passes over the training set"},
+        {"train.batch_size",   field<&Config::train, &TrainConfig::batch_size>,  at_least(1),    "samples per minibatch"},
+        {"train.threads",      field<&Config::train, &TrainConfig::threads>,     at_least(0),    "BLAS threads (0 = all cores)"},
+        {"train.log_every",    field<&Config::train, &TrainConfig::log_every>,   above(0),       "seconds between progress lines when not on a terminal"},
+        {"train.checkpoint",   field<&Config::train, &TrainConfig::checkpoint>,  any(),          "write checkpoint.bin after every epoch"},
+
+        {"output.dir",         field<&Config::output, &OutputConfig::dir>,       any(),          "run directory; empty = runs/<config name>"},
+    };
+    // clang-format on
+    return keys;
+}
+
+// Rules that involve more than one key (checked by validate()).
+void check_cross_rules(const Config& c);
+
+// ---------------------------------------------------------------------------
+// Table helpers
+// ---------------------------------------------------------------------------
+
+enum class Kind { integer, number, boolean, string, enumeration };
+
+Kind kind_of(const Key& k) {
+    switch (k.ref.index()) {
+        case 0: return Kind::integer;
+        case 1: return Kind::number;
+        case 2: return Kind::boolean;
+        default: return k.rule.allowed.empty() ? Kind::string : Kind::enumeration;
+    }
+}
+
+const char* kind_name(Kind kind) {
+    switch (kind) {
+        case Kind::integer: return "integer";
+        case Kind::number: return "number";
+        case Kind::boolean: return "bool";
+        case Kind::string: return "string";
+        case Kind::enumeration: return "enum";
+    }
+    return "?";
+}
+
+const Key* find_key(const std::string& name) {
+    for (const Key& k : table())
+        if (name == k.name) return &k;
+    return nullptr;
+}
+
+// A section is a proper prefix of some key ("optim" for "optim.lr").
+bool is_section(const std::string& path) {
+    const std::string prefix = path + ".";
+    for (const Key& k : table())
+        if (std::string(k.name).compare(0, prefix.size(), prefix) == 0) return true;
+    return false;
+}
+
+// All section names, each placed before its first key (table order).
+std::vector<std::string> sections_and_keys() {
+    std::vector<std::string> out;
+    for (const Key& k : table()) {
+        const std::string name = k.name;
+        for (std::size_t dot = name.find('.'); dot != std::string::npos; dot = name.find('.', dot + 1)) {
+            const std::string section = name.substr(0, dot);
+            if (std::find(out.begin(), out.end(), section) == out.end()) out.push_back(section);
+        }
+        out.push_back(name);
+    }
+    return out;
+}
+
+Value get(const Key& k, const Config& c) {
+    // Bindings take Config& so one function serves reading and writing;
+    // reading through them does not modify `c`.
+    return std::visit([&](auto ref) -> Value { return ref(const_cast<Config&>(c)); }, k.ref);
+}
+
+void set(const Key& k, Config& c, const Value& v) {
+    std::visit(
+        [&](auto ref) {
+            using T = std::remove_reference_t<decltype(ref(c))>;
+            ref(c) = std::get<T>(v);
+        },
+        k.ref);
+}
+
+// ---------------------------------------------------------------------------
+// Text helpers
+// ---------------------------------------------------------------------------
+
+std::string lower(std::string s) {
+    for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+}
+
+std::string trim(const std::string& s) {
+    const char* ws = " \t\r\n";
+    const auto b = s.find_first_not_of(ws);
+    if (b == std::string::npos) return "";
+    return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+// Keeps a message on one line: control characters become escapes.
+std::string one_line(const std::string& s) {
+    std::string out;
+    for (char ch : s) {
+        const auto u = static_cast<unsigned char>(ch);
+        if (ch == '\n') out += "\\n";
+        else if (ch == '\t') out += "\\t";
+        else if (ch == '\r') out += "\\r";
+        else if (u < 0x20 || u == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", u);
+            out += buf;
+        } else out += ch;
+    }
+    return out;
+}
+
+std::string quoted(const std::string& s) { return "'" + one_line(s) + "'"; }
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+    std::string out;
+    for (std::size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+    return out;
+}
+
+// The shortest "%.<p>g" text (p <= 17 = max_digits10) that reads back to
+// exactly `x`: 0.0001 rather than 1e-04, 1e-08, 0.30000000000000004.
+// Locale-independent.
+std::string shortest(double x) {
+    if (std::isnan(x)) return "nan";
+    if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+    char buf[64];
+    for (int precision = 1;; ++precision) {
+        const auto res = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::general, precision);
+        double back = 0;
+        std::from_chars(buf, res.ptr, back);
+        if (back == x || precision >= std::numeric_limits<double>::max_digits10) return std::string(buf, res.ptr);
+    }
+}
+
+// Levenshtein distance (case-insensitive: the caller lower-cases).
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+std::string last_component(const std::string& path) {
+    const auto dot = path.rfind('.');
+    return dot == std::string::npos ? path : path.substr(dot + 1);
+}
+
+// The candidate closest to `unknown`, or "" when none is close. Compares
+// the full dotted names (close if distance <= max(2, len/3)) and, to catch
+// a key put in the wrong section ("train.lr"), the last components (close
+// if distance <= max(1, len/3)). Ties go to the closer full name, then to
+// table order.
+std::string did_you_mean(const std::string& unknown, const std::vector<std::string>& candidates) {
+    const std::string u = lower(unknown), u_last = last_component(u);
+    std::string best;
+    std::size_t best_score = std::numeric_limits<std::size_t>::max(), best_full = best_score;
+    for (const std::string& cand : candidates) {
+        const std::string c = lower(cand);
+        const std::size_t full = edit_distance(u, c);
+        std::size_t score = std::numeric_limits<std::size_t>::max();
+        if (full <= std::max<std::size_t>(2, u.size() / 3)) score = full;
+        if (u.find('.') != std::string::npos || c.find('.') != std::string::npos) {
+            const std::size_t last = edit_distance(u_last, last_component(c));
+            if (last <= std::max<std::size_t>(1, u_last.size() / 3)) score = std::min(score, last);
+        }
+        if (score < best_score || (score == best_score && score != std::numeric_limits<std::size_t>::max() &&
+                                   full < best_full)) {
+            best = cand;
+            best_score = score;
+            best_full = full;
+        }
+    }
+    return best;
+}
+
+std::string unknown_key_message(const std::string& what, const std::string& name,
+                                 const std::vector<std::string>& candidates) {
+    std::string msg = "unknown " + what + " " + quoted(name);
+    const std::string guess = did_you_mean(name, candidates);
+    if (!guess.empty()) msg += " (did you mean " + quoted(guess) + "?)";
+    return msg;
+}
+
+// ---------------------------------------------------------------------------
+// Scalars
+// ---------------------------------------------------------------------------
+
+enum class Parsed { ok, wrong_type, out_of_range };
+
+// Decimal floating-point literal, or a YAML/C spelling of inf/nan.
+Parsed parse_number(const std::string& s, double& out) {
+    const std::string l = lower(s);
+    if (l == ".inf" || l == "+.inf") { out = kInf; return Parsed::ok; }
+    if (l == "-.inf") { out = -kInf; return Parsed::ok; }
+    if (l == ".nan") { out = std::numeric_limits<double>::quiet_NaN(); return Parsed::ok; }
+    const char* first = s.data();
+    const char* last = s.data() + s.size();
+    if (first != last && *first == '+') ++first;  // from_chars takes no '+'
+    if (first == last || *first == '+' || (first != s.data() && *first == '-')) return Parsed::wrong_type;
+    const auto res = std::from_chars(first, last, out);  // general format: no hex
+    if (res.ptr != last || res.ptr == first) return Parsed::wrong_type;
+    if (res.ec == std::errc::result_out_of_range) return Parsed::out_of_range;
+    return res.ec == std::errc() ? Parsed::ok : Parsed::wrong_type;
+}
+
+Parsed parse_integer(const std::string& s, long& out) {
+    const char* first = s.data();
+    const char* last = s.data() + s.size();
+    if (first != last && *first == '+') ++first;
+    if (first == last || *first == '+' || (first != s.data() && *first == '-')) return Parsed::wrong_type;
+    const auto res = std::from_chars(first, last, out, 10);
+    if (res.ptr == last && res.ptr != first) {
+        return res.ec == std::errc::result_out_of_range ? Parsed::out_of_range : Parsed::ok;
+    }
+    // Not a plain decimal integer: accept a number literal that is an exact
+    // integer ("1e3", "256.0").
+    double x = 0;
+    const Parsed p = parse_number(s, x);
+    if (p != Parsed::ok) return p;
+    if (!std::isfinite(x) || x != std::floor(x)) return Parsed::wrong_type;
+    // 2^63 is exactly representable; long covers [-2^63, 2^63).
+    if (x < -9223372036854775808.0 || x >= 9223372036854775808.0) return Parsed::out_of_range;
+    out = static_cast<long>(x);
+    return Parsed::ok;
+}
+
+std::string range_text(const Rule& r) {
+    const bool has_lo = r.lo > -kInf, has_hi = r.hi < kInf;
+    if (has_lo && has_hi)
+        return std::string(r.lo_open ? "(" : "[") + shortest(r.lo) + ", " + shortest(r.hi) + (r.hi_open ? ")" : "]");
+    if (has_lo) return std::string(r.lo_open ? "> " : ">= ") + shortest(r.lo);
+    if (has_hi) return std::string(r.hi_open ? "< " : "<= ") + shortest(r.hi);
+    return "";
+}
+
+// The problem with value `v` of key `k` ("" if none). `got` is the value as
+// the user wrote it (or as formatted, in validate()).
+std::string check_value(const Key& k, const Value& v, const std::string& got) {
+    const Rule& r = k.rule;
+    if (const auto* s = std::get_if<std::string>(&v)) {
+        if (!r.allowed.empty() && std::find(r.allowed.begin(), r.allowed.end(), *s) == r.allowed.end())
+            return std::string(k.name) + " must be one of " + join(r.allowed, ", ") + " (got " + quoted(got) + ")";
+        return "";
+    }
+    double x = 0;
+    if (const auto* d = std::get_if<double>(&v)) {
+        if (!std::isfinite(*d)) return std::string(k.name) + " must be a finite number (got " + got + ")";
+        x = *d;
+    } else if (const auto* i = std::get_if<long>(&v)) {
+        x = static_cast<double>(*i);
+    } else {
+        return "";  // bool
+    }
+    const bool low = r.lo_open ? !(x > r.lo) : !(x >= r.lo);
+    const bool high = r.hi_open ? !(x < r.hi) : !(x <= r.hi);
+    if (low || high) {
+        const std::string range = range_text(r);
+        const bool interval = range[0] == '[' || range[0] == '(';
+        return std::string(k.name) + " must be " + (interval ? "in " : "") + range + " (got " + got + ")";
+    }
+    return "";
+}
+
+std::string describe_node(const YAML::Node& n) {
+    switch (n.Type()) {
+        case YAML::NodeType::Sequence: return "a sequence";
+        case YAML::NodeType::Map: return "a mapping";
+        case YAML::NodeType::Scalar: return quoted(n.Scalar());
+        default: return "an empty value";
+    }
+}
+
+// Converts and checks the value of key `k`; `where` ("file:line" or
+// "--set ...") starts any error message.
+Value decode(const Key& k, const YAML::Node& node, const std::string& where) {
+    const Kind kind = kind_of(k);
+    const auto wrong_type = [&](const std::string& expected) {
+        return ConfigError(where + ": " + k.name + ": expected " + expected + ", got " + describe_node(node));
+    };
+    const char* expected = "";
+    switch (kind) {
+        case Kind::integer: expected = "an integer"; break;
+        case Kind::number: expected = "a number"; break;
+        case Kind::boolean: expected = "a bool (true or false)"; break;
+        case Kind::string: expected = "a string"; break;
+        case Kind::enumeration: expected = "a string"; break;
+    }
+    if ((kind == Kind::string || kind == Kind::enumeration) && node.IsNull()) {
+        const Value v = std::string();
+        const std::string problem = check_value(k, v, "");
+        if (!problem.empty()) throw ConfigError(where + ": " + problem);
+        return v;
+    }
+    if (!node.IsScalar()) throw wrong_type(expected);
+    const std::string& text = node.Scalar();
+
+    Value v;
+    switch (kind) {
+        case Kind::integer: {
+            long i = 0;
+            const Parsed p = parse_integer(text, i);
+            if (p == Parsed::wrong_type) throw wrong_type(expected);
+            if (p == Parsed::out_of_range)
+                throw ConfigError(where + ": " + k.name + ": integer out of range (got " + one_line(text) + ")");
+            v = i;
+            break;
+        }
+        case Kind::number: {
+            double d = 0;
+            const Parsed p = parse_number(text, d);
+            if (p == Parsed::wrong_type) throw wrong_type(expected);
+            if (p == Parsed::out_of_range)
+                throw ConfigError(where + ": " + k.name + ": number out of range (got " + one_line(text) + ")");
+            v = d;
+            break;
+        }
+        case Kind::boolean: {
+            bool b = false;
+            if (!YAML::convert<bool>::decode(node, b)) throw wrong_type(expected);
+            v = b;
+            break;
+        }
+        case Kind::string:
+        case Kind::enumeration: v = text; break;
+    }
+    const std::string problem = check_value(k, v, kind == Kind::enumeration ? text : one_line(text));
+    if (!problem.empty()) throw ConfigError(where + ": " + problem);
+    return v;
+}
+
+// ---------------------------------------------------------------------------
+// Reading a document
+// ---------------------------------------------------------------------------
+
+int line_of(const YAML::Node& n) { return n.Mark().is_null() ? -1 : n.Mark().line + 1; }
+
+class DocumentReader {
+public:
+    DocumentReader(const std::string& origin, Config& cfg) : origin_(origin), cfg_(cfg) {}
+
+    // Walks a mapping whose keys are relative to `prefix` ("" = top level).
+    void walk(const YAML::Node& map, const std::string& prefix) {
+        for (const auto& pair : map) {
+            // Every pair, duplicates included (yaml-cpp 0.7 keeps them all).
+            const YAML::Node key = pair.first;
+            const YAML::Node value = pair.second;
+            const int line = line_of(key);
+            if (!key.IsScalar()) throw error(line, "expected a key name, got " + describe_node(key));
+            const std::string path = prefix.empty() ? key.Scalar() : prefix + "." + key.Scalar();
+
+            const auto [first, inserted] = seen_.emplace(path, line);
+            if (!inserted)
+                throw error(line, "duplicate key " + quoted(path) + " (first at line " +
+                                      std::to_string(first->second) + ")");
+
+            if (const Key* k = find_key(path)) {
+                set(*k, cfg_, decode(*k, value, where(line)));
+            } else if (is_section(path)) {
+                if (value.IsMap()) walk(value, path);
+                else if (!value.IsNull())
+                    throw error(line, path + ": expected a mapping (a section), got " + describe_node(value));
+            } else {
+                throw error(line, unknown_key_message(value.IsMap() ? "section" : "key", path,
+                                                      sections_and_keys()));
+            }
+        }
+    }
+
+    ConfigError error(int line, const std::string& what) const { return ConfigError(where(line) + ": " + what); }
+
+    std::string where(int line) const { return line < 0 ? origin_ : origin_ + ":" + std::to_string(line); }
+
+private:
+    const std::string& origin_;
+    Config& cfg_;
+    std::map<std::string, int> seen_;  // path -> line of first occurrence
+};
+
+std::string format_yaml_string(const std::string& s) {
+    // Plain only when no YAML reader could take it for anything but a
+    // string: safe characters, not starting like a number or an indicator,
+    // not a YAML 1.1 null/bool word.
+    static const char* const words[] = {"null", "true", "false", "yes", "no", "on", "off", "y", "n"};
+    bool plain = !s.empty() && std::isalpha(static_cast<unsigned char>(s[0])) != 0;
+    for (char ch : s)
+        plain = plain && (std::isalnum(static_cast<unsigned char>(ch)) || std::strchr("_-./+", ch) != nullptr);
+    if (plain)
+        for (const char* w : words) plain = plain && lower(s) != w;
+    if (plain) return s;
+    std::string out = "\"";
+    for (char ch : s) {
+        const auto u = static_cast<unsigned char>(ch);
+        if (ch == '"') out += "\\\"";
+        else if (ch == '\\') out += "\\\\";
+        else if (ch == '\n') out += "\\n";
+        else if (ch == '\t') out += "\\t";
+        else if (ch == '\r') out += "\\r";
+        else if (u < 0x20 || u == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", u);
+            out += buf;
+        } else out += ch;
+    }
+    return out + "\"";
+}
+
+// A value as YAML text that parse_config reads back exactly.
+std::string format_yaml(const Value& v) {
+    if (const auto* i = std::get_if<long>(&v)) return std::to_string(*i);
+    if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+    if (const auto* s = std::get_if<std::string>(&v)) return format_yaml_string(*s);
+    const double d = std::get<double>(v);
+    if (std::isnan(d)) return ".nan";
+    if (std::isinf(d)) return d > 0 ? ".inf" : "-.inf";
+    // Always with a '.' in the mantissa ("2.0", "1.0e-08"): YAML 1.1 readers
+    // such as PyYAML take "1e-08" for a string.
+    std::string t = shortest(d);
+    const auto e = t.find('e');
+    if (t.find('.') == std::string::npos) t.insert(e == std::string::npos ? t.size() : e, ".0");
+    return t;
+}
+
+std::string allowed_text(const Key& k) {
+    if (!k.rule.allowed.empty()) return join(k.rule.allowed, ", ");
+    if (kind_of(k) == Kind::boolean) return "true, false";
+    const std::string range = range_text(k.rule);
+    return range.empty() ? "any" : range;
+}
+
+// Keys grouped into a tree by their dotted names, in table order.
+struct TreeNode {
+    std::string name;
+    const Key* key = nullptr;
+    std::vector<TreeNode> children;
+};
+
+TreeNode key_tree() {
+    TreeNode root;
+    for (const Key& k : table()) {
+        TreeNode* node = &root;
+        std::string rest = k.name;
+        for (;;) {
+            const auto dot = rest.find('.');
+            const std::string part = rest.substr(0, dot);
+            auto it = std::find_if(node->children.begin(), node->children.end(),
+                                   [&](const TreeNode& c) { return c.name == part; });
+            if (it == node->children.end()) {
+                node->children.push_back(TreeNode{part, nullptr, {}});
+                it = node->children.end() - 1;
+            }
+            node = &*it;
+            if (dot == std::string::npos) break;
+            rest = rest.substr(dot + 1);
+        }
+        node->key = &k;
+    }
+    return root;
+}
+
+void emit(const TreeNode& node, const Config& cfg, const std::string& indent, std::string& out) {
+    for (const TreeNode& child : node.children) {
+        if (child.key) {
+            out += indent + child.name + ": " + format_yaml(get(*child.key, cfg)) + "\n";
+        } else {
+            out += indent + child.name + ":\n";
+            emit(child, cfg, indent + "  ", out);
+        }
+    }
+}
+
+void check_cross_rules(const Config& c) {
+    if (c.optim.min_lr > c.optim.lr)
+        throw ConfigError("optim.min_lr must be <= optim.lr (got optim.min_lr=" + shortest(c.optim.min_lr) +
+                          ", optim.lr=" + shortest(c.optim.lr) + ")");
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Public interface
+// ---------------------------------------------------------------------------
+
+Config parse_config(const std::string& yaml_text, const std::string& origin) {
+    std::vector<YAML::Node> docs;
+    try {
+        docs = YAML::LoadAll(yaml_text);
+    } catch (const YAML::Exception& e) {
+        std::string where = origin;
+        if (!e.mark.is_null()) where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
+        throw ConfigError(where + ": YAML syntax error: " + one_line(e.msg));
+    }
+    Config cfg;
+    DocumentReader reader(origin, cfg);
+    for (std::size_t i = 1; i < docs.size(); ++i)
+        if (!docs[i].IsNull())
+            throw reader.error(line_of(docs[i]), "expected one YAML document, found " + std::to_string(docs.size()));
+    if (docs.empty() || docs[0].IsNull()) return cfg;  // empty file: defaults
+    if (!docs[0].IsMap()) {
+        const int line = line_of(docs[0]);
+        throw reader.error(line < 0 ? 1 : line,
+                           "expected a mapping of sections at the top level, got " + describe_node(docs[0]));
+    }
+    reader.walk(docs[0], "");
+    return cfg;
+}
+
+void apply_override(Config& cfg, const std::string& assignment) {
+    const std::string where = "--set " + one_line(assignment);
+    const auto eq = assignment.find('=');
+    const std::string name = eq == std::string::npos ? "" : trim(assignment.substr(0, eq));
+    if (name.empty()) throw ConfigError(where + ": expected key.path=value");
+
+    const Key* k = find_key(name);
+    if (!k) {
+        const std::vector<std::string> keys = config_keys();
+        if (is_section(name)) {
+            std::vector<std::string> inside;
+            for (const std::string& key : keys)
+                if (key.compare(0, name.size() + 1, name + ".") == 0) inside.push_back(key);
+            throw ConfigError(where + ": " + quoted(name) + " is a section, not a key; set one of " +
+                              join(inside, ", "));
+        }
+        throw ConfigError(where + ": " + unknown_key_message("key", name, keys));
+    }
+
+    YAML::Node node;
+    try {
+        node = YAML::Load(assignment.substr(eq + 1));
+    } catch (const YAML::Exception& e) {
+        throw ConfigError(where + ": YAML syntax error in the value: " + one_line(e.msg));
+    }
+    set(*k, cfg, decode(*k, node, where));  // decode first: cfg unchanged on error
+}
+
+void validate(const Config& cfg) {
+    for (const Key& k : table()) {
+        const Value v = get(k, cfg);
+        std::string got;
+        if (const auto* d = std::get_if<double>(&v)) got = shortest(*d);
+        else if (const auto* i = std::get_if<long>(&v)) got = std::to_string(*i);
+        else if (const auto* s = std::get_if<std::string>(&v)) got = *s;
+        const std::string problem = check_value(k, v, got);
+        if (!problem.empty()) throw ConfigError(problem);
+    }
+    check_cross_rules(cfg);
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw ConfigError(path + ": cannot open config file: is a directory");
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) throw ConfigError(path + ": cannot open config file: " + std::strerror(errno));
+    std::string text;
+    char buf[1 << 14];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    const bool failed = std::ferror(f) != 0;
+    const int err = errno;
+    std::fclose(f);
+    if (failed) throw ConfigError(path + ": cannot read config file: " + std::strerror(err));
+
+    Config cfg = parse_config(text, path);
+    for (const std::string& o : overrides) apply_override(cfg, o);
+    try {
+        validate(cfg);
+    } catch (const ConfigError& e) {
+        throw ConfigError(path + (overrides.empty() ? "" : " with --set overrides") + ": " + e.what());
+    }
+    return cfg;
+}
+
+std::string to_yaml(const Config& cfg) {
+    std::string out;
+    emit(key_tree(), cfg, "", out);
+    return out;
+}
+
+std::string describe_keys() {
+    const Config defaults;
+    std::vector<std::vector<std::string>> rows = {{"key", "type", "default", "allowed", "help"}};
+    for (const Key& k : table())
+        rows.push_back({k.name, kind_name(kind_of(k)), format_yaml(get(k, defaults)), allowed_text(k), k.help});
+    std::vector<std::size_t> width(rows[0].size(), 0);
+    for (const auto& row : rows)
+        for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+    std::string out;
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t c = 0; c < row.size(); ++c) {
+            line += row[c];
+            if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
+        }
+        out += line + "\n";
+    }
+    return out;
+}
+
+std::vector<std::string> config_keys() {
+    std::vector<std::string> names;
+    for (const Key& k : table()) names.emplace_back(k.name);
+    return names;
+}
+
+}  // namespace latentlab

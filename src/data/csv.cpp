@@ -1,1 +1,116 @@
-// placeholder
+// Numeric CSV reader. The file is read whole, then parsed in place: cells are
+// located by their offsets in the text and converted with strtod directly
+// from it (a cell is bounded by ',', a line end or the string's NUL, none of
+// which can extend a number), so no per-cell string is made.
+#include "latentlab/data/csv.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "latentlab/util/error.hpp"
+#include "latentlab/util/files.hpp"
+
+namespace latentlab {
+
+namespace {
+
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+// Parses text[b, e) as a whole number; false if it is empty or anything is left over.
+bool parse_number(const char* b, const char* e, double& out) {
+    if (b == e) return false;
+    char* end = nullptr;
+    out = std::strtod(b, &end);
+    return end == e;
+}
+
+std::string shown(const char* b, const char* e) {
+    std::string s(b, e);
+    if (s.size() > 40) s = s.substr(0, 40) + "...";
+    for (char& c : s)
+        if (static_cast<unsigned char>(c) < 0x20) c = '?';
+    return "'" + s + "'";
+}
+
+}  // namespace
+
+RawTensor read_csv(const std::string& path) {
+    const std::string text = read_file(path);  // DataError for missing, unreadable, directory
+    const char* const base = text.c_str();
+    const std::size_t n = text.size();
+
+    std::size_t pos = 0;
+    if (n >= 3 && std::memcmp(base, "\xEF\xBB\xBF", 3) == 0) pos = 3;  // UTF-8 BOM (spreadsheet exports)
+
+    RawTensor t;
+    t.dtype = DType::f64;
+    std::size_t cols = 0, cols_line = 0, rows = 0, header_line = 0;
+    bool first_line = true;
+    std::vector<std::pair<const char*, const char*>> cells;  // reused across lines
+
+    for (std::size_t line_no = 1; pos < n; ++line_no) {
+        std::size_t eol = text.find('\n', pos);
+        if (eol == std::string::npos) eol = n;
+        const char* b = base + pos;
+        const char* e = base + eol;
+        pos = eol + 1;
+        while (b < e && is_blank(*b)) ++b;
+        while (e > b && is_blank(e[-1])) --e;
+        if (b == e || *b == '#') continue;  // empty or comment line
+
+        cells.clear();
+        for (const char* c = b;;) {
+            const char* sep = static_cast<const char*>(std::memchr(c, ',', static_cast<std::size_t>(e - c)));
+            const char* ce = sep ? sep : e;
+            const char* cb = c;
+            const char* cend = ce;
+            while (cb < cend && is_blank(*cb)) ++cb;
+            while (cend > cb && is_blank(cend[-1])) --cend;
+            cells.emplace_back(cb, cend);
+            if (!sep) break;
+            c = sep + 1;
+        }
+
+        double v = 0.0;
+        if (first_line) {
+            first_line = false;
+            if (!parse_number(cells[0].first, cells[0].second, v)) {  // a header line
+                header_line = line_no;
+                cols = cells.size();
+                cols_line = line_no;
+                continue;
+            }
+        }
+        if (cols == 0) {
+            cols = cells.size();
+            cols_line = line_no;
+        } else if (cells.size() != cols) {
+            throw DataError(path + ":" + std::to_string(line_no) + ": row has " + std::to_string(cells.size()) +
+                            " cells, expected " + std::to_string(cols) + " (as on line " +
+                            std::to_string(cols_line) + ")");
+        }
+
+        const std::size_t at = t.bytes.size();
+        t.bytes.resize(at + cols * sizeof(double));
+        for (std::size_t j = 0; j < cols; ++j) {
+            if (!parse_number(cells[j].first, cells[j].second, v))
+                throw DataError(path + ":" + std::to_string(line_no) + ": column " + std::to_string(j + 1) + ": " +
+                                shown(cells[j].first, cells[j].second) + " is not a number");
+            std::memcpy(t.bytes.data() + at + j * sizeof(double), &v, sizeof v);
+        }
+        ++rows;
+    }
+
+    if (rows == 0) {
+        std::string why = header_line ? " (only a header, on line " + std::to_string(header_line) + ")"
+                          : n == 0    ? " (empty file)"
+                                      : "";
+        throw DataError(path + ": no data rows" + why);
+    }
+    t.shape = {rows, cols};
+    return t;
+}
+
+}  // namespace latentlab

@@ -1,0 +1,30 @@
+// A non-owning view of consecutive samples (rows) of a row-major matrix:
+// what a model's loss/grad receive as a batch.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace latentlab {
+
+template <class T>
+struct MatrixView {
+    const T* data = nullptr;
+    std::size_t rows = 0;
+    std::size_t cols = 0;
+    const double* sqnorms = nullptr;  // optional ‖x_i‖² per row (exact, in double)
+    const std::int32_t* labels = nullptr;  // optional class label per row
+
+    const T* row(std::size_t i) const { return data + i * cols; }
+
+    // Rows [begin, end) as a view (no copy).
+    MatrixView slice(std::size_t begin, std::size_t end) const {
+        MatrixView v = *this;
+        v.data = data + begin * cols;
+        v.rows = end - begin;
+        v.sqnorms = sqnorms ? sqnorms + begin : nullptr;
+        v.labels = labels ? labels + begin : nullptr;
+        return v;
+    }
+};
+
+}  // namespace latentlab

@@ -1,0 +1,63 @@
+// The contract every model meets (ensmallen-style, style.md): parameters in
+// one contiguous buffer carved into named blocks, `loss(batch)`,
+// `grad(batch, g)` and the fused `loss_and_grad(batch, g)`. Losses are means
+// over the batch's rows and are returned in double.
+#pragma once
+#include <random>
+#include <string>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+#include "latentlab/data/matrix_view.hpp"
+
+namespace latentlab {
+
+// A named block of the flat parameter vector (e.g. "W", m×n, at offset 0).
+struct ParamBlock {
+    std::string name;
+    std::vector<std::size_t> shape;
+    std::size_t offset = 0;
+    std::size_t size() const {
+        std::size_t s = 1;
+        for (auto d : shape) s *= d;
+        return s;
+    }
+};
+
+template <class T>
+class Model {
+public:
+    virtual ~Model() = default;
+
+    virtual std::string name() const = 0;
+
+    // Draws initial parameters from `rng`.
+    virtual void init(std::mt19937_64& rng) = 0;
+
+    virtual double loss(const MatrixView<T>& batch) = 0;
+    virtual double loss_and_grad(const MatrixView<T>& batch, xt::xtensor<T, 1>& g) = 0;
+    virtual void grad(const MatrixView<T>& batch, xt::xtensor<T, 1>& g) { loss_and_grad(batch, g); }
+
+    xt::xtensor<T, 1>& params() { return theta_; }
+    const xt::xtensor<T, 1>& params() const { return theta_; }
+    std::size_t num_params() const { return theta_.size(); }
+    const std::vector<ParamBlock>& blocks() const { return blocks_; }
+
+protected:
+    // Allocates the flat buffer for `blocks` laid out one after another.
+    void allocate(std::vector<ParamBlock> blocks) {
+        std::size_t off = 0;
+        for (auto& b : blocks) {
+            b.offset = off;
+            off += b.size();
+        }
+        blocks_ = std::move(blocks);
+        theta_ = xt::zeros<T>({off});
+    }
+
+    xt::xtensor<T, 1> theta_;
+    std::vector<ParamBlock> blocks_;
+};
+
+}  // namespace latentlab

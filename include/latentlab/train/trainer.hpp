@@ -1,0 +1,113 @@
+// The generic minibatch training loop: epochs over seeded shuffled batches,
+// the learning-rate schedule, a NaN/Inf check at every step, a per-epoch
+// evaluation, and callbacks for everything optional (progress, metrics,
+// checkpoints: train/callbacks.hpp).
+#pragma once
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "latentlab/config/config.hpp"
+#include "latentlab/data/dataset.hpp"
+#include "latentlab/models/model.hpp"
+#include "latentlab/optim/optimizer.hpp"
+
+namespace latentlab {
+
+// One row of metrics.csv. Epoch 0 is the initial state before any step.
+struct EpochRecord {
+    long epoch = 0;
+    long step = 0;                 // optimiser steps so far
+    double train_loss = 0;         // mean over all training samples
+    double test_loss = std::numeric_limits<double>::quiet_NaN();  // NaN without a test split
+    double grad_norm = 0;          // ‖∇L‖ over all training samples
+    double lr = 0;                 // learning rate at the end of the epoch
+    double seconds = 0;            // wall time since the run began (all sessions)
+    double epoch_seconds = 0;      // time of this epoch's optimisation steps only
+};
+
+// What callbacks see of the run.
+template <class T>
+struct TrainContext {
+    Model<T>& model;
+    Optimizer<T>& optimizer;
+    long epoch = 0;           // current (1-based) or last finished epoch
+    long step = 0;
+    long total_epochs = 0;
+    std::size_t num_batches = 0;
+    double seconds = 0;       // since the run began (all sessions)
+};
+
+template <class T>
+class Callback {
+public:
+    virtual ~Callback() = default;
+    virtual void on_run_begin(const TrainContext<T>&) {}
+    // After each optimiser step; return true to stop the run.
+    virtual bool on_step(const TrainContext<T>&, std::size_t /*batch*/, double /*loss*/) { return false; }
+    // After each epoch's evaluation (and once for epoch 0); true stops the run.
+    virtual bool on_epoch_end(const TrainContext<T>&, const EpochRecord&) { return false; }
+    virtual void on_run_end(const TrainContext<T>&) {}
+};
+
+// Loss and full-data gradient norm of the current parameters.
+struct Evaluation {
+    double loss = 0;
+    double grad_norm = 0;
+};
+
+template <class T>
+struct TrainerOptions {
+    OptimConfig optim;       // for the schedule
+    long epochs = 1;
+    std::size_t batch_size = 256;
+    std::uint64_t seed = 0;
+    // Exact training-set evaluation; when empty, the loop evaluates the model
+    // over the training rows in chunks.
+    std::function<Evaluation(const Model<T>&)> train_eval;
+};
+
+struct TrainResult {
+    long epochs_done = 0;           // last finished epoch
+    long steps = 0;
+    double seconds = 0;             // whole run, all sessions
+    std::vector<double> epoch_seconds;  // optimisation time of each epoch of this session
+    std::vector<EpochRecord> history;   // this session's records
+    bool stopped_by_callback = false;
+};
+
+// Where to start: a fresh run, or a resumed one (from a checkpoint).
+struct StartPoint {
+    long epoch = 0;   // last finished epoch
+    long step = 0;
+    double seconds = 0;
+};
+
+template <class T>
+class Trainer {
+public:
+    Trainer(Model<T>& model, Optimizer<T>& opt, const Dataset<T>& data, TrainerOptions<T> options);
+    void add_callback(Callback<T>* cb) { callbacks_.push_back(cb); }
+
+    // Runs epochs start.epoch+1 .. options.epochs. Throws NumericalError on a
+    // non-finite or diverging loss/gradient, after restoring the parameters of
+    // the last good step.
+    TrainResult run(StartPoint start = {});
+
+    // Evaluates the current parameters on the training and test rows.
+    EpochRecord evaluate(long epoch, long step, double lr);
+
+private:
+    Model<T>& model_;
+    Optimizer<T>& opt_;
+    const Dataset<T>& data_;
+    TrainerOptions<T> options_;
+    std::vector<Callback<T>*> callbacks_;
+};
+
+// Chunked mean loss over `X` (and, if wanted, the full-data gradient norm).
+template <class T>
+Evaluation evaluate_model(Model<T>& model, const MatrixView<T>& X, bool with_grad);
+
+}  // namespace latentlab

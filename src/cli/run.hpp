@@ -1,0 +1,21 @@
+// The `train` command: from parsed flags to a finished run directory.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace latentlab::cli {
+
+struct RunOptions {
+    std::string config_path;
+    std::vector<std::string> overrides;  // "key.path=value"
+    std::string out_dir;                 // --out
+    std::string resume_dir;              // --resume
+    bool force = false;                  // --force: overwrite a run directory
+    bool quiet = false;
+};
+
+// Runs training; returns the process exit code. Throws latentlab::Error
+// (ConfigError, DataError, NumericalError) for the CLI to print.
+int run(const RunOptions& opt);
+
+}  // namespace latentlab::cli

@@ -1,0 +1,79 @@
+#include "latentlab/data/raw_tensor.hpp"
+
+#include <cstring>
+#include <stdexcept>
+
+namespace latentlab {
+
+std::size_t dtype_size(DType t) {
+    switch (t) {
+        case DType::u8:
+        case DType::i8: return 1;
+        case DType::i16: return 2;
+        case DType::i32:
+        case DType::f32: return 4;
+        case DType::i64:
+        case DType::f64: return 8;
+    }
+    throw std::invalid_argument("dtype_size: invalid DType");
+}
+
+const char* dtype_name(DType t) {
+    switch (t) {
+        case DType::u8: return "u8";
+        case DType::i8: return "i8";
+        case DType::i16: return "i16";
+        case DType::i32: return "i32";
+        case DType::i64: return "i64";
+        case DType::f32: return "f32";
+        case DType::f64: return "f64";
+    }
+    return "invalid";
+}
+
+bool dtype_is_integer(DType t) { return t != DType::f32 && t != DType::f64; }
+
+// An empty shape means "no tensor" here (rows() is 0 too), not a rank-0 scalar:
+// no reader produces scalars.
+std::size_t RawTensor::size() const {
+    if (shape.empty()) return 0;
+    std::size_t n = 1;
+    for (std::size_t d : shape) n *= d;
+    return n;
+}
+
+std::size_t RawTensor::row_size() const {
+    if (shape.empty()) return 0;
+    std::size_t n = 1;
+    for (std::size_t k = 1; k < shape.size(); ++k) n *= shape[k];
+    return n;
+}
+
+namespace {
+template <class T>
+double load_as_double(const unsigned char* p) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return static_cast<double>(v);
+}
+}  // namespace
+
+double RawTensor::at(std::size_t i) const {
+    const std::size_t w = dtype_size(dtype);
+    if (i >= size() || (i + 1) * w > bytes.size())
+        throw std::out_of_range("RawTensor::at: index " + std::to_string(i) + " out of range (" +
+                                std::to_string(size()) + " elements)");
+    const unsigned char* p = bytes.data() + i * w;
+    switch (dtype) {
+        case DType::u8: return load_as_double<std::uint8_t>(p);
+        case DType::i8: return load_as_double<std::int8_t>(p);
+        case DType::i16: return load_as_double<std::int16_t>(p);
+        case DType::i32: return load_as_double<std::int32_t>(p);
+        case DType::i64: return load_as_double<std::int64_t>(p);
+        case DType::f32: return load_as_double<float>(p);
+        case DType::f64: return load_as_double<double>(p);
+    }
+    throw std::invalid_argument("RawTensor::at: invalid DType");
+}
+
+}  // namespace latentlab

@@ -1,0 +1,23 @@
+#include "latentlab/models/make_model.hpp"
+
+#include "latentlab/models/linear_autoencoder.hpp"
+#include "latentlab/util/error.hpp"
+
+namespace latentlab {
+
+template <class T>
+std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, std::size_t input_dim) {
+    if (cfg.type == "linear_autoencoder") {
+        if (static_cast<std::size_t>(cfg.latent_dim) >= input_dim)
+            throw ConfigError("model.latent_dim " + std::to_string(cfg.latent_dim) +
+                              " must be smaller than the data dimension " + std::to_string(input_dim));
+        return std::make_unique<LinearAutoencoder<T>>(input_dim, static_cast<std::size_t>(cfg.latent_dim),
+                                                      cfg.init_scale);
+    }
+    throw ConfigError("model.type: unknown model '" + cfg.type + "'");
+}
+
+template std::unique_ptr<Model<float>> make_model<float>(const ModelConfig&, std::size_t);
+template std::unique_ptr<Model<double>> make_model<double>(const ModelConfig&, std::size_t);
+
+}  // namespace latentlab

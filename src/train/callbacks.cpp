@@ -1,0 +1,143 @@
+#include "latentlab/train/callbacks.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "latentlab/train/checkpoint.hpp"
+#include "latentlab/util/files.hpp"
+
+namespace latentlab {
+
+namespace {
+double secs(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::string csv_number(double v) {
+    if (std::isnan(v)) return "";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.10g", v);
+    return buf;
+}
+}  // namespace
+
+template <class T>
+ProgressCallback<T>::ProgressCallback(std::shared_ptr<spdlog::logger> log, double log_every,
+                                      double optimum)
+    : log_(std::move(log)), log_every_(log_every), optimum_(optimum), tty_(::isatty(2) != 0) {}
+
+template <class T>
+void ProgressCallback<T>::clear_line() {
+    if (line_open_) {
+        std::fputs("\r\033[K", stderr);
+        line_open_ = false;
+    }
+}
+
+template <class T>
+void ProgressCallback<T>::on_run_begin(const TrainContext<T>& ctx) {
+    last_ = epoch_start_ = std::chrono::steady_clock::now();
+    log_->info("training: {} epochs of {} batches, optimiser {}", ctx.total_epochs, ctx.num_batches,
+               ctx.optimizer.name());
+}
+
+template <class T>
+bool ProgressCallback<T>::on_step(const TrainContext<T>& ctx, std::size_t batch, double loss) {
+    auto now = std::chrono::steady_clock::now();
+    if (batch == 0) {
+        epoch_start_ = now;
+        running_loss_ = 0;
+        running_n_ = 0;
+    }
+    running_loss_ += loss;
+    ++running_n_;
+    const double since_last = secs(now - last_);
+    if (tty_ && since_last >= 0.2) {
+        const double frac = static_cast<double>(batch + 1) / static_cast<double>(ctx.num_batches);
+        const double el = secs(now - epoch_start_);
+        const int width = 24, filled = static_cast<int>(frac * width);
+        std::string bar(static_cast<std::size_t>(filled), '#');
+        bar.resize(width, '.');
+        std::fprintf(stderr, "\r\033[Kepoch %ld/%ld [%s] %zu/%zu  batch loss %.6g  %.1fs, eta %.1fs",
+                     ctx.epoch, ctx.total_epochs, bar.c_str(), batch + 1, ctx.num_batches,
+                     running_loss_ / static_cast<double>(running_n_), el, el / frac - el);
+        std::fflush(stderr);
+        line_open_ = true;
+        last_ = now;
+    } else if (!tty_ && since_last >= log_every_) {
+        log_->info("epoch {}/{}: batch {}/{}, mean batch loss {:.6g}", ctx.epoch, ctx.total_epochs,
+                   batch + 1, ctx.num_batches, running_loss_ / static_cast<double>(running_n_));
+        last_ = now;
+    }
+    return false;
+}
+
+template <class T>
+bool ProgressCallback<T>::on_epoch_end(const TrainContext<T>& ctx, const EpochRecord& r) {
+    clear_line();
+    std::ostringstream s;
+    s << "epoch " << r.epoch << "/" << ctx.total_epochs << "  train " << csv_number(r.train_loss);
+    if (optimum_ > 0) s << " (L/L* " << csv_number(r.train_loss / optimum_) << ")";
+    if (!std::isnan(r.test_loss)) s << "  test " << csv_number(r.test_loss);
+    s << "  |grad| " << csv_number(r.grad_norm) << "  lr " << csv_number(r.lr);
+    if (r.epoch > 0) s << "  " << csv_number(std::round(r.epoch_seconds * 100) / 100) << "s";
+    log_->info(s.str());
+    last_ = std::chrono::steady_clock::now();
+    return false;
+}
+
+template <class T>
+const char* MetricsCsvCallback<T>::header() {
+    return "epoch,step,train_loss,test_loss,grad_norm,lr,seconds,epoch_seconds";
+}
+
+template <class T>
+MetricsCsvCallback<T>::MetricsCsvCallback(std::string path, long resume_epoch) : path_(std::move(path)) {
+    if (resume_epoch > 0 && file_exists(path_)) {
+        std::istringstream in(read_file(path_));
+        std::string line;
+        std::getline(in, line);  // header
+        while (std::getline(in, line)) {
+            if (line.empty()) continue;
+            const long epoch = std::strtol(line.c_str(), nullptr, 10);
+            if (epoch <= resume_epoch) rows_.push_back(line);
+        }
+    }
+}
+
+template <class T>
+bool MetricsCsvCallback<T>::on_epoch_end(const TrainContext<T>&, const EpochRecord& r) {
+    std::ostringstream row;
+    row << r.epoch << ',' << r.step << ',' << csv_number(r.train_loss) << ','
+        << csv_number(r.test_loss) << ',' << csv_number(r.grad_norm) << ',' << csv_number(r.lr)
+        << ',' << csv_number(r.seconds) << ',' << csv_number(r.epoch_seconds);
+    rows_.push_back(row.str());
+    std::string all = std::string(header()) + "\n";
+    for (const auto& l : rows_) all += l + "\n";
+    write_file_atomic(path_, all);
+    return false;
+}
+
+template <class T>
+CheckpointCallback<T>::CheckpointCallback(std::string run_dir, bool write_checkpoint)
+    : dir_(std::move(run_dir)), checkpoint_(write_checkpoint) {}
+
+template <class T>
+bool CheckpointCallback<T>::on_epoch_end(const TrainContext<T>& ctx, const EpochRecord& r) {
+    save_params_npy(dir_, ctx.model);
+    if (checkpoint_)
+        save_checkpoint(dir_ + "/checkpoint.bin", ctx.model, ctx.optimizer,
+                        StartPoint{r.epoch, r.step, r.seconds});
+    return false;
+}
+
+template class ProgressCallback<float>;
+template class ProgressCallback<double>;
+template class MetricsCsvCallback<float>;
+template class MetricsCsvCallback<double>;
+template class CheckpointCallback<float>;
+template class CheckpointCallback<double>;
+
+}  // namespace latentlab

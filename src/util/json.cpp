@@ -1,0 +1,83 @@
+#include "latentlab/util/json.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace latentlab {
+
+std::string json_number(double v) {
+    if (!std::isfinite(v)) return "null";
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    // Prefer the shortest form that round-trips.
+    for (int p = 6; p < 17; ++p) {
+        char s[40];
+        std::snprintf(s, sizeof s, "%.*g", p, v);
+        if (std::strtod(s, nullptr) == v) return s;
+    }
+    return buf;
+}
+
+std::string json_string(const std::string& s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\t': out += "\\t"; break;
+            case '\r': out += "\\r"; break;
+            default:
+                if (c < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out += buf;
+                } else {
+                    out += static_cast<char>(c);
+                }
+        }
+    }
+    return out + "\"";
+}
+
+JsonObject& JsonObject::raw(const std::string& key, std::string encoded) {
+    for (auto& kv : items_)
+        if (kv.first == key) {
+            kv.second = std::move(encoded);
+            return *this;
+        }
+    items_.emplace_back(key, std::move(encoded));
+    return *this;
+}
+
+JsonObject& JsonObject::set(const std::string& k, double v) { return raw(k, json_number(v)); }
+JsonObject& JsonObject::set(const std::string& k, long v) { return raw(k, std::to_string(v)); }
+JsonObject& JsonObject::set(const std::string& k, bool v) { return raw(k, v ? "true" : "false"); }
+JsonObject& JsonObject::set(const std::string& k, const std::string& v) { return raw(k, json_string(v)); }
+JsonObject& JsonObject::set(const std::string& k, const std::vector<double>& v) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + json_number(v[i]);
+    return raw(k, s + "]");
+}
+JsonObject& JsonObject::set(const std::string& k, const JsonObject& v) { return raw(k, v.dump(0)); }
+
+bool JsonObject::has(const std::string& key) const {
+    for (const auto& kv : items_)
+        if (kv.first == key) return true;
+    return false;
+}
+
+std::string JsonObject::dump(int indent) const {
+    const std::string pad(static_cast<std::size_t>(indent), ' ');
+    const char* nl = indent > 0 ? "\n" : "";
+    std::string s = "{";
+    s += nl;
+    for (std::size_t i = 0; i < items_.size(); ++i) {
+        s += pad + json_string(items_[i].first) + ": " + items_[i].second;
+        if (i + 1 < items_.size()) s += indent > 0 ? "," : ", ";
+        s += nl;
+    }
+    return s + "}" + (indent > 0 ? "\n" : "");
+}
+
+}  // namespace latentlab
