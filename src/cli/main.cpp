@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
     auto* resume = app.add_option("-r,--resume", opt.resume_dir,
                                   "Continue the run in this directory from its last checkpoint");
     app.add_flag("-f,--force", opt.force, "Overwrite a run directory that already holds a run");
+    app.add_option("--stop-after", opt.stop_after,
+                   "Stop after this epoch (continue later with --resume; same schedule)")
+        ->check(CLI::PositiveNumber);
     app.add_flag("-q,--quiet", opt.quiet, "Only warnings and errors on the console");
     app.add_flag("--list-keys", list_keys, "List every config key with its type, default and help");
     config->excludes(resume);

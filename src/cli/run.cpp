@@ -96,9 +96,7 @@ struct AeReference {
     std::size_t n = 0, m = 0, samples = 0;
 };
 
-template <class T>
-void print_table(const JsonObject& j, const std::vector<std::pair<std::string, std::string>>& rows) {
-    (void)j;
+void print_table(const std::vector<std::pair<std::string, std::string>>& rows) {
     std::printf("\n");
     for (const auto& [k, v] : rows) std::printf("  %-28s %s\n", k.c_str(), v.c_str());
     std::printf("\n");
@@ -185,6 +183,8 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     trainer.add_callback(&progress);
     trainer.add_callback(&metrics);
     trainer.add_callback(&checkpoint);
+    StopAfterEpoch<T> stop_after(opt.stop_after);
+    if (opt.stop_after > 0) trainer.add_callback(&stop_after);
 
     JsonObject summary;
     summary.set("model", model->name()).set("dtype", cfg.model.dtype).set("optimizer", cfg.optim.type);
@@ -252,8 +252,10 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     table.push_back({"seconds per epoch (steps)", fmt(median(result.epoch_seconds), "%.3f")});
     summary.set("wall_seconds_this_session", std::chrono::duration<double>(Clock::now() - t0).count());
     write_file_atomic(setup.dir + "/summary.json", summary.dump());
-    log->info("finished: summary in {}/summary.json", setup.dir);
-    if (!opt.quiet) print_table<T>(summary, table);
+    if (result.stopped_by_callback)
+        log->info("stopped after epoch {}: continue with  train --resume {}", result.epochs_done, setup.dir);
+    log->info("summary in {}/summary.json", setup.dir);
+    if (!opt.quiet) print_table(table);
     return 0;
 }
 

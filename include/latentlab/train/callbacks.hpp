@@ -61,4 +61,16 @@ private:
     bool checkpoint_;
 };
 
+// Stops the run after epoch `last` (a run can be continued with --resume
+// under the same schedule).
+template <class T>
+class StopAfterEpoch : public Callback<T> {
+public:
+    explicit StopAfterEpoch(long last) : last_(last) {}
+    bool on_epoch_end(const TrainContext<T>&, const EpochRecord& r) override { return r.epoch >= last_; }
+
+private:
+    long last_;
+};
+
 }  // namespace latentlab

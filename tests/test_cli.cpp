@@ -1,0 +1,178 @@
+// The `train` binary end to end on small synthetic data: config errors,
+// overrides, outputs, resume and divergence.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "cli_helpers.hpp"
+#include "latentlab/data/npy.hpp"
+
+using namespace latentlab;
+using namespace latentlab::testing;
+
+namespace {
+
+// 600×20 data with a clear spectrum, as .npy; returns its path.
+std::string write_data(const std::string& dir) {
+    const std::size_t N = 600, n = 20;
+    std::mt19937_64 rng(7);
+    std::normal_distribution<double> g(0, 1);
+    std::vector<double> X(N * n);
+    for (std::size_t i = 0; i < N; ++i)
+        for (std::size_t j = 0; j < n; ++j) X[i * n + j] = g(rng) * (j < 4 ? 3.0 - 0.5 * j : 0.3);
+    const std::string path = dir + "/data.npy";
+    write_npy(path, make_raw<double>(X.data(), {N, n}));
+    return path;
+}
+
+std::string config_text(const std::string& data, const std::string& extra = "") {
+    return "seed: 3\n"
+           "data:\n  source: npy\n  path: " + data + "\n  test_fraction: 0.1\n"
+           "model:\n  latent_dim: 4\n  dtype: float64\n"
+           "optim:\n  type: adam\n  lr: 0.01\n  schedule: cosine\n"
+           "train:\n  epochs: 6\n  batch_size: 50\n  threads: 1\n" + extra;
+}
+
+}  // namespace
+
+TEST(Cli, TrainsAndWritesTheRunDirectory) {
+    const auto dir = scratch("cli_ok");
+    spit(dir + "/c.yaml", config_text(write_data(dir)));
+    const auto r = run_train("--config " + dir + "/c.yaml --out " + dir + "/run", dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+    for (const char* f : {"config.yaml", "train.log", "metrics.csv", "W.npy", "checkpoint.bin",
+                          "summary.json", "pca_components.npy"})
+        EXPECT_TRUE(std::filesystem::exists(dir + "/run/" + f)) << f;
+    const auto W = read_npy(dir + "/run/W.npy");
+    EXPECT_EQ(W.shape, (std::vector<std::size_t>{4, 20}));
+    const auto summary = slurp(dir + "/run/summary.json");
+    for (const char* k : {"\"final_loss\"", "\"optimal_loss\"", "\"loss_ratio\"", "\"principal_angles_deg\"",
+                          "\"max_principal_angle_deg\"", "\"mean_principal_angle_deg\"",
+                          "\"orthonormality_error\"", "\"seconds\"", "\"epochs\": 6"})
+        EXPECT_NE(summary.find(k), std::string::npos) << k;
+    // metrics.csv: header + epochs 0..6
+    EXPECT_EQ(count_lines(slurp(dir + "/run/metrics.csv")), 8);
+    EXPECT_NE(r.out.find("loss ratio L/L*"), std::string::npos);
+}
+
+TEST(Cli, SetOverridesReachTheResolvedConfig) {
+    const auto dir = scratch("cli_set");
+    spit(dir + "/c.yaml", config_text(write_data(dir)));
+    const auto r = run_train("--config " + dir + "/c.yaml --out " + dir + "/run --set optim.lr=0.02 "
+                             "--set train.epochs=2 --set data.center=true",
+                             dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto resolved = slurp(dir + "/run/config.yaml");
+    EXPECT_NE(resolved.find("lr: 0.02"), std::string::npos) << resolved;
+    EXPECT_NE(resolved.find("epochs: 2"), std::string::npos) << resolved;
+    EXPECT_NE(resolved.find("center: true"), std::string::npos) << resolved;
+    EXPECT_NE(slurp(dir + "/run/summary.json").find("\"epochs\": 2"), std::string::npos);
+}
+
+TEST(Cli, ConfigErrorsAreOneLineWithFileLineAndKey) {
+    const auto dir = scratch("cli_bad");
+    const auto data = write_data(dir);
+    struct Case {
+        std::string extra_or_set, expect1, expect2;
+        bool is_set;
+    };
+    const std::vector<Case> cases = {
+        {"  lrr: 0.1\n", "unknown key 'train.lrr'", "", false},
+        {"optm:\n  lr: 0.1\n", "optm", "did you mean 'optim'", false},
+        {"--set optim.lr=-1", "optim.lr must be > 0", "--set optim.lr=-1", true},
+        {"--set train.batch_size=abc", "train.batch_size", "abc", true},
+        {"--set model.latent_dim=20", "model.latent_dim 20 must be smaller than the data dimension 20", "", true},
+        {"--set optim.lr", "expected key.path=value", "", true},
+    };
+    for (const auto& c : cases) {
+        std::string args = "--config " + dir + "/c.yaml --out " + dir + "/run";
+        if (c.is_set) {
+            spit(dir + "/c.yaml", config_text(data));
+            args += " " + c.extra_or_set;
+        } else {
+            spit(dir + "/c.yaml", config_text(data, c.extra_or_set));
+        }
+        const auto r = run_train(args, dir);
+        EXPECT_EQ(r.code, 2) << c.extra_or_set << ": " << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << r.err;
+        EXPECT_NE(r.err.find(c.expect1), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find(c.expect2), std::string::npos) << r.err;
+        if (!c.is_set) {
+            EXPECT_NE(r.err.find(dir + "/c.yaml:"), std::string::npos) << r.err;
+        }
+        EXPECT_FALSE(std::filesystem::exists(dir + "/run/summary.json"));
+    }
+}
+
+TEST(Cli, MissingDataFileIsNamed) {
+    const auto dir = scratch("cli_missing");
+    spit(dir + "/c.yaml", config_text(dir + "/nope.npy"));
+    const auto r = run_train("--config " + dir + "/c.yaml --out " + dir + "/run", dir);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find(dir + "/nope.npy"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/run"));  // nothing created before data loaded
+}
+
+TEST(Cli, RefusesToOverwriteARunWithoutForce) {
+    const auto dir = scratch("cli_force");
+    spit(dir + "/c.yaml", config_text(write_data(dir), ""));
+    ASSERT_EQ(run_train("--config " + dir + "/c.yaml --out " + dir + "/run --set train.epochs=1", dir).code, 0);
+    const auto before = slurp(dir + "/run/W.npy");
+    const auto r = run_train("--config " + dir + "/c.yaml --out " + dir + "/run --set train.epochs=1", dir);
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("--resume"), std::string::npos) << r.err;
+    EXPECT_EQ(slurp(dir + "/run/W.npy"), before);
+    EXPECT_EQ(run_train("--config " + dir + "/c.yaml --out " + dir + "/run --force --set train.epochs=1", dir).code, 0);
+}
+
+TEST(Cli, ResumeOfANonRunDirectoryFails) {
+    const auto dir = scratch("cli_resume_bad");
+    const auto r = run_train("--resume " + dir, dir);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("not a run directory"), std::string::npos) << r.err;
+}
+
+// A run stopped after epoch 3 and resumed ends with exactly the W of an
+// uninterrupted run (one BLAS thread): the batch order is a function of
+// (seed, epoch), and the checkpoint holds the optimiser state.
+TEST(Cli, ResumeIsBitExact) {
+    for (const char* opt : {"adam", "sgd"}) {
+        const auto dir = scratch(std::string("cli_resume_") + opt);
+        spit(dir + "/c.yaml", config_text(write_data(dir)) );
+        const std::string set = std::string(" --set optim.type=") + opt + " --set optim.momentum=0.9" +
+                                (std::string(opt) == "sgd" ? " --set optim.lr=0.001" : "");
+        ASSERT_EQ(run_train("--config " + dir + "/c.yaml --out " + dir + "/full" + set, dir).code, 0);
+        ASSERT_EQ(run_train("--config " + dir + "/c.yaml --out " + dir + "/part --stop-after 3" + set, dir).code, 0);
+        EXPECT_NE(slurp(dir + "/part/W.npy"), slurp(dir + "/full/W.npy"));  // really stopped early
+        EXPECT_NE(slurp(dir + "/part/summary.json").find("\"epochs\": 3"), std::string::npos);
+        const auto r = run_train("--resume " + dir + "/part", dir);
+        ASSERT_EQ(r.code, 0) << r.err;
+        EXPECT_EQ(slurp(dir + "/part/W.npy"), slurp(dir + "/full/W.npy")) << opt;
+        EXPECT_NE(slurp(dir + "/part/summary.json").find("\"epochs\": 6"), std::string::npos);
+        // metrics.csv: epochs 0..6 once each, the losses identical to the full run's
+        auto losses = [](const std::string& csv) {
+            std::istringstream in(csv);
+            std::string line, out;
+            std::getline(in, line);
+            while (std::getline(in, line)) out += line.substr(0, line.find(',', line.find(',', line.find(',') + 1) + 1)) + "\n";
+            return out;
+        };
+        EXPECT_EQ(losses(slurp(dir + "/part/metrics.csv")), losses(slurp(dir + "/full/metrics.csv")));
+    }
+}
+
+TEST(Cli, DivergingRunStopsKeepsLastGoodParametersAndExitsNonZero) {
+    const auto dir = scratch("cli_diverge");
+    spit(dir + "/c.yaml", config_text(write_data(dir)));
+    const auto r = run_train("--config " + dir + "/c.yaml --out " + dir + "/run --set optim.type=sgd "
+                             "--set optim.lr=50 --set optim.schedule=constant",
+                             dir);
+    EXPECT_EQ(r.code, 3) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("diverged"), std::string::npos) << r.err;
+    const auto W = read_npy(dir + "/run/W.npy");
+    for (std::size_t i = 0; i < W.size(); ++i) ASSERT_TRUE(std::isfinite(W.at(i)));
+    EXPECT_NE(slurp(dir + "/run/summary.json").find("\"status\": \"diverged\""), std::string::npos);
+}
