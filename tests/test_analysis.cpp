@@ -1,0 +1,368 @@
+// Tests of the analysis layer that scores training against Baldi & Hornik
+// (homework.md, Problem 1): second moments, PCA on matrices with a known
+// eigendecomposition, the exact optimum L*, the O(m n²) full-data evaluation
+// against the model itself, principal angles (including the small-angle
+// precision that a cosine-only method loses), orthonormality error and
+// variance captured.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+#include "latentlab/analysis/pca.hpp"
+#include "latentlab/analysis/principal_angles.hpp"
+#include "latentlab/data/matrix_view.hpp"
+#include "latentlab/models/linear_autoencoder.hpp"
+#include "latentlab/util/error.hpp"
+
+using namespace latentlab;
+
+namespace {
+
+using Mat2 = xt::xtensor<double, 2>;
+
+constexpr double kPi = 3.14159265358979323846;
+
+Mat2 randn2(std::size_t r, std::size_t c, double scale, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> N01(0.0, 1.0);
+    Mat2 A = Mat2::from_shape({r, c});
+    for (auto& x : A) x = scale * N01(rng);
+    return A;
+}
+
+// Random n×n orthogonal matrix: modified Gram–Schmidt (twice) on the columns
+// of a Gaussian matrix, written here independently of the library.
+Mat2 random_orthogonal(std::size_t n, std::uint64_t seed) {
+    Mat2 U = randn2(n, n, 1.0, seed);
+    for (std::size_t j = 0; j < n; ++j) {
+        for (int pass = 0; pass < 2; ++pass)
+            for (std::size_t k = 0; k < j; ++k) {
+                double d = 0.0;
+                for (std::size_t i = 0; i < n; ++i) d += U(i, j) * U(i, k);
+                for (std::size_t i = 0; i < n; ++i) U(i, j) -= d * U(i, k);
+            }
+        double s = 0.0;
+        for (std::size_t i = 0; i < n; ++i) s += U(i, j) * U(i, j);
+        s = std::sqrt(s);
+        for (std::size_t i = 0; i < n; ++i) U(i, j) /= s;
+    }
+    return U;
+}
+
+// U diag(λ) Uᵀ
+Mat2 spectral(const Mat2& U, const std::vector<double>& lambda) {
+    const std::size_t n = U.shape()[0];
+    Mat2 C = xt::zeros<double>({n, n});
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            double s = 0.0;
+            for (std::size_t k = 0; k < n; ++k) s += U(i, k) * lambda[k] * U(j, k);
+            C(i, j) = s;
+        }
+    return C;
+}
+
+// The first m columns of U, as the rows of an m×n matrix.
+Mat2 top_columns_as_rows(const Mat2& U, std::size_t m) {
+    const std::size_t n = U.shape()[0];
+    Mat2 W = Mat2::from_shape({m, n});
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) W(i, j) = U(j, i);
+    return W;
+}
+
+Mat2 first_rows(const Mat2& A, std::size_t m) {
+    const std::size_t n = A.shape()[1];
+    Mat2 W = Mat2::from_shape({m, n});
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) W(i, j) = A(i, j);
+    return W;
+}
+
+template <class T>
+MatrixView<T> view_of(const xt::xtensor<T, 2>& X) {
+    MatrixView<T> v;
+    v.data = X.data();
+    v.rows = X.shape()[0];
+    v.cols = X.shape()[1];
+    return v;
+}
+
+Mat2 unit_rows(std::size_t n, std::initializer_list<std::vector<std::pair<std::size_t, double>>> rows) {
+    Mat2 A = xt::zeros<double>({rows.size(), n});
+    std::size_t i = 0;
+    for (const auto& r : rows) {
+        for (const auto& [j, v] : r) A(i, j) = v;
+        ++i;
+    }
+    return A;
+}
+
+double rad2deg(double r) { return r * 180.0 / kPi; }
+
+const std::vector<double> kLambda = {10.0, 7.0, 5.0, 3.5, 2.0, 1.0, 0.5, 0.1};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// second_moment
+// ---------------------------------------------------------------------------
+
+template <class T>
+void check_second_moment(std::size_t N, std::size_t n, std::uint64_t seed) {
+    const Mat2 Xd = randn2(N, n, 1.0, seed);
+    xt::xtensor<T, 2> X = xt::xtensor<T, 2>::from_shape({N, n});
+    for (std::size_t k = 0; k < X.size(); ++k) X.data()[k] = static_cast<T>(Xd.data()[k]);
+    const Mat2 C = second_moment(view_of(X));
+    ASSERT_EQ(C.shape()[0], n);
+    ASSERT_EQ(C.shape()[1], n);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            double s = 0.0;  // naive, in double, of the values as stored
+            for (std::size_t r = 0; r < N; ++r)
+                s += static_cast<double>(X(r, i)) * static_cast<double>(X(r, j));
+            EXPECT_NEAR(C(i, j), s, 1e-12 * static_cast<double>(N)) << i << "," << j;
+            EXPECT_EQ(C(i, j), C(j, i));
+        }
+}
+
+TEST(AnalysisSecondMoment, EqualsNaiveXtXDouble) { check_second_moment<double>(300, 7, 1); }
+
+TEST(AnalysisSecondMoment, EqualsNaiveXtXFloatAcrossChunks) {
+    // More rows than the float path's chunk (2048), and a ragged last chunk.
+    check_second_moment<float>(5000, 6, 2);
+    check_second_moment<float>(17, 9, 3);
+}
+
+// ---------------------------------------------------------------------------
+// PCA
+// ---------------------------------------------------------------------------
+
+TEST(AnalysisPca, RecoversAKnownEigendecomposition) {
+    const std::size_t n = kLambda.size();
+    const Mat2 U = random_orthogonal(n, 5);
+    const Pca p = pca_from_second_moment(spectral(U, kLambda));
+    ASSERT_EQ(p.eigenvalues.size(), n);
+    ASSERT_EQ(p.components.shape()[0], n);
+    ASSERT_EQ(p.components.shape()[1], n);
+    for (std::size_t j = 0; j < n; ++j) {
+        EXPECT_NEAR(p.eigenvalues(j), kLambda[j], 1e-10) << j;
+        // row j = ±(column j of U)
+        double dp = 0.0, dm = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            dp = std::max(dp, std::abs(p.components(j, i) - U(i, j)));
+            dm = std::max(dm, std::abs(p.components(j, i) + U(i, j)));
+        }
+        EXPECT_LT(std::min(dp, dm), 1e-10) << "component " << j;
+    }
+}
+
+TEST(AnalysisPca, OptimalAeLossIsHalfTheTailOverN) {
+    const Mat2 U = random_orthogonal(kLambda.size(), 6);
+    const Pca p = pca_from_second_moment(spectral(U, kLambda));
+    // m = 3, N = 100: ½ (3.5 + 2 + 1 + 0.5 + 0.1)/100 = ½ · 7.1/100 = 0.0355
+    EXPECT_NEAR(optimal_ae_loss(p, 3, 100), 0.0355, 1e-13);
+    // m = 0: everything; m = n: nothing left.
+    EXPECT_NEAR(optimal_ae_loss(p, 0, 1), 0.5 * 29.1, 1e-12);
+    EXPECT_NEAR(optimal_ae_loss(p, kLambda.size(), 1), 0.0, 1e-12);
+}
+
+// ---------------------------------------------------------------------------
+// ae_full_eval
+// ---------------------------------------------------------------------------
+
+TEST(AnalysisAeFullEval, EqualsTheModelOverTheFullBatch) {
+    const std::size_t N = 500, n = 12, m = 4;
+    const Mat2 X = randn2(N, n, 1.0, 7);
+    const Mat2 C = second_moment(view_of(X));
+    for (double scale : {0.01, 0.3, 1.0}) {
+        SCOPED_TRACE(::testing::Message() << "W scale " << scale);
+        const Mat2 W = randn2(m, n, scale, 8);
+        LinearAutoencoder<double> model(n, m);
+        std::copy(W.begin(), W.end(), model.params().begin());
+        xt::xtensor<double, 1> g;
+        const double L = model.loss_and_grad(view_of(X), g);
+        double gn = 0.0;
+        for (double v : g) gn += v * v;
+        gn = std::sqrt(gn);
+
+        const AeFullEval e = ae_full_eval(W.data(), m, n, C, N);
+        EXPECT_LT(std::abs(e.loss - L) / L, 1e-10) << e.loss << " vs " << L;
+        EXPECT_LT(std::abs(e.grad_norm - gn) / gn, 1e-10) << e.grad_norm << " vs " << gn;
+
+        // The float overload reads float W (converted exactly to double).
+        std::vector<float> Wf(W.begin(), W.end());
+        std::copy(Wf.begin(), Wf.end(), model.params().begin());
+        const double Lf = model.loss_and_grad(view_of(X), g);
+        const AeFullEval ef = ae_full_eval(Wf.data(), m, n, C, N);
+        EXPECT_LT(std::abs(ef.loss - Lf) / Lf, 1e-10);
+    }
+}
+
+TEST(AnalysisAeFullEval, AtTheTopEigenvectorsItIsTheOptimum) {
+    const std::size_t n = kLambda.size(), N = 250;
+    const Mat2 U = random_orthogonal(n, 9);
+    const Mat2 C = spectral(U, kLambda);
+    const Pca p = pca_from_second_moment(C);
+    for (std::size_t m : {1u, 3u, 5u}) {
+        SCOPED_TRACE(::testing::Message() << "m=" << m);
+        const Mat2 W = first_rows(p.components, m);
+        const double Lstar = optimal_ae_loss(p, m, N);
+        const AeFullEval e = ae_full_eval(W.data(), m, n, C, N);
+        EXPECT_LT(std::abs(e.loss - Lstar) / Lstar, 1e-12) << e.loss << " vs " << Lstar;
+        // ∇L scale: λ_max / N
+        EXPECT_LT(e.grad_norm, 1e-10 * kLambda[0] / static_cast<double>(N));
+
+        // Any other orthonormal W is worse, and has a non-zero gradient.
+        const Mat2 Wbad = first_rows(random_orthogonal(n, 10), m);
+        const AeFullEval eb = ae_full_eval(Wbad.data(), m, n, C, N);
+        EXPECT_GT(eb.loss, Lstar * (1.0 + 1e-3));
+        EXPECT_GT(eb.grad_norm, 1e-3 / static_cast<double>(N));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// principal angles
+// ---------------------------------------------------------------------------
+
+TEST(AnalysisPrincipalAngles, SubspaceWithItselfAndARotatedBasis) {
+    const Mat2 A = randn2(3, 8, 1.0, 11);
+    // B = R A with R a random (invertible, not orthogonal) 3×3 matrix.
+    const Mat2 R = randn2(3, 3, 1.0, 12);
+    Mat2 B = xt::zeros<double>({3, 8});
+    for (std::size_t i = 0; i < 3; ++i)
+        for (std::size_t j = 0; j < 8; ++j)
+            for (std::size_t k = 0; k < 3; ++k) B(i, j) += R(i, k) * A(k, j);
+    for (const Mat2* other : {&A, static_cast<const Mat2*>(&B)}) {
+        const auto ang = principal_angles_deg(A, *other);
+        ASSERT_EQ(ang.size(), 3u);
+        for (double a : ang) EXPECT_LT(std::abs(a), 1e-6);
+    }
+}
+
+TEST(AnalysisPrincipalAngles, KnownAnglesIncludingTinyOnes) {
+    // span(e1, e2) vs span(cos t e1 + sin t e3, e2): angles {0, t}.
+    const std::size_t n = 5;
+    for (double t : {30.0 * kPi / 180.0, 60.0 * kPi / 180.0, 1e-6, 1e-9, kPi / 2 - 1e-6}) {
+        SCOPED_TRACE(::testing::Message() << "t = " << t << " rad");
+        const Mat2 A = unit_rows(n, {{{0, 1.0}}, {{1, 1.0}}});
+        const Mat2 B = unit_rows(n, {{{0, std::cos(t)}, {2, std::sin(t)}}, {{1, 1.0}}});
+        const auto ang = principal_angles_deg(A, B);
+        ASSERT_EQ(ang.size(), 2u);
+        EXPECT_LT(std::abs(ang[0]), 1e-9);
+        EXPECT_NEAR(ang[1], rad2deg(t), 1e-3 * rad2deg(t));
+        EXPECT_NEAR(ang[1], rad2deg(t), 1e-10);
+        // symmetric in its arguments
+        const auto back = principal_angles_deg(B, A);
+        ASSERT_EQ(back.size(), 2u);
+        EXPECT_NEAR(back[1], rad2deg(t), 1e-3 * rad2deg(t));
+    }
+}
+
+TEST(AnalysisPrincipalAngles, TinyAngleUnderAGenericRotation) {
+    // The same 1e-6 rad configuration expressed in a random orthonormal basis
+    // of R^7 and with non-orthonormal bases on both sides: still resolved.
+    const std::size_t n = 7;
+    const Mat2 Q = random_orthogonal(n, 13);  // columns q_k
+    const double t = 1e-6;
+    Mat2 A = Mat2::from_shape({2, n}), B = Mat2::from_shape({2, n});
+    for (std::size_t j = 0; j < n; ++j) {
+        A(0, j) = Q(j, 0) + 0.5 * Q(j, 1);
+        A(1, j) = Q(j, 1);
+        B(0, j) = std::cos(t) * Q(j, 0) + std::sin(t) * Q(j, 2);
+        B(1, j) = 2.0 * Q(j, 1);
+    }
+    const auto ang = principal_angles_deg(A, B);
+    ASSERT_EQ(ang.size(), 2u);
+    EXPECT_LT(ang[0], 1e-3 * rad2deg(t));
+    EXPECT_NEAR(ang[1], rad2deg(t), 1e-3 * rad2deg(t));
+}
+
+TEST(AnalysisPrincipalAngles, DifferentDimensions) {
+    // span(e1, e2, e3) vs span(cos t e1 + sin t e4): one angle, t.
+    const std::size_t n = 6;
+    for (double t : {1e-6, 0.4, 1.3}) {
+        const Mat2 A = unit_rows(n, {{{0, 1.0}}, {{1, 1.0}}, {{2, 1.0}}});
+        const Mat2 B = unit_rows(n, {{{0, std::cos(t)}, {3, std::sin(t)}}});
+        for (const auto& ang : {principal_angles_deg(A, B), principal_angles_deg(B, A)}) {
+            ASSERT_EQ(ang.size(), 1u);
+            EXPECT_NEAR(ang[0], rad2deg(t), 1e-3 * rad2deg(t)) << "t = " << t;
+        }
+    }
+}
+
+TEST(AnalysisPrincipalAngles, OrthogonalSubspacesAre90Degrees) {
+    const std::size_t n = 6;
+    const Mat2 A = unit_rows(n, {{{0, 1.0}}, {{1, 1.0}}});
+    const Mat2 B = unit_rows(n, {{{2, 1.0}}, {{3, 2.0}, {4, 1.0}}});
+    const auto ang = principal_angles_deg(A, B);
+    ASSERT_EQ(ang.size(), 2u);
+    EXPECT_NEAR(ang[0], 90.0, 1e-10);
+    EXPECT_NEAR(ang[1], 90.0, 1e-10);
+    // Mixed: one shared direction, one orthogonal one.
+    const Mat2 C = unit_rows(n, {{{1, 3.0}}, {{5, 1.0}}});
+    const auto mixed = principal_angles_deg(A, C);
+    ASSERT_EQ(mixed.size(), 2u);
+    EXPECT_NEAR(mixed[0], 0.0, 1e-10);
+    EXPECT_NEAR(mixed[1], 90.0, 1e-10);
+}
+
+TEST(AnalysisPrincipalAngles, RankDeficientInputThrows) {
+    Mat2 A = randn2(3, 6, 1.0, 14);
+    for (std::size_t j = 0; j < 6; ++j) A(2, j) = A(0, j) - 2.0 * A(1, j);
+    const Mat2 B = randn2(2, 6, 1.0, 15);
+    EXPECT_THROW(principal_angles_deg(A, B), Error);
+    EXPECT_THROW(orthonormal_rows(A), Error);
+}
+
+TEST(AnalysisPrincipalAngles, OrthonormalRowsSpanTheSameSpace) {
+    const Mat2 A = randn2(4, 9, 1.0, 16);
+    const Mat2 Q = orthonormal_rows(A);
+    EXPECT_LT(orthonormality_error(Q), 1e-13);
+    const auto ang = principal_angles_deg(A, Q);
+    for (double a : ang) EXPECT_LT(a, 1e-6);
+}
+
+// ---------------------------------------------------------------------------
+// orthonormality_error, variance_captured
+// ---------------------------------------------------------------------------
+
+TEST(AnalysisOrthonormality, ZeroForOrthonormalAndKnownForScaled) {
+    const std::size_t n = 9;
+    const Mat2 U = random_orthogonal(n, 17);
+    for (std::size_t m : {1u, 3u, 5u}) {
+        const Mat2 W = top_columns_as_rows(U, m);
+        EXPECT_LT(orthonormality_error(W), 1e-13);
+        // (2W)(2W)ᵀ − I = 3 I  →  ‖·‖_F = 3 √m
+        const Mat2 W2 = 2.0 * W;
+        EXPECT_NEAR(orthonormality_error(W2), 3.0 * std::sqrt(static_cast<double>(m)), 1e-12);
+    }
+}
+
+TEST(AnalysisVarianceCaptured, TopEigenvectorsCaptureTheTopEigenvalues) {
+    const std::size_t n = kLambda.size();
+    const Mat2 U = random_orthogonal(n, 18);
+    const Mat2 C = spectral(U, kLambda);
+    const double total = std::accumulate(kLambda.begin(), kLambda.end(), 0.0);  // 29.1
+    double top = 0.0;
+    for (std::size_t m = 1; m <= n; ++m) {
+        top += kLambda[m - 1];
+        const Mat2 W = top_columns_as_rows(U, m);
+        EXPECT_NEAR(variance_captured(W, C), top / total, 1e-12) << "m=" << m;
+        // Invariant to the basis of the same row space (non-orthonormal).
+        const Mat2 R = randn2(m, m, 1.0, 100 + m);
+        Mat2 W2 = xt::zeros<double>({m, n});
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = 0; j < n; ++j)
+                for (std::size_t k = 0; k < m; ++k) W2(i, j) += R(i, k) * W(k, j);
+        EXPECT_NEAR(variance_captured(W2, C), top / total, 1e-10) << "m=" << m;
+    }
+    // m = 3 explicitly: (10 + 7 + 5)/29.1
+    EXPECT_NEAR(variance_captured(top_columns_as_rows(U, 3), C), 22.0 / 29.1, 1e-12);
+}

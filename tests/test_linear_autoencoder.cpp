@@ -1,0 +1,362 @@
+// Tests of the tied linear autoencoder (homework.md, Problem 1): the
+// homework's single-sample gradient W r xᵀ + a rᵀ against finite differences
+// (and the known-wrong W r xᵀ against them, to show the check bites), the
+// model's two-GEMM gradient and loss against the naive batched form
+// Aᵀ R + (R Wᵀ)ᵀ X written with plain loops, float against double, and the
+// reuse of the model's internal buffers across batch sizes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+#include "latentlab/data/matrix_view.hpp"
+#include "latentlab/models/linear_autoencoder.hpp"
+
+using namespace latentlab;
+
+namespace {
+
+using Mat = std::vector<double>;  // row-major
+
+Mat randn(std::size_t count, double scale, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> N01(0.0, 1.0);
+    Mat v(count);
+    for (auto& x : v) x = scale * N01(rng);
+    return v;
+}
+
+double norm(const Mat& a) {
+    double s = 0.0;
+    for (double x : a) s += x * x;
+    return std::sqrt(s);
+}
+
+double rel_err(const Mat& got, const Mat& want) {
+    EXPECT_EQ(got.size(), want.size());
+    double d = 0.0;
+    for (std::size_t i = 0; i < got.size(); ++i) d += (got[i] - want[i]) * (got[i] - want[i]);
+    return std::sqrt(d) / norm(want);
+}
+
+double rel(double got, double want) { return std::abs(got - want) / std::abs(want); }
+
+// ½‖Wᵀ W x − x‖² for one sample, plain loops.
+double sample_loss(const Mat& W, const Mat& x, std::size_t m, std::size_t n) {
+    Mat a(m, 0.0);
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) a[i] += W[i * n + j] * x[j];
+    double L = 0.0;
+    for (std::size_t j = 0; j < n; ++j) {
+        double r = -x[j];
+        for (std::size_t i = 0; i < m; ++i) r += W[i * n + j] * a[i];
+        L += r * r;
+    }
+    return 0.5 * L;
+}
+
+// The homework's form, with a = W x and r = Wᵀ a − x:
+//   full:  ∇W = W r xᵀ + a rᵀ
+//   wrong: ∇W = W r xᵀ           (drops the path through Wᵀ)
+//   alt:   ∇W = W (r xᵀ + x rᵀ)  (right, different-looking)
+enum class Form { full, wrong, alt };
+Mat sample_grad(const Mat& W, const Mat& x, std::size_t m, std::size_t n, Form form) {
+    Mat a(m, 0.0), r(n, 0.0), Wr(m, 0.0), G(m * n, 0.0);
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) a[i] += W[i * n + j] * x[j];
+    for (std::size_t j = 0; j < n; ++j) {
+        r[j] = -x[j];
+        for (std::size_t i = 0; i < m; ++i) r[j] += W[i * n + j] * a[i];
+    }
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) Wr[i] += W[i * n + j] * r[j];
+    if (form == Form::alt) {
+        // W (r xᵀ + x rᵀ): (i, j) = Σ_k W[i,k] (r_k x_j + x_k r_j)
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = 0; j < n; ++j) {
+                double s = 0.0;
+                for (std::size_t k = 0; k < n; ++k) s += W[i * n + k] * (r[k] * x[j] + x[k] * r[j]);
+                G[i * n + j] = s;
+            }
+        return G;
+    }
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            G[i * n + j] = Wr[i] * x[j];
+            if (form == Form::full) G[i * n + j] += a[i] * r[j];
+        }
+    return G;
+}
+
+// Central differences of f over every entry of W.
+template <class F>
+Mat central_fd(Mat W, F f, double h) {
+    Mat G(W.size());
+    for (std::size_t k = 0; k < W.size(); ++k) {
+        const double w0 = W[k];
+        W[k] = w0 + h;
+        const double fp = f(W);
+        W[k] = w0 - h;
+        const double fm = f(W);
+        W[k] = w0;
+        G[k] = (fp - fm) / (2.0 * h);
+    }
+    return G;
+}
+
+// Naive batch mean loss and gradient: A = X Wᵀ, R = A W − X,
+//   L = ½‖R‖²/B,  ∇W = (Aᵀ R + (R Wᵀ)ᵀ X)/B.
+struct Naive {
+    double loss;
+    Mat grad;
+};
+Naive naive_batch(const Mat& W, const Mat& X, std::size_t B, std::size_t m, std::size_t n) {
+    Mat A(B * m, 0.0), R(B * n, 0.0), RWt(B * m, 0.0);
+    for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = 0; j < n; ++j) A[b * m + i] += X[b * n + j] * W[i * n + j];
+    double L = 0.0;
+    for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t j = 0; j < n; ++j) {
+            double r = -X[b * n + j];
+            for (std::size_t i = 0; i < m; ++i) r += A[b * m + i] * W[i * n + j];
+            R[b * n + j] = r;
+            L += r * r;
+        }
+    for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = 0; j < n; ++j) RWt[b * m + i] += R[b * n + j] * W[i * n + j];
+    Mat G(m * n, 0.0);
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            double s = 0.0;
+            for (std::size_t b = 0; b < B; ++b)
+                s += A[b * m + i] * R[b * n + j] + RWt[b * m + i] * X[b * n + j];
+            G[i * n + j] = s / static_cast<double>(B);
+        }
+    return {0.5 * L / static_cast<double>(B), G};
+}
+
+Mat row_sqnorms(const Mat& X, std::size_t B, std::size_t n) {
+    Mat s(B, 0.0);
+    for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t j = 0; j < n; ++j) s[b] += X[b * n + j] * X[b * n + j];
+    return s;
+}
+
+template <class T>
+MatrixView<T> view(const std::vector<T>& X, std::size_t B, std::size_t n, const double* sq) {
+    MatrixView<T> v;
+    v.data = X.data();
+    v.rows = B;
+    v.cols = n;
+    v.sqnorms = sq;
+    return v;
+}
+
+template <class T>
+void set_W(LinearAutoencoder<T>& model, const Mat& W) {
+    ASSERT_EQ(model.num_params(), W.size());
+    for (std::size_t k = 0; k < W.size(); ++k) model.params()(k) = static_cast<T>(W[k]);
+}
+
+template <class T>
+Mat to_mat(const xt::xtensor<T, 1>& g) {
+    return Mat(g.begin(), g.end());
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// The homework's single-sample gradient
+// ---------------------------------------------------------------------------
+
+TEST(LinearAutoencoderHomework, SampleGradientMatchesFiniteDifferences) {
+    const std::size_t m = 3, n = 7;
+    for (std::uint64_t seed : {1u, 2u, 3u}) {
+        const Mat W = randn(m * n, 0.6, seed), x = randn(n, 1.0, 100 + seed);
+        const Mat fd = central_fd(W, [&](const Mat& w) { return sample_loss(w, x, m, n); }, 1e-6);
+        ASSERT_GT(norm(fd), 1e-2) << "degenerate test point";
+        EXPECT_LT(rel_err(sample_grad(W, x, m, n, Form::full), fd), 1e-7) << "seed " << seed;
+        // The right-but-different-looking W (r xᵀ + x rᵀ) is the same gradient.
+        EXPECT_LT(rel_err(sample_grad(W, x, m, n, Form::alt), fd), 1e-7) << "seed " << seed;
+        EXPECT_LT(rel_err(sample_grad(W, x, m, n, Form::alt), sample_grad(W, x, m, n, Form::full)),
+                  1e-13);
+    }
+}
+
+TEST(LinearAutoencoderHomework, WrongVariantIsRejectedByFiniteDifferences) {
+    // W r xᵀ alone drops the path through Wᵀ: the same check must flag it.
+    const std::size_t m = 3, n = 7;
+    for (std::uint64_t seed : {1u, 2u, 3u}) {
+        const Mat W = randn(m * n, 0.6, seed), x = randn(n, 1.0, 100 + seed);
+        const Mat fd = central_fd(W, [&](const Mat& w) { return sample_loss(w, x, m, n); }, 1e-6);
+        EXPECT_GT(rel_err(sample_grad(W, x, m, n, Form::wrong), fd), 1e-2) << "seed " << seed;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The model against the naive batched form
+// ---------------------------------------------------------------------------
+
+TEST(LinearAutoencoderModel, MatchesNaiveBatchFormOverShapes) {
+    int cases = 0;
+    for (std::size_t B : {1u, 5u, 64u})
+        for (std::size_t m : {1u, 4u, 16u})
+            for (std::size_t n : {10u, 50u}) {
+                const std::uint64_t seed = 1000 * B + 10 * m + n;
+                const Mat X = randn(B * n, 1.0, seed);
+                // W at the scale where Wᵀ W is O(1): the loss and gradient
+                // terms are of similar size, so cancellation is exercised.
+                const Mat W = randn(m * n, 1.0 / std::sqrt(static_cast<double>(n)), seed + 7);
+                const Naive ref = naive_batch(W, X, B, m, n);
+                const Mat sq = row_sqnorms(X, B, n);
+                LinearAutoencoder<double> model(n, m);
+                set_W(model, W);
+                for (const double* sqp : {static_cast<const double*>(nullptr), sq.data()}) {
+                    SCOPED_TRACE(::testing::Message() << "B=" << B << " m=" << m << " n=" << n
+                                                      << (sqp ? " with sqnorms" : " without sqnorms"));
+                    xt::xtensor<double, 1> g;
+                    const double L = model.loss_and_grad(view(X, B, n, sqp), g);
+                    EXPECT_LT(rel(L, ref.loss), 1e-12) << L << " vs " << ref.loss;
+                    EXPECT_LT(rel_err(to_mat(g), ref.grad), 1e-12);
+                    EXPECT_LT(rel(model.loss(view(X, B, n, sqp)), ref.loss), 1e-12);
+                    ++cases;
+                }
+            }
+    EXPECT_EQ(cases, 36);
+}
+
+TEST(LinearAutoencoderModel, LossUsesTheGivenSqnorms) {
+    // The model takes ‖X‖² from the view's sqnorms when given: wrong sqnorms
+    // shift the loss by exactly ½ Δ / B (so the test above really covers both paths).
+    const std::size_t B = 5, m = 4, n = 10;
+    const Mat X = randn(B * n, 1.0, 5), W = randn(m * n, 0.3, 6);
+    Mat sq = row_sqnorms(X, B, n);
+    LinearAutoencoder<double> model(n, m);
+    set_W(model, W);
+    const double L0 = model.loss(view(X, B, n, sq.data()));
+    sq[2] += 1.0;
+    const double L1 = model.loss(view(X, B, n, sq.data()));
+    EXPECT_NEAR(L1 - L0, 0.5 / B, 1e-12);
+}
+
+TEST(LinearAutoencoderModel, GradientMatchesFiniteDifferencesOfLoss) {
+    const std::size_t B = 8, m = 4, n = 12;
+    const Mat X = randn(B * n, 1.0, 42), W = randn(m * n, 0.4, 43);
+    LinearAutoencoder<double> model(n, m);
+    set_W(model, W);
+    const auto Xv = view(X, B, n, nullptr);
+    xt::xtensor<double, 1> g;
+    model.loss_and_grad(Xv, g);
+    const Mat fd = central_fd(
+        W,
+        [&](const Mat& w) {
+            set_W(model, w);
+            return model.loss(Xv);
+        },
+        1e-5);
+    EXPECT_LT(rel_err(to_mat(g), fd), 1e-7);
+}
+
+TEST(LinearAutoencoderModel, FloatAgreesWithDouble) {
+    const std::size_t B = 32, m = 4, n = 20;
+    Mat Xd = randn(B * n, 1.0, 11), Wd = randn(m * n, 1.0 / std::sqrt(20.0), 12);
+    // Round to float first so both models see exactly the same numbers.
+    std::vector<float> Xf(Xd.begin(), Xd.end());
+    for (std::size_t k = 0; k < Xd.size(); ++k) Xd[k] = Xf[k];
+    for (auto& w : Wd) w = static_cast<float>(w);
+    const Mat sqd = row_sqnorms(Xd, B, n);
+
+    LinearAutoencoder<double> md(n, m);
+    LinearAutoencoder<float> mf(n, m);
+    set_W(md, Wd);
+    set_W(mf, Wd);
+    for (const double* sqp : {static_cast<const double*>(nullptr), sqd.data()}) {
+        xt::xtensor<double, 1> gd;
+        xt::xtensor<float, 1> gf;
+        const double Ld = md.loss_and_grad(view(Xd, B, n, sqp), gd);
+        const double Lf = mf.loss_and_grad(view(Xf, B, n, sqp), gf);
+        EXPECT_LT(rel(Lf, Ld), 1e-5) << Lf << " vs " << Ld;
+        EXPECT_LT(rel_err(to_mat(gf), to_mat(gd)), 1e-5);
+        EXPECT_LT(rel(mf.loss(view(Xf, B, n, sqp)), Ld), 1e-5);
+    }
+}
+
+TEST(LinearAutoencoderModel, GradAndLossAndGradAgree) {
+    const std::size_t B = 16, m = 4, n = 12;
+    const Mat X = randn(B * n, 1.0, 21), W = randn(m * n, 0.3, 22);
+    LinearAutoencoder<double> model(n, m);
+    set_W(model, W);
+    const auto Xv = view(X, B, n, nullptr);
+    xt::xtensor<double, 1> g1, g2, g3;
+    const double L = model.loss_and_grad(Xv, g1);
+    model.grad(Xv, g2);
+    // loss() after loss_and_grad (which modifies internal buffers) and again.
+    EXPECT_EQ(model.loss(Xv), L);
+    EXPECT_EQ(model.loss_and_grad(Xv, g3), L);
+    ASSERT_EQ(g1.size(), m * n);
+    ASSERT_EQ(g2.size(), m * n);
+    for (std::size_t k = 0; k < m * n; ++k) {
+        EXPECT_EQ(g1(k), g2(k)) << k;
+        EXPECT_EQ(g1(k), g3(k)) << k;
+    }
+    const Naive ref = naive_batch(W, X, B, m, n);
+    EXPECT_LT(rel_err(to_mat(g2), ref.grad), 1e-12);
+}
+
+TEST(LinearAutoencoderModel, BufferReuseAcrossBatchSizes) {
+    // Large batch, then smaller ones (slices of a bigger buffer, with offset
+    // sqnorms), then large again: each result must be that batch's own.
+    const std::size_t m = 5, n = 14, Bbig = 64;
+    const Mat X = randn(Bbig * n, 1.0, 31), W = randn(m * n, 0.3, 32);
+    const Mat sq = row_sqnorms(X, Bbig, n);
+    LinearAutoencoder<double> model(n, m);
+    set_W(model, W);
+    MatrixView<double> all = view(X, Bbig, n, sq.data());
+
+    struct Range {
+        std::size_t begin, end;
+    };
+    xt::xtensor<double, 1> g = xt::zeros<double>({3});  // wrong size on purpose: must be resized
+    for (Range r : {Range{0, 64}, Range{3, 8}, Range{10, 11}, Range{20, 52}, Range{0, 64}}) {
+        SCOPED_TRACE(::testing::Message() << "rows [" << r.begin << ", " << r.end << ")");
+        const std::size_t B = r.end - r.begin;
+        const Mat Xs(X.begin() + static_cast<std::ptrdiff_t>(r.begin * n),
+                     X.begin() + static_cast<std::ptrdiff_t>(r.end * n));
+        const Naive ref = naive_batch(W, Xs, B, m, n);
+        const double L = model.loss_and_grad(all.slice(r.begin, r.end), g);
+        EXPECT_LT(rel(L, ref.loss), 1e-12);
+        ASSERT_EQ(g.size(), m * n);
+        EXPECT_LT(rel_err(to_mat(g), ref.grad), 1e-12);
+        EXPECT_LT(rel(model.loss(all.slice(r.begin, r.end)), ref.loss), 1e-12);
+    }
+}
+
+TEST(LinearAutoencoderModel, ShapeBlocksAndInit) {
+    LinearAutoencoder<double> model(12, 3, 0.5);
+    EXPECT_EQ(model.input_dim(), 12u);
+    EXPECT_EQ(model.latent_dim(), 3u);
+    EXPECT_EQ(model.num_params(), 36u);
+    ASSERT_EQ(model.blocks().size(), 1u);
+    EXPECT_EQ(model.blocks()[0].name, "W");
+    EXPECT_EQ(model.blocks()[0].shape, (std::vector<std::size_t>{3, 12}));
+    EXPECT_EQ(model.W(), model.params().data());
+    std::mt19937_64 rng(7);
+    model.init(rng);
+    double s = 0.0;
+    for (double w : model.params()) s += w * w;
+    const double rms = std::sqrt(s / 36.0);
+    // W0 ~ N(0, 0.5²): the RMS of 36 draws is within ±40% of 0.5 with
+    // overwhelming probability (and is fixed for this seed anyway).
+    EXPECT_GT(rms, 0.3);
+    EXPECT_LT(rms, 0.7);
+    // Same seed, same parameters.
+    LinearAutoencoder<double> again(12, 3, 0.5);
+    std::mt19937_64 rng2(7);
+    again.init(rng2);
+    for (std::size_t k = 0; k < 36; ++k) EXPECT_EQ(model.params()(k), again.params()(k));
+}
