@@ -67,6 +67,9 @@ struct Outcome {
     double max_angle_deg = 0;
     double final_train_loss = 0;   // as the trainer recorded it (chunked model evaluation)
     double exact_loss = 0;         // ae_full_eval
+    double final_grad_norm = 0;    // as the trainer recorded it
+    double exact_grad_norm = 0;    // ae_full_eval
+    double grad_scale = 0;         // λ_max / N: the size of the gradient's terms
     double gap = 0;                // λ_4 / λ_5
     double seconds = 0;
 };
@@ -114,6 +117,9 @@ Outcome train_and_score(const OptimConfig& optim, long epochs) {
     for (double a : angles) o.max_angle_deg = std::max(o.max_angle_deg, a);
     o.final_train_loss = res.history.empty() ? NAN : res.history.back().train_loss;
     o.exact_loss = e.loss;
+    o.final_grad_norm = res.history.empty() ? NAN : res.history.back().grad_norm;
+    o.exact_grad_norm = e.grad_norm;
+    o.grad_scale = pca.eigenvalues(0) / static_cast<double>(data.n_train);
     o.gap = pca.eigenvalues(kLatent - 1) / pca.eigenvalues(kLatent);
     o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     // Initial loss for orientation: ½ tr C / N (W0 ≈ 0), far above L*.
@@ -129,9 +135,14 @@ void check(const Outcome& o, const char* what) {
     EXPECT_LT(o.max_angle_deg, 1.0);
     // The trainer's own (chunked) evaluation agrees with the exact one.
     EXPECT_NEAR(o.final_train_loss, o.exact_loss, 1e-10 * o.exact_loss);
+    EXPECT_NEAR(o.final_grad_norm, o.exact_grad_norm, 1e-10 * o.grad_scale);
+    // Near the optimum the gradient is small against its terms.
+    EXPECT_LT(o.exact_grad_norm, 1e-2 * o.grad_scale);
     EXPECT_LT(o.seconds, 5.0);
-    std::printf("[ %s ] L/L* = %.7f, max angle = %.4g deg, gap = %.2f, %.3f s\n", what,
-                o.loss_ratio, o.max_angle_deg, o.gap, o.seconds);
+    std::printf("[ %s ] L/L* = %.7f, max angle = %.4g deg, gap = %.2f, |grad| = %.3g (trainer %.3g, "
+                "scale %.3g), %.3f s\n",
+                what, o.loss_ratio, o.max_angle_deg, o.gap, o.exact_grad_norm, o.final_grad_norm,
+                o.grad_scale, o.seconds);
 }
 
 }  // namespace

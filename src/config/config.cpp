@@ -103,7 +103,7 @@ const std::vector<Key>& table() {
                                                                                                  "dataset: a built-in set or a file format"},
         {"data.path",          field<&Config::data, &DataConfig::path>,          any(),          "file (idx/npy/csv) or directory (mnist, fashion-mnist); empty = default"},
         {"data.labels",        field<&Config::data, &DataConfig::labels>,        any(),          "labels file (idx/npy/csv); empty = the set's own labels, if any"},
-        {"data.limit",         field<&Config::data, &DataConfig::limit>,         at_least(0),    "use the first `limit` samples (0 = all)"},
+        {"data.limit",         field<&Config::data, &DataConfig::limit>,         at_least(0),    "use `limit` samples, a seeded random subset (0 = all)"},
         {"data.test_fraction", field<&Config::data, &DataConfig::test_fraction>, in_co(0, 1),    "fraction held out for testing (0 = no test split)"},
         {"data.center",        field<&Config::data, &DataConfig::center>,        any(),          "subtract the training mean"},
         {"data.scale",         field<&Config::data, &DataConfig::scale>,         at_least(0),    "multiply values by this; 0 = auto (1/255 for u8 IDX, else 1)"},

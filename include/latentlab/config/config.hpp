@@ -15,7 +15,7 @@ struct DataConfig {
     std::string source = "mnist";   // mnist | fashion-mnist | idx | npy | csv
     std::string path;               // file (idx/npy/csv) or directory (mnist, fashion-mnist); "" = default
     std::string labels;             // labels file (idx/npy/csv); "" = the set's own labels, if any
-    long limit = 0;                 // use the first `limit` samples of the file (0 = all)
+    long limit = 0;                 // use `limit` samples: a seeded random subset (0 = all)
     double test_fraction = 0.0;     // held-out fraction (0 disables the test split)
     bool center = false;            // subtract the training mean
     double scale = 0.0;             // multiply values by this; 0 = auto (1/255 for u8 IDX, else 1)
