@@ -230,18 +230,42 @@ std::string trim(const std::string& s) {
     return s.substr(b, s.find_last_not_of(ws) - b + 1);
 }
 
-// Keeps a message on one line: control characters become escapes.
+// Length of the valid UTF-8 sequence starting at s[i] (0 if invalid):
+// no overlong forms, no surrogates, nothing above U+10FFFF.
+std::size_t utf8_length(const std::string& s, std::size_t i) {
+    const auto at = [&](std::size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+    const unsigned c = at(i);
+    const auto cont = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xBF) {
+        return at(k) >= lo && at(k) <= hi;
+    };
+    if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
+    if (c == 0xE0) return cont(i + 1, 0xA0) && cont(i + 2) ? 3 : 0;
+    if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) return cont(i + 1) && cont(i + 2) ? 3 : 0;
+    if (c == 0xED) return cont(i + 1, 0x80, 0x9F) && cont(i + 2) ? 3 : 0;
+    if (c == 0xF0) return cont(i + 1, 0x90) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+    if (c >= 0xF1 && c <= 0xF3) return cont(i + 1) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+    if (c == 0xF4) return cont(i + 1, 0x80, 0x8F) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+    return 0;
+}
+
+// Keeps a message on one line of valid text: control characters and bytes
+// that are not UTF-8 (a binary file's, quoted by a YAML error) become escapes.
 std::string one_line(const std::string& s) {
     std::string out;
-    for (char ch : s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char ch = s[i];
         const auto u = static_cast<unsigned char>(ch);
         if (ch == '\n') out += "\\n";
         else if (ch == '\t') out += "\\t";
         else if (ch == '\r') out += "\\r";
-        else if (u < 0x20 || u == 0x7f) {
+        else if (u < 0x20 || u == 0x7f || (u >= 0x80 && utf8_length(s, i) == 0)) {
             char buf[8];
             std::snprintf(buf, sizeof buf, "\\x%02x", u);
             out += buf;
+        } else if (u >= 0x80) {
+            const std::size_t n = utf8_length(s, i);
+            out.append(s, i, n);
+            i += n - 1;
         } else out += ch;
     }
     return out;
@@ -294,7 +318,10 @@ std::string last_component(const std::string& path) {
 // The candidate closest to `unknown`, or "" when none is close. Compares
 // the full dotted names (close if distance <= max(2, len/3)) and, to catch
 // a key put in the wrong section ("train.lr"), the last components (close
-// if distance <= max(1, len/3)). Ties go to the closer full name, then to
+// if distance <= max(1, len/3)); a name that extends another or is cut short
+// of it by any amount is close too, when the shorter has >= 4 characters
+// and both are at the same depth ("optimizer" -> "optim"), scored by the
+// length difference. Ties go to the closer full name, then to
 // table order.
 std::string did_you_mean(const std::string& unknown, const std::vector<std::string>& candidates) {
     const std::string u = lower(unknown), u_last = last_component(u);
@@ -305,6 +332,12 @@ std::string did_you_mean(const std::string& unknown, const std::vector<std::stri
         const std::size_t full = edit_distance(u, c);
         std::size_t score = std::numeric_limits<std::size_t>::max();
         if (full <= std::max<std::size_t>(2, u.size() / 3)) score = full;
+        // One name extends the other ("optimizer" for "optim", "epoch" for "epochs").
+        // Same depth only: "optim" is not a guess for "optim.frobnicate".
+        const std::size_t shorter = std::min(u.size(), c.size());
+        if (shorter >= 4 && u.compare(0, shorter, c, 0, shorter) == 0 &&
+            std::count(u.begin(), u.end(), '.') == std::count(c.begin(), c.end(), '.'))
+            score = std::min(score, u.size() + c.size() - 2 * shorter);
         if (u.find('.') != std::string::npos || c.find('.') != std::string::npos) {
             const std::size_t last = edit_distance(u_last, last_component(c));
             if (last <= std::max<std::size_t>(1, u_last.size() / 3)) score = std::min(score, last);
@@ -505,9 +538,14 @@ public:
                 if (value.IsMap()) walk(value, path);
                 else if (!value.IsNull())
                     throw error(line, path + ": expected a mapping (a section), got " + describe_node(value));
+            } else if (value.IsMap()) {
+                // A mapping is meant as a section: suggest sections only.
+                std::vector<std::string> sections;
+                for (const std::string& name : sections_and_keys())
+                    if (is_section(name)) sections.push_back(name);
+                throw error(line, unknown_key_message("section", path, sections));
             } else {
-                throw error(line, unknown_key_message(value.IsMap() ? "section" : "key", path,
-                                                      sections_and_keys()));
+                throw error(line, unknown_key_message("key", path, sections_and_keys()));
             }
         }
     }
@@ -705,6 +743,20 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
     const int err = errno;
     std::fclose(f);
     if (failed) throw ConfigError(path + ": cannot read config file: " + std::strerror(err));
+
+    // A file of the wrong kind, before YAML quotes its bytes back at the user.
+    if (const auto nul = text.find('\0'); nul != std::string::npos)
+        throw ConfigError(path + ": not a YAML config: binary data (a NUL byte at offset " + std::to_string(nul) +
+                          ")");
+    // An empty file is a mistake (the wrong file, or one not yet written),
+    // not a request for every default.
+    bool empty = true;
+    try {
+        for (const YAML::Node& doc : YAML::LoadAll(text)) empty = empty && doc.IsNull();
+    } catch (const YAML::Exception&) {
+        empty = false;  // parse_config reports syntax errors with their line
+    }
+    if (empty) throw ConfigError(path + ": empty config (no keys); see `train --list-keys` for what to set");
 
     Config cfg = parse_config(text, path);
     for (const std::string& o : overrides) apply_override(cfg, o);

@@ -36,7 +36,10 @@ std::string shown(const char* b, const char* e) {
 
 }  // namespace
 
-RawTensor read_csv(const std::string& path) {
+RawTensor read_csv(const std::string& path) { return read_csv(path, nullptr); }
+
+RawTensor read_csv(const std::string& path, std::vector<std::size_t>* row_lines) {
+    if (row_lines) row_lines->clear();
     const std::string text = read_file(path);  // DataError for missing, unreadable, directory
     const char* const base = text.c_str();
     const std::size_t n = text.size();
@@ -101,6 +104,7 @@ RawTensor read_csv(const std::string& path) {
             std::memcpy(t.bytes.data() + at + j * sizeof(double), &v, sizeof v);
         }
         ++rows;
+        if (row_lines) row_lines->push_back(line_no);
     }
 
     if (rows == 0) {

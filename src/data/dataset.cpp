@@ -20,9 +20,13 @@ bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-RawTensor read_any(const std::string& path, const std::string& format) {
+void check_is_file(const std::string& path) {
     if (!file_exists(path)) throw DataError(path + ": no such file");
     if (is_directory(path)) throw DataError(path + ": is a directory, expected a file");
+}
+
+RawTensor read_any(const std::string& path, const std::string& format) {
+    check_is_file(path);
     if (format == "npy" || (format.empty() && ends_with(path, ".npy"))) return read_npy(path);
     if (format == "csv" || (format.empty() && ends_with(path, ".csv"))) return read_csv(path);
     return read_idx(path);
@@ -36,9 +40,9 @@ void convert_row(const unsigned char* src_bytes, std::size_t src_row, std::size_
         const double v = static_cast<double>(src[j]) * scale;
         if constexpr (std::is_floating_point_v<S>) {
             if (!std::isfinite(v))
-                throw DataError(origin + ": sample " + std::to_string(src_row) + ", column " +
-                                std::to_string(j) + ": " + (std::isnan(v) ? "NaN" : "Inf") +
-                                " in data");
+                throw DataError(origin + ": " + (std::isnan(v) ? "NaN" : "Inf") + " in data at sample " +
+                                std::to_string(src_row) + ", column " + std::to_string(j) +
+                                " (0-based, as numpy indexes)");
         }
         dst[j] = static_cast<T>(v);
     }
@@ -76,6 +80,20 @@ std::vector<std::int32_t> read_labels(const RawTensor& raw, std::size_t expected
         out[i] = static_cast<std::int32_t>(v);
     }
     return out;
+}
+
+// A CSV's NaN/Inf named by its line and (1-based) column, as the CSV
+// reader names its other errors; Dataset would only know the row.
+void check_csv_finite(const RawTensor& t, const std::vector<std::size_t>& row_lines, const std::string& path) {
+    const std::size_t cols = t.row_size();
+    for (std::size_t i = 0; i < t.rows(); ++i)
+        for (std::size_t j = 0; j < cols; ++j) {
+            double v;
+            std::memcpy(&v, t.bytes.data() + (i * cols + j) * sizeof v, sizeof v);
+            if (!std::isfinite(v))
+                throw DataError(path + ":" + std::to_string(row_lines[i]) + ": column " + std::to_string(j + 1) +
+                                ": " + (std::isnan(v) ? "NaN" : "Inf") + " in data");
+        }
 }
 
 }  // namespace
@@ -174,7 +192,15 @@ template <class T>
 Dataset<T> load_dataset(const DataConfig& cfg, std::uint64_t seed) {
     const DataFiles files = resolve_data_files(cfg);
     const std::string fmt = (cfg.source == "npy" || cfg.source == "csv") ? cfg.source : "idx";
-    RawTensor images = read_any(files.images, fmt);
+    RawTensor images;
+    if (fmt == "csv") {
+        check_is_file(files.images);
+        std::vector<std::size_t> row_lines;
+        images = read_csv(files.images, &row_lines);
+        check_csv_finite(images, row_lines, files.images);
+    } else {
+        images = read_any(files.images, fmt);
+    }
     if (files.labels.empty()) return make_dataset<T>(images, nullptr, cfg, seed, files.images);
     RawTensor labels = read_any(files.labels, "");
     try {

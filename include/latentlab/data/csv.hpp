@@ -4,6 +4,7 @@
 // cells. Result is an f64 RawTensor of shape {rows, cols}.
 #pragma once
 #include <string>
+#include <vector>
 #include "latentlab/data/raw_tensor.hpp"
 
 namespace latentlab {
@@ -11,5 +12,9 @@ namespace latentlab {
 // Throws DataError "FILE:LINE: ..." for a ragged row or a non-numeric cell.
 // "nan"/"inf" cells parse (to be rejected, with their position, by Dataset).
 RawTensor read_csv(const std::string& path);
+
+// The same, also giving the file's line number (1-based) of each data row,
+// so that later checks (NaN/Inf) can name the line.
+RawTensor read_csv(const std::string& path, std::vector<std::size_t>* row_lines);
 
 }  // namespace latentlab
