@@ -1,4 +1,5 @@
 #include "run.hpp"
+#include "report.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -11,13 +12,10 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "latentlab/analysis/pca.hpp"
-#include "latentlab/analysis/principal_angles.hpp"
 #include "latentlab/config/config.hpp"
 #include "latentlab/data/dataset.hpp"
 #include "latentlab/data/npy.hpp"
 #include "latentlab/linalg/blas.hpp"
-#include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/models/make_model.hpp"
 #include "latentlab/optim/optimizer.hpp"
 #include "latentlab/train/callbacks.hpp"
@@ -88,24 +86,10 @@ RunSetup prepare(const RunOptions& opt) {
     return s;
 }
 
-// What the linear-AE analysis knows before training starts.
-struct AeReference {
-    xt::xtensor<double, 2> C;
-    Pca pca;
-    double optimum = 0;
-    std::size_t n = 0, m = 0, samples = 0;
-};
-
-void print_table(const std::vector<std::pair<std::string, std::string>>& rows) {
+void print_table(const Table& rows) {
     std::printf("\n");
     for (const auto& [k, v] : rows) std::printf("  %-28s %s\n", k.c_str(), v.c_str());
     std::printf("\n");
-}
-
-std::string fmt(double v, const char* f = "%.8g") {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, f, v);
-    return buf;
 }
 
 template <class T>
@@ -114,11 +98,18 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     const auto t0 = Clock::now();
     blas::set_threads(static_cast<int>(cfg.train.threads));
     const int threads = blas::threads();
+    const bool full_batch = cfg.optim.type == "lbfgs";
+    if (cfg.model.type == "gplvm" && cfg.data.test_fraction > 0)
+        throw ConfigError("data.test_fraction must be 0 for model.type gplvm (it models every point it is given)");
 
     // 1. Data and model: errors here leave the run directory untouched.
     Dataset<T> data = load_dataset<T>(cfg.data, static_cast<std::uint64_t>(cfg.seed));
-    auto model = make_model<T>(cfg.model, data.dim());
+    auto model = make_model<T>(cfg.model, data.dim(), data.n_train);
     auto optimizer = make_optimizer<T>(cfg.optim, model->num_params());
+    if (!model->separable() && !full_batch)
+        log->info("{} is a full-batch model: every {} step uses all {} samples", model->name(), cfg.optim.type,
+                  data.n_train);
+    auto report = make_report<T>(cfg);
 
     // 2. The run directory.
     make_directories(setup.dir);
@@ -128,43 +119,26 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     write_file_atomic(setup.dir + "/config.yaml", to_yaml(cfg));
     add_file_sink(*log, setup.dir + "/train.log");
     log->info("LatentLab {} run in {}", setup.resume ? "resumed" : "new", setup.dir);
-    log->info("data: {} | {} train + {} test samples of dimension {}{}{}", data.description,
-              data.n_train, data.n_test, data.dim(), cfg.data.center ? ", centred" : "",
-              data.has_labels() ? ", labelled" : "");
-    log->info("model: {} m={} ({} parameters, {}) | optimiser {} lr {} ({}) | batch {} | {} epochs | "
-              "seed {} | {} BLAS threads",
-              model->name(), cfg.model.latent_dim, model->num_params(), cfg.model.dtype, cfg.optim.type,
-              cfg.optim.lr, cfg.optim.schedule, cfg.train.batch_size, cfg.train.epochs, cfg.seed, threads);
+    log->info("data: {} | {} train + {} test samples of dimension {}{}{}", data.description, data.n_train,
+              data.n_test, data.dim(), cfg.data.center ? ", centred" : "", data.has_labels() ? ", labelled" : "");
+    if (full_batch)
+        log->info("model: {} latent_dim={} ({} parameters, {}) | optimiser lbfgs, at most {} iterations | seed {} | "
+                  "{} BLAS threads",
+                  model->name(), cfg.model.latent_dim, model->num_params(), cfg.model.dtype,
+                  cfg.optim.max_iterations, cfg.seed, threads);
+    else
+        log->info("model: {} latent_dim={} ({} parameters, {}) | optimiser {} lr {} ({}) | batch {} | {} epochs | "
+                  "seed {} | {} BLAS threads",
+                  model->name(), cfg.model.latent_dim, model->num_params(), cfg.model.dtype, cfg.optim.type,
+                  cfg.optim.lr, cfg.optim.schedule, cfg.train.batch_size, cfg.train.epochs, cfg.seed, threads);
 
-    // 3. The exact reference of the linear AE: PCA of the data as fed.
-    const bool is_ae = cfg.model.type == "linear_autoencoder";
-    AeReference ref;
+    // 3. Model-specific references (e.g. the PCA optimum of the linear AE).
     TrainerOptions<T> topt;
     topt.optim = cfg.optim;
-    topt.epochs = cfg.train.epochs;
-    topt.batch_size = static_cast<std::size_t>(cfg.train.batch_size);
+    topt.epochs = full_batch ? cfg.optim.max_iterations : cfg.train.epochs;
+    topt.batch_size = model->separable() ? static_cast<std::size_t>(cfg.train.batch_size) : data.n_train;
     topt.seed = static_cast<std::uint64_t>(cfg.seed);
-    if (is_ae) {
-        const auto tp = Clock::now();
-        ref.n = data.dim();
-        ref.m = static_cast<std::size_t>(cfg.model.latent_dim);
-        ref.samples = data.n_train;
-        ref.C = second_moment(data.train());
-        ref.pca = pca_from_second_moment(ref.C);
-        ref.optimum = optimal_ae_loss(ref.pca, ref.m, ref.samples);
-        log->info("PCA (LAPACK dsyevd, {}x{} second moment): optimal loss L* = {:.8f} ({:.2f}s)",
-                  ref.n, ref.n, ref.optimum, std::chrono::duration<double>(Clock::now() - tp).count());
-        auto top = xt::xtensor<double, 2>::from_shape({ref.m, ref.n});
-        std::copy_n(ref.pca.components.data(), ref.m * ref.n, top.data());
-        write_npy(setup.dir + "/pca_components.npy", make_raw<double>(top.data(), {ref.m, ref.n}));
-        write_npy(setup.dir + "/pca_eigenvalues.npy",
-                  make_raw<double>(ref.pca.eigenvalues.data(), {ref.n}));
-        // Exact full-data loss and gradient from C in O(m n²): free each epoch.
-        topt.train_eval = [&ref](const Model<T>& mdl) {
-            const auto e = ae_full_eval<T>(mdl.params().data(), ref.m, ref.n, ref.C, ref.samples);
-            return Evaluation{e.loss, e.grad_norm};
-        };
-    }
+    report->prepare(cfg, data, *model, setup.dir, *log, topt);
 
     // 4. Initial state: fresh or from the checkpoint.
     StartPoint start;
@@ -173,12 +147,12 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         log->info("resuming after epoch {} (step {})", start.epoch, start.step);
     } else {
         std::mt19937_64 rng(static_cast<std::uint64_t>(cfg.seed));
-        model->init(rng);
+        model->init_from_data(data.train(), rng);
     }
 
     Trainer<T> trainer(*model, *optimizer, data, topt);
-    ProgressCallback<T> progress(log, cfg.train.log_every, is_ae ? ref.optimum : 0.0);
-    MetricsCsvCallback<T> metrics(setup.dir + "/metrics.csv", start.epoch);
+    ProgressCallback<T> progress(log, cfg.train.log_every, report->optimum());
+    MetricsCsvCallback<T> metrics(setup.dir + "/metrics.csv", start.epoch, report->derived_columns());
     CheckpointCallback<T> checkpoint(setup.dir, cfg.train.checkpoint);
     trainer.add_callback(&progress);
     trainer.add_callback(&metrics);
@@ -205,51 +179,22 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     save_params_npy(setup.dir, *model);
 
     const EpochRecord last = result.history.empty() ? EpochRecord{} : result.history.back();
-    summary.set("status", result.stopped_by_callback ? "stopped" : "finished");
+    summary.set("status", result.stopped_by_callback ? "stopped" : result.converged ? "converged" : "finished");
     summary.set("epochs", result.epochs_done).set("steps", result.steps);
     summary.set("seconds", result.seconds);
     summary.set("train_seconds_per_epoch", median(result.epoch_seconds));
     summary.set("final_test_loss", last.test_loss);
-    std::vector<std::pair<std::string, std::string>> table;
-
-    if (is_ae) {
-        const auto W = xt::xtensor<double, 2>(xt::adapt(model->params().data(), model->num_params(),
-                                                        xt::no_ownership(), std::vector<std::size_t>{ref.m, ref.n}));
-        const auto eval = ae_full_eval<double>(W.data(), ref.m, ref.n, ref.C, ref.samples);
-        auto top = xt::xtensor<double, 2>::from_shape({ref.m, ref.n});
-        std::copy_n(ref.pca.components.data(), ref.m * ref.n, top.data());
-        const auto angles = principal_angles_deg(W, top);
-        double sum = 0, mx = 0;
-        for (double a : angles) { sum += a; mx = std::max(mx, a); }
-        double pca_var = 0, total = 0;
-        for (std::size_t j = 0; j < ref.n; ++j) {
-            total += ref.pca.eigenvalues(j);
-            if (j < ref.m) pca_var += ref.pca.eigenvalues(j);
-        }
-        const double ratio = eval.loss / ref.optimum;
-        summary.set("final_loss", eval.loss).set("optimal_loss", ref.optimum).set("loss_ratio", ratio);
-        summary.set("final_grad_norm", eval.grad_norm);
-        summary.set("principal_angles_deg", angles);
-        summary.set("max_principal_angle_deg", mx).set("mean_principal_angle_deg", sum / angles.size());
-        summary.set("orthonormality_error", orthonormality_error(W));
-        summary.set("variance_captured", variance_captured(W, ref.C));
-        summary.set("pca_variance_captured", pca_var / total);
-        table = {{"final loss (train mean)", fmt(eval.loss)},
-                 {"optimal loss L* (PCA)", fmt(ref.optimum)},
-                 {"loss ratio L/L*", fmt(ratio, "%.6f")},
-                 {"max principal angle", fmt(mx, "%.4f deg")},
-                 {"mean principal angle", fmt(sum / angles.size(), "%.4f deg")},
-                 {"||W W^T - I||_F", fmt(orthonormality_error(W), "%.3e")},
-                 {"variance captured (W / PCA)",
-                  fmt(variance_captured(W, ref.C), "%.6f") + " / " + fmt(pca_var / total, "%.6f")}};
-    } else {
+    Table table;
+    report->finish(cfg, data, *model, result, setup.dir, *log, summary, table);
+    if (!summary.has("final_loss")) {
         summary.set("final_loss", last.train_loss);
-        table = {{"final loss (train mean)", fmt(last.train_loss)}};
+        table.insert(table.begin(), {"final loss", fmt(last.train_loss)});
     }
     if (!std::isnan(last.test_loss)) table.push_back({"test loss", fmt(last.test_loss)});
-    table.push_back({"epochs", std::to_string(result.epochs_done)});
+    table.push_back({full_batch ? "iterations" : "epochs", std::to_string(result.epochs_done)});
     table.push_back({"seconds (whole run)", fmt(result.seconds, "%.2f")});
-    table.push_back({"seconds per epoch (steps)", fmt(median(result.epoch_seconds), "%.3f")});
+    table.push_back({full_batch ? "seconds per iteration" : "seconds per epoch (steps)",
+                     fmt(median(result.epoch_seconds), "%.3f")});
     summary.set("wall_seconds_this_session", std::chrono::duration<double>(Clock::now() - t0).count());
     write_file_atomic(setup.dir + "/summary.json", summary.dump());
     if (result.stopped_by_callback)
@@ -260,6 +205,12 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
 }
 
 }  // namespace
+
+std::string fmt(double v, const char* f) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, f, v);
+    return buf;
+}
 
 int run(const RunOptions& opt) {
     auto log = make_logger(opt.quiet);

@@ -1,12 +1,26 @@
 #include "latentlab/models/make_model.hpp"
 
+#include "latentlab/models/gplvm.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/util/error.hpp"
 
 namespace latentlab {
 
 template <class T>
-std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, std::size_t input_dim) {
+std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, std::size_t input_dim, std::size_t n_samples) {
+    if (cfg.type == "gplvm") {
+        GplvmOptions o;
+        o.kernel = parse_kernel(cfg.kernel);
+        if (cfg.method == "auto") o.method = o.kernel == KernelType::linear ? GplvmMethod::woodbury : GplvmMethod::dense;
+        else o.method = cfg.method == "dense" ? GplvmMethod::dense : GplvmMethod::woodbury;
+        o.learn_hyperparameters = cfg.learn_hyperparameters;
+        o.variance = cfg.variance;
+        o.lengthscale = cfg.lengthscale;
+        o.noise_variance = cfg.noise_variance;
+        o.init = cfg.init;
+        o.init_scale = cfg.init_scale;
+        return std::make_unique<Gplvm<T>>(n_samples, input_dim, static_cast<std::size_t>(cfg.latent_dim), o);
+    }
     if (cfg.type == "linear_autoencoder") {
         if (static_cast<std::size_t>(cfg.latent_dim) >= input_dim)
             throw ConfigError("model.latent_dim " + std::to_string(cfg.latent_dim) +
@@ -17,7 +31,7 @@ std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, std::size_t input_d
     throw ConfigError("model.type: unknown model '" + cfg.type + "'");
 }
 
-template std::unique_ptr<Model<float>> make_model<float>(const ModelConfig&, std::size_t);
-template std::unique_ptr<Model<double>> make_model<double>(const ModelConfig&, std::size_t);
+template std::unique_ptr<Model<float>> make_model<float>(const ModelConfig&, std::size_t, std::size_t);
+template std::unique_ptr<Model<double>> make_model<double>(const ModelConfig&, std::size_t, std::size_t);
 
 }  // namespace latentlab

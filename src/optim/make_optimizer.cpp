@@ -1,4 +1,5 @@
 #include "latentlab/optim/adam.hpp"
+#include "latentlab/optim/lbfgs.hpp"
 #include "latentlab/optim/sgd.hpp"
 #include "latentlab/util/error.hpp"
 
@@ -11,6 +12,13 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const OptimConfig& cfg, std::size_t
     if (cfg.type == "adam")
         return std::make_unique<Adam<T>>(
             AdamOptions{cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay}, n);
+    if (cfg.type == "lbfgs") {
+        LbfgsOptions o;
+        o.history = static_cast<std::size_t>(cfg.history);
+        o.grad_tol = cfg.grad_tol;
+        o.rel_tol = cfg.rel_tol;
+        return std::make_unique<Lbfgs<T>>(o);
+    }
     throw ConfigError("optim.type: unknown optimiser '" + cfg.type + "'");
 }
 

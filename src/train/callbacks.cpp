@@ -94,11 +94,12 @@ const char* MetricsCsvCallback<T>::header() {
 }
 
 template <class T>
-MetricsCsvCallback<T>::MetricsCsvCallback(std::string path, long resume_epoch) : path_(std::move(path)) {
+MetricsCsvCallback<T>::MetricsCsvCallback(std::string path, long resume_epoch, std::vector<Derived> derived)
+    : path_(std::move(path)), derived_(std::move(derived)) {
     if (resume_epoch > 0 && file_exists(path_)) {
         std::istringstream in(read_file(path_));
         std::string line;
-        std::getline(in, line);  // header
+        std::getline(in, header_);
         while (std::getline(in, line)) {
             if (line.empty()) continue;
             const long epoch = std::strtol(line.c_str(), nullptr, 10);
@@ -113,8 +114,15 @@ bool MetricsCsvCallback<T>::on_epoch_end(const TrainContext<T>&, const EpochReco
     row << r.epoch << ',' << r.step << ',' << csv_number(r.train_loss) << ','
         << csv_number(r.test_loss) << ',' << csv_number(r.grad_norm) << ',' << csv_number(r.lr)
         << ',' << csv_number(r.seconds) << ',' << csv_number(r.epoch_seconds);
+    for (const auto& d : derived_) row << ',' << csv_number(d.second(r));
+    for (const auto& kv : r.extra) row << ',' << csv_number(kv.second);
     rows_.push_back(row.str());
-    std::string all = std::string(header()) + "\n";
+    if (header_.empty()) {
+        header_ = header();
+        for (const auto& d : derived_) header_ += "," + d.first;
+        for (const auto& kv : r.extra) header_ += "," + kv.first;
+    }
+    std::string all = header_ + "\n";
     for (const auto& l : rows_) all += l + "\n";
     write_file_atomic(path_, all);
     return false;

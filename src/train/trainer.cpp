@@ -29,8 +29,17 @@ Evaluation evaluate_model(Model<T>& model, const MatrixView<T>& X, bool with_gra
         e.loss = std::numeric_limits<double>::quiet_NaN();
         return e;
     }
-    const std::size_t chunk = 4096;
     xt::xtensor<T, 1> g, gsum;
+    if (!model.separable()) {  // one evaluation on all rows
+        if (with_grad) {
+            e.loss = model.loss_and_grad(X, g);
+            e.grad_norm = std::sqrt(blas::sqnorm<T>(g.size(), g.data()));
+        } else {
+            e.loss = model.loss(X);
+        }
+        return e;
+    }
+    const std::size_t chunk = 4096;
     if (with_grad) gsum = xt::zeros<T>({model.num_params()});
     double total = 0.0;
     for (std::size_t r = 0; r < X.rows; r += chunk) {
@@ -65,6 +74,7 @@ EpochRecord Trainer<T>::evaluate(long epoch, long step, double lr) {
     r.train_loss = tr.loss;
     r.grad_norm = tr.grad_norm;
     if (data_.n_test > 0) r.test_loss = evaluate_model(model_, data_.test(), false).loss;
+    r.extra = model_.diagnostics();
     return r;
 }
 
@@ -101,6 +111,12 @@ TrainResult Trainer<T>::run(StartPoint start) {
     const double first_loss = result.history.empty() ? 0.0 : result.history.front().train_loss;
 
     xt::xtensor<T, 1> g = xt::zeros<T>({model_.num_params()});
+    if (opt_.full_batch()) {
+        run_full_batch(ctx, result, stop, elapsed);
+        result.seconds = ctx.seconds = elapsed();
+        for (auto* cb : callbacks_) cb->on_run_end(ctx);
+        return result;
+    }
     xt::xtensor<T, 1> last_good = model_.params();
     for (long epoch = start.epoch + 1; epoch <= options_.epochs && !stop; ++epoch) {
         ctx.epoch = epoch;
@@ -147,6 +163,51 @@ TrainResult Trainer<T>::run(StartPoint start) {
     result.seconds = ctx.seconds = elapsed();
     for (auto* cb : callbacks_) cb->on_run_end(ctx);
     return result;
+}
+
+template <class T>
+void Trainer<T>::run_full_batch(TrainContext<T>& ctx, TrainResult& result, bool& stop,
+                                const std::function<double()>& elapsed) {
+    // One optimiser iteration (with its line search) per epoch, on all
+    // training rows; f and ∇f come from the iteration itself.
+    const auto train = data_.train();
+    Objective<T> fn = [&](xt::xtensor<T, 1>& grad) { return model_.loss_and_grad(train, grad); };
+    xt::xtensor<T, 1> g = xt::zeros<T>({model_.num_params()});
+    double f = fn(g);
+    for (long epoch = ctx.epoch + 1; epoch <= options_.epochs && !stop; ++epoch) {
+        ctx.epoch = epoch;
+        const auto t_iter = Clock::now();
+        const xt::xtensor<T, 1> before = model_.params();
+        const bool converged = opt_.iterate(model_.params(), f, g, fn);
+        const double gn = std::sqrt(blas::sqnorm<T>(g.size(), g.data()));
+        if (!std::isfinite(f) || !std::isfinite(gn)) {
+            model_.params() = before;
+            throw NumericalError("iteration " + std::to_string(epoch) + ": the objective is not finite; stopped, "
+                                 "parameters of the last good iteration kept");
+        }
+        ++ctx.step;
+        const double iter_time = since(t_iter);
+        result.epoch_seconds.push_back(iter_time);
+        EpochRecord r;
+        r.epoch = epoch;
+        r.step = ctx.step;
+        r.train_loss = f;
+        r.grad_norm = gn;
+        r.lr = std::nan("");
+        if (data_.n_test > 0) r.test_loss = evaluate_model(model_, data_.test(), false).loss;
+        r.epoch_seconds = iter_time;
+        r.seconds = ctx.seconds = elapsed();
+        r.extra = model_.diagnostics();
+        result.history.push_back(r);
+        result.epochs_done = epoch;
+        result.steps = ctx.step;
+        for (auto* cb : callbacks_) stop |= cb->on_epoch_end(ctx, r);
+        if (converged) {
+            result.converged = true;
+            result.stop_reason = opt_.stop_reason();
+            break;
+        }
+    }
 }
 
 template class Trainer<float>;

@@ -25,7 +25,15 @@ struct ModelConfig {
     std::string type = "linear_autoencoder";
     long latent_dim = 32;           // m (rows of W)
     std::string dtype = "float32";  // float32 | float64
-    double init_scale = 0.01;       // W0 ~ N(0, init_scale^2)
+    double init_scale = 0.01;       // W0 ~ N(0, init_scale^2); gplvm random init: X0 ~ N(0, init_scale^2)
+    // gplvm
+    std::string kernel = "linear";  // linear | rbf | rbf_ard
+    std::string method = "auto";    // auto | dense | woodbury (auto: woodbury for the linear kernel)
+    std::string init = "pca";       // pca | random
+    bool learn_hyperparameters = false;
+    double variance = 1.0;          // alpha (linear) or signal variance (rbf)
+    double lengthscale = 1.0;       // rbf: initial lengthscale(s)
+    double noise_variance = 0.1;    // sigma^2 = 1/beta
 };
 
 struct OptimConfig {
@@ -41,6 +49,11 @@ struct OptimConfig {
     long step_epochs = 10;          // step: multiply lr by gamma every step_epochs epochs
     double gamma = 0.1;             // step
     double min_lr = 0.0;            // cosine: final lr
+    // lbfgs (full batch; one iteration per metrics row)
+    long max_iterations = 500;
+    double grad_tol = 1e-5;         // stop when max |grad| <= grad_tol
+    double rel_tol = 1e-12;         // stop when an iteration's decrease <= rel_tol * max(|f|, 1)
+    long history = 10;              // curvature pairs kept
 };
 
 struct TrainConfig {

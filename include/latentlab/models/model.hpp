@@ -34,10 +34,20 @@ public:
 
     // Draws initial parameters from `rng`.
     virtual void init(std::mt19937_64& rng) = 0;
+    // Initialisation that may look at the training data (e.g. GPLVM's PCA
+    // start); by default the data-free init().
+    virtual void init_from_data(const MatrixView<T>& /*train*/, std::mt19937_64& rng) { init(rng); }
 
     virtual double loss(const MatrixView<T>& batch) = 0;
     virtual double loss_and_grad(const MatrixView<T>& batch, xt::xtensor<T, 1>& g) = 0;
     virtual void grad(const MatrixView<T>& batch, xt::xtensor<T, 1>& g) { loss_and_grad(batch, g); }
+
+    // True when the loss is a mean over rows, so that it may be evaluated in
+    // chunks and trained on minibatches; false for full-batch models (GPLVM).
+    virtual bool separable() const { return true; }
+
+    // Named scalars worth logging per epoch (e.g. kernel hyperparameters).
+    virtual std::vector<std::pair<std::string, double>> diagnostics() const { return {}; }
 
     xt::xtensor<T, 1>& params() { return theta_; }
     const xt::xtensor<T, 1>& params() const { return theta_; }

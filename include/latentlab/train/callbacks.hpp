@@ -2,6 +2,7 @@
 // terminal and in the log, metrics.csv, per-epoch checkpoints.
 #pragma once
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,18 +35,24 @@ private:
     std::size_t running_n_ = 0;
 };
 
-// metrics.csv: one row per epoch (epoch 0 = the initial state), rewritten
+// metrics.csv: one row per epoch (epoch 0 = the initial state; for L-BFGS one
+// row per iteration), then the model's diagnostics as extra columns, rewritten
 // atomically after every epoch. On resume, rows after the checkpoint's epoch
 // are dropped, so the file always matches the parameters on disk.
 template <class T>
 class MetricsCsvCallback : public Callback<T> {
 public:
-    MetricsCsvCallback(std::string path, long resume_epoch);
+    // A column computed from each record (e.g. log_likelihood = −train_loss).
+    using Derived = std::pair<std::string, std::function<double(const EpochRecord&)>>;
+    MetricsCsvCallback(std::string path, long resume_epoch, std::vector<Derived> derived = {});
     bool on_epoch_end(const TrainContext<T>& ctx, const EpochRecord& r) override;
+    // The fixed columns; a model's diagnostics follow as extra columns.
     static const char* header();
 
 private:
     std::string path_;
+    std::string header_;
+    std::vector<Derived> derived_;
     std::vector<std::string> rows_;
 };
 

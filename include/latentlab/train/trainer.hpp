@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "latentlab/config/config.hpp"
@@ -25,6 +26,7 @@ struct EpochRecord {
     double lr = 0;                 // learning rate at the end of the epoch
     double seconds = 0;            // wall time since the run began (all sessions)
     double epoch_seconds = 0;      // time of this epoch's optimisation steps only
+    std::vector<std::pair<std::string, double>> extra;  // model diagnostics (e.g. hyperparameters)
 };
 
 // What callbacks see of the run.
@@ -75,6 +77,8 @@ struct TrainResult {
     std::vector<double> epoch_seconds;  // optimisation time of each epoch of this session
     std::vector<EpochRecord> history;   // this session's records
     bool stopped_by_callback = false;
+    bool converged = false;         // a full-batch optimiser's stopping rule held
+    std::string stop_reason;
 };
 
 // Where to start: a fresh run, or a resumed one (from a checkpoint).
@@ -99,6 +103,8 @@ public:
     EpochRecord evaluate(long epoch, long step, double lr);
 
 private:
+    void run_full_batch(TrainContext<T>& ctx, TrainResult& result, bool& stop,
+                        const std::function<double()>& elapsed);
     Model<T>& model_;
     Optimizer<T>& opt_;
     const Dataset<T>& data_;

@@ -1,0 +1,84 @@
+// Gaussian-process latent variable model (Lawrence 2005; homework.md,
+// Problem 2). Data Y (N×D, rows are points) is given as the batch; the
+// parameters are the latents X (N×q) and, when learned, the log kernel
+// hyperparameters and the log noise variance σ² = β⁻¹ (positive by
+// construction). The loss is the negative log-likelihood, constant included:
+//
+//   NLL = (N D / 2) log 2π + (D/2) log|K| + ½ tr(K⁻¹ Y Yᵀ),   K = K_f(X) + σ² I
+//   ∂NLL/∂K = ½ (D K⁻¹ − K⁻¹ Y Yᵀ K⁻¹)          (= −∂L/∂K of the homework)
+//
+// Two exact implementations:
+// - dense (any kernel): Cholesky of K, log|K| = 2 Σ log L_ii, Z = K⁻¹Y with
+//   all right-hand sides at once, ∂NLL/∂K = ½(D K⁻¹ − Z Zᵀ); O(N³ + N²D).
+//   When the Cholesky fails, jitter 1e-6·mean(diag K) is added and grown ×10
+//   up to 5 times (each use reported through `on_warning`).
+// - woodbury (linear kernel α X Xᵀ): with M = I + αβ XᵀX, P = XᵀY, R = Y Pᵀ,
+//     log|K| = N log σ² + log|M|,  tr(K⁻¹YYᵀ) = β‖Y‖² − αβ² tr(M⁻¹PPᵀ),
+//     K⁻¹X = β X M⁻¹,
+//     ∂NLL/∂X = α (D K⁻¹X − K⁻¹YYᵀK⁻¹X)
+//             = X (αβD M⁻¹ + α²β³ M⁻¹PPᵀM⁻¹) − αβ² R M⁻¹,
+//   two passes over Y, O(N q D) time, O(N q + q D) memory, no N×N matrix.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "latentlab/models/kernels.hpp"
+#include "latentlab/models/model.hpp"
+
+namespace latentlab {
+
+enum class GplvmMethod { dense, woodbury };
+
+struct GplvmOptions {
+    KernelType kernel = KernelType::linear;
+    GplvmMethod method = GplvmMethod::woodbury;
+    bool learn_hyperparameters = false;
+    double variance = 1.0;        // α or σ_f²
+    double lengthscale = 1.0;     // initial ℓ (every ℓ_d for rbf_ard)
+    double noise_variance = 0.1;  // σ² = β⁻¹
+    std::string init = "pca";     // pca | random
+    double init_scale = 1e-3;     // random: X0 ~ N(0, init_scale²)
+};
+
+template <class T>
+class Gplvm : public Model<T> {
+public:
+    Gplvm(std::size_t N, std::size_t D, std::size_t q, GplvmOptions opt);
+
+    std::string name() const override { return "gplvm"; }
+    bool separable() const override { return false; }
+    void init(std::mt19937_64& rng) override;  // random init
+    // PCA init: X = the top-q principal component scores of Y, each column
+    // scaled to unit variance (as GPy does); random init as init().
+    void init_from_data(const MatrixView<T>& Y, std::mt19937_64& rng) override;
+
+    double loss(const MatrixView<T>& Y) override;
+    double loss_and_grad(const MatrixView<T>& Y, xt::xtensor<T, 1>& g) override;
+    std::vector<std::pair<std::string, double>> diagnostics() const override;
+
+    // The current kernel hyperparameters and noise variance.
+    KernelParams kernel_params() const;
+    double noise_variance() const;
+    std::size_t latent_dim() const { return q_; }
+    const GplvmOptions& options() const { return opt_; }
+
+    // Reports each jitter the dense path had to add.
+    std::function<void(const std::string&)> on_warning;
+
+private:
+    double evaluate(const MatrixView<T>& Y, T* grad);  // grad may be null
+    double dense(const MatrixView<T>& Y, T* grad);
+    double woodbury(const MatrixView<T>& Y, T* grad);
+    void check_shape(const MatrixView<T>& Y) const;
+    const double* y_as_double(const MatrixView<T>& Y);
+
+    std::size_t N_, D_, q_;
+    GplvmOptions opt_;
+    std::size_t n_hyper_ = 0;     // log variance, log lengthscale(s), log noise
+    double last_jitter_ = 0.0;
+    std::vector<double> Ycopy_;   // double copy of Y for the dense path (float models)
+    const T* Ycopy_src_ = nullptr;
+};
+
+}  // namespace latentlab

@@ -1,0 +1,53 @@
+// What the CLI knows about each model type beyond the generic loop: exact
+// references computed before training (e.g. the PCA optimum of the linear
+// AE), extra metrics columns, and the summary.json keys and the printed
+// table after training.
+#pragma once
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "latentlab/config/config.hpp"
+#include "latentlab/data/dataset.hpp"
+#include "latentlab/models/model.hpp"
+#include "latentlab/train/callbacks.hpp"
+#include "latentlab/train/trainer.hpp"
+#include "latentlab/util/json.hpp"
+
+namespace latentlab::cli {
+
+using Table = std::vector<std::pair<std::string, std::string>>;
+
+std::string fmt(double v, const char* f = "%.8g");
+
+template <class T>
+class ModelReport {
+public:
+    virtual ~ModelReport() = default;
+    // Before training, once the run directory exists.
+    virtual void prepare(const Config&, const Dataset<T>&, Model<T>&, const std::string& /*dir*/,
+                         spdlog::logger&, TrainerOptions<T>&) {}
+    // The exact optimum of the training loss, if known (progress shows L/L*).
+    virtual double optimum() const { return 0.0; }
+    virtual std::vector<typename MetricsCsvCallback<T>::Derived> derived_columns() const { return {}; }
+    // After training: summary keys and table rows.
+    virtual void finish(const Config&, const Dataset<T>&, Model<T>&, const TrainResult&,
+                        const std::string& /*dir*/, spdlog::logger&, JsonObject&, Table&) {}
+};
+
+template <class T>
+std::unique_ptr<ModelReport<T>> make_autoencoder_report();
+template <class T>
+std::unique_ptr<ModelReport<T>> make_gplvm_report();
+
+template <class T>
+std::unique_ptr<ModelReport<T>> make_report(const Config& cfg) {
+    if (cfg.model.type == "linear_autoencoder") return make_autoencoder_report<T>();
+    if (cfg.model.type == "gplvm") return make_gplvm_report<T>();
+    return std::make_unique<ModelReport<T>>();
+}
+
+}  // namespace latentlab::cli

@@ -1,0 +1,94 @@
+// The linear autoencoder against PCA (homework.md Problem 1): L*, the exact
+// per-epoch loss from the second moment, principal angles, orthonormality.
+#include <algorithm>
+#include <chrono>
+
+#include "latentlab/analysis/pca.hpp"
+#include "latentlab/analysis/principal_angles.hpp"
+#include "latentlab/data/npy.hpp"
+#include "report.hpp"
+
+namespace latentlab::cli {
+
+namespace {
+
+template <class T>
+class AutoencoderReport : public ModelReport<T> {
+public:
+    void prepare(const Config& cfg, const Dataset<T>& data, Model<T>&, const std::string& dir,
+                 spdlog::logger& log, TrainerOptions<T>& topt) override {
+        const auto t0 = std::chrono::steady_clock::now();
+        n_ = data.dim();
+        m_ = static_cast<std::size_t>(cfg.model.latent_dim);
+        samples_ = data.n_train;
+        C_ = second_moment(data.train());
+        pca_ = pca_from_second_moment(C_);
+        optimum_ = optimal_ae_loss(pca_, m_, samples_);
+        log.info("PCA (LAPACK dsyevd, {}x{} second moment): optimal loss L* = {:.8f} ({:.2f}s)", n_, n_, optimum_,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        write_npy(dir + "/pca_components.npy", make_raw<double>(top().data(), {m_, n_}));
+        write_npy(dir + "/pca_eigenvalues.npy", make_raw<double>(pca_.eigenvalues.data(), {n_}));
+        // Exact full-data loss and gradient from C in O(m n²): free each epoch.
+        topt.train_eval = [this](const Model<T>& mdl) {
+            const auto e = ae_full_eval<T>(mdl.params().data(), m_, n_, C_, samples_);
+            return Evaluation{e.loss, e.grad_norm};
+        };
+    }
+
+    double optimum() const override { return optimum_; }
+
+    void finish(const Config&, const Dataset<T>&, Model<T>& model, const TrainResult&, const std::string&,
+                spdlog::logger&, JsonObject& summary, Table& table) override {
+        xt::xtensor<double, 2> W = xt::xtensor<double, 2>::from_shape({m_, n_});
+        std::copy_n(model.params().data(), m_ * n_, W.data());
+        const auto eval = ae_full_eval<double>(W.data(), m_, n_, C_, samples_);
+        const auto angles = principal_angles_deg(W, top());
+        double sum = 0, mx = 0;
+        for (double a : angles) {
+            sum += a;
+            mx = std::max(mx, a);
+        }
+        double pca_var = 0, total = 0;
+        for (std::size_t j = 0; j < n_; ++j) {
+            total += pca_.eigenvalues(j);
+            if (j < m_) pca_var += pca_.eigenvalues(j);
+        }
+        const double ratio = eval.loss / optimum_, ortho = orthonormality_error(W);
+        const double var = variance_captured(W, C_);
+        summary.set("final_loss", eval.loss).set("optimal_loss", optimum_).set("loss_ratio", ratio);
+        summary.set("final_grad_norm", eval.grad_norm);
+        summary.set("principal_angles_deg", angles);
+        summary.set("max_principal_angle_deg", mx).set("mean_principal_angle_deg", sum / angles.size());
+        summary.set("orthonormality_error", ortho);
+        summary.set("variance_captured", var).set("pca_variance_captured", pca_var / total);
+        table = {{"final loss (train mean)", fmt(eval.loss)},
+                 {"optimal loss L* (PCA)", fmt(optimum_)},
+                 {"loss ratio L/L*", fmt(ratio, "%.6f")},
+                 {"max principal angle", fmt(mx, "%.4f deg")},
+                 {"mean principal angle", fmt(sum / angles.size(), "%.4f deg")},
+                 {"||W W^T - I||_F", fmt(ortho, "%.3e")},
+                 {"variance captured (W / PCA)", fmt(var, "%.6f") + " / " + fmt(pca_var / total, "%.6f")}};
+    }
+
+private:
+    xt::xtensor<double, 2> top() const {
+        auto t = xt::xtensor<double, 2>::from_shape({m_, n_});
+        std::copy_n(pca_.components.data(), m_ * n_, t.data());
+        return t;
+    }
+    std::size_t n_ = 0, m_ = 0, samples_ = 0;
+    xt::xtensor<double, 2> C_;
+    Pca pca_;
+    double optimum_ = 0;
+};
+
+}  // namespace
+
+template <class T>
+std::unique_ptr<ModelReport<T>> make_autoencoder_report() {
+    return std::make_unique<AutoencoderReport<T>>();
+}
+template std::unique_ptr<ModelReport<float>> make_autoencoder_report<float>();
+template std::unique_ptr<ModelReport<double>> make_autoencoder_report<double>();
+
+}  // namespace latentlab::cli

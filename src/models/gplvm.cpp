@@ -1,0 +1,315 @@
+#include "latentlab/models/gplvm.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <type_traits>
+
+#include "latentlab/linalg/blas.hpp"
+#include "latentlab/linalg/lapack.hpp"
+#include "latentlab/util/error.hpp"
+
+namespace latentlab {
+
+using blas::Op;
+
+namespace {
+constexpr double kLog2Pi = 1.8378770664093454836;
+
+std::string fmt(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.3g", v);
+    return b;
+}
+
+// q×q helpers (row-major, double)
+std::vector<double> mul(const std::vector<double>& A, const std::vector<double>& B, std::size_t q) {
+    std::vector<double> C(q * q);
+    blas::gemm<double>(Op::N, Op::N, q, q, q, 1.0, A.data(), q, B.data(), q, 0.0, C.data(), q);
+    return C;
+}
+double trace_of_product(const std::vector<double>& A, const std::vector<double>& B, std::size_t q) {
+    double t = 0;  // tr(A B) = Σ_ij A_ij B_ji
+    for (std::size_t i = 0; i < q; ++i)
+        for (std::size_t j = 0; j < q; ++j) t += A[i * q + j] * B[j * q + i];
+    return t;
+}
+}  // namespace
+
+template <class T>
+Gplvm<T>::Gplvm(std::size_t N, std::size_t D, std::size_t q, GplvmOptions opt)
+    : N_(N), D_(D), q_(q), opt_(opt) {
+    if (q_ >= N_)
+        throw ConfigError("model.latent_dim " + std::to_string(q_) + " must be smaller than the number of points N = " +
+                          std::to_string(N_));
+    if (q_ >= D_)
+        throw ConfigError("model.latent_dim " + std::to_string(q_) + " must be smaller than the data dimension D = " +
+                          std::to_string(D_));
+    if (!(opt_.noise_variance > 0))
+        throw ConfigError("model.noise_variance must be > 0 (got " + fmt(opt_.noise_variance) + ")");
+    if (opt_.method == GplvmMethod::woodbury && opt_.kernel != KernelType::linear)
+        throw ConfigError(std::string("model.method: woodbury needs the linear kernel, not ") + kernel_name(opt_.kernel));
+    const std::size_t n_len = opt_.kernel == KernelType::linear ? 0 : opt_.kernel == KernelType::rbf ? 1 : q_;
+    std::vector<ParamBlock> blocks{ParamBlock{"X", {N_, q_}, 0}};
+    if (opt_.learn_hyperparameters) {
+        n_hyper_ = 1 + n_len + 1;
+        blocks.push_back(ParamBlock{"log_hyper", {n_hyper_}, 0});
+    }
+    this->allocate(blocks);
+    if (opt_.learn_hyperparameters) {
+        T* h = this->theta_.data() + N_ * q_;
+        h[0] = static_cast<T>(std::log(opt_.variance));
+        for (std::size_t l = 0; l < n_len; ++l) h[1 + l] = static_cast<T>(std::log(opt_.lengthscale));
+        h[1 + n_len] = static_cast<T>(std::log(opt_.noise_variance));
+    }
+}
+
+template <class T>
+KernelParams Gplvm<T>::kernel_params() const {
+    KernelParams p;
+    p.type = opt_.kernel;
+    const std::size_t n_len = opt_.kernel == KernelType::linear ? 0 : opt_.kernel == KernelType::rbf ? 1 : q_;
+    if (opt_.learn_hyperparameters) {
+        const T* h = this->theta_.data() + N_ * q_;
+        p.variance = std::exp(static_cast<double>(h[0]));
+        for (std::size_t l = 0; l < n_len; ++l) p.lengthscales.push_back(std::exp(static_cast<double>(h[1 + l])));
+    } else {
+        p.variance = opt_.variance;
+        p.lengthscales.assign(n_len, opt_.lengthscale);
+    }
+    return p;
+}
+
+template <class T>
+double Gplvm<T>::noise_variance() const {
+    if (!opt_.learn_hyperparameters) return opt_.noise_variance;
+    return std::exp(static_cast<double>(this->theta_(N_ * q_ + n_hyper_ - 1)));
+}
+
+template <class T>
+std::vector<std::pair<std::string, double>> Gplvm<T>::diagnostics() const {
+    const KernelParams p = kernel_params();
+    std::vector<std::pair<std::string, double>> d;
+    d.emplace_back(p.type == KernelType::linear ? "alpha" : "signal_variance", p.variance);
+    for (std::size_t l = 0; l < p.lengthscales.size(); ++l)
+        d.emplace_back(p.lengthscales.size() == 1 ? "lengthscale" : "lengthscale_" + std::to_string(l),
+                       p.lengthscales[l]);
+    d.emplace_back("noise_variance", noise_variance());
+    d.emplace_back("jitter", last_jitter_);
+    return d;
+}
+
+template <class T>
+void Gplvm<T>::init(std::mt19937_64& rng) {
+    std::normal_distribution<double> n01(0.0, 1.0);
+    T* X = this->theta_.data();
+    for (std::size_t i = 0; i < N_ * q_; ++i) X[i] = static_cast<T>(opt_.init_scale * n01(rng));
+}
+
+template <class T>
+void Gplvm<T>::init_from_data(const MatrixView<T>& Y, std::mt19937_64& rng) {
+    check_shape(Y);
+    if (opt_.init != "pca") {
+        init(rng);
+        return;
+    }
+    // Top-q eigenvectors V of YᵀY (D×D, double), scores Y V, unit variance.
+    const double* Yd = y_as_double(Y);
+    std::vector<double> C(D_ * D_), w(D_);
+    blas::gram<double>(N_, D_, 1.0, Yd, 0.0, C.data());
+    if (blas::syevd(D_, C.data(), w.data()) != 0) throw NumericalError("GPLVM PCA init: LAPACK dsyevd failed");
+    std::vector<double> V(q_ * D_);  // rows: eigenvectors, largest first
+    for (std::size_t j = 0; j < q_; ++j) std::copy_n(C.data() + (D_ - 1 - j) * D_, D_, V.data() + j * D_);
+    std::vector<double> S(N_ * q_);
+    blas::gemm<double>(Op::N, Op::T, N_, q_, D_, 1.0, Yd, D_, V.data(), D_, 0.0, S.data(), q_);
+    for (std::size_t d = 0; d < q_; ++d) {
+        double mean = 0, var = 0;
+        for (std::size_t i = 0; i < N_; ++i) mean += S[i * q_ + d];
+        mean /= static_cast<double>(N_);
+        for (std::size_t i = 0; i < N_; ++i) var += (S[i * q_ + d] - mean) * (S[i * q_ + d] - mean);
+        const double sd = std::sqrt(var / static_cast<double>(N_));
+        for (std::size_t i = 0; i < N_; ++i)
+            this->theta_(i * q_ + d) = static_cast<T>(sd > 0 ? (S[i * q_ + d] - mean) / sd : 0.0);
+    }
+    if (!std::is_same_v<T, double> && opt_.method == GplvmMethod::woodbury) {
+        Ycopy_.clear();  // the Woodbury path reads Y in T; free the copy
+        Ycopy_.shrink_to_fit();
+        Ycopy_src_ = nullptr;
+    }
+}
+
+template <class T>
+void Gplvm<T>::check_shape(const MatrixView<T>& Y) const {
+    if (Y.rows != N_ || Y.cols != D_)
+        throw Error("gplvm: the model was built for " + std::to_string(N_) + "×" + std::to_string(D_) +
+                    " data, got " + std::to_string(Y.rows) + "×" + std::to_string(Y.cols) +
+                    " (GPLVM is full-batch: train.batch_size is ignored)");
+}
+
+template <class T>
+const double* Gplvm<T>::y_as_double(const MatrixView<T>& Y) {
+    if constexpr (std::is_same_v<T, double>) {
+        return Y.data;
+    } else {
+        if (Ycopy_src_ != Y.data || Ycopy_.size() != N_ * D_) {
+            Ycopy_.assign(Y.data, Y.data + N_ * D_);
+            Ycopy_src_ = Y.data;
+        }
+        return Ycopy_.data();
+    }
+}
+
+template <class T>
+double Gplvm<T>::loss(const MatrixView<T>& Y) {
+    return evaluate(Y, nullptr);
+}
+
+template <class T>
+double Gplvm<T>::loss_and_grad(const MatrixView<T>& Y, xt::xtensor<T, 1>& g) {
+    if (g.size() != this->theta_.size()) g = xt::zeros<T>({this->theta_.size()});
+    return evaluate(Y, g.data());
+}
+
+template <class T>
+double Gplvm<T>::evaluate(const MatrixView<T>& Y, T* grad) {
+    check_shape(Y);
+    return opt_.method == GplvmMethod::woodbury ? woodbury(Y, grad) : dense(Y, grad);
+}
+
+template <class T>
+double Gplvm<T>::dense(const MatrixView<T>& Y, T* grad) {
+    const std::size_t N = N_, D = D_, q = q_;
+    const double* Yd = y_as_double(Y);
+    const KernelParams kp = kernel_params();
+    const double s2 = noise_variance();
+    std::vector<double> X(this->theta_.data(), this->theta_.data() + N * q);
+
+    std::vector<double> Kf(N * N), L(N * N);
+    kernel_matrix(kp, X.data(), N, q, Kf.data());
+    for (std::size_t i = 0; i < N * N; ++i)
+        if (!std::isfinite(Kf[i]))
+            throw NumericalError("gplvm: the kernel matrix K has non-finite entries (latents or "
+                                 "hyperparameters are not finite)");
+    double mean_diag = 0;
+    for (std::size_t i = 0; i < N; ++i) mean_diag += Kf[i * N + i] + s2;
+    mean_diag /= static_cast<double>(N);
+
+    // Cholesky of K = K_f + σ² I, with growing jitter if it fails.
+    double jitter = 0.0;
+    for (int attempt = 0;; ++attempt) {
+        L = Kf;
+        for (std::size_t i = 0; i < N; ++i) L[i * N + i] += s2 + jitter;
+        if (blas::potrf_lower(N, L.data()) == 0) break;
+        if (attempt == 5)
+            throw NumericalError("gplvm: the kernel matrix K (" + std::to_string(N) + "x" + std::to_string(N) +
+                                 ") is not positive definite even with jitter " + fmt(jitter) + " (" +
+                                 fmt(jitter / mean_diag) +
+                                 " of its mean diagonal); raise model.noise_variance or remove duplicated points");
+        jitter = (attempt == 0 ? 1e-6 : 10.0 * jitter / mean_diag) * mean_diag;
+        if (on_warning)
+            on_warning("gplvm: K is not positive definite; adding jitter " + fmt(jitter) + " (" +
+                       fmt(jitter / mean_diag) + " of its mean diagonal)");
+    }
+    last_jitter_ = jitter;
+    const double logdet = lapack::cholesky_logdet(N, L.data());
+    std::vector<double> Z(Yd, Yd + N * D);
+    lapack::cholesky_solve(N, D, L.data(), Z.data());  // Z = K⁻¹ Y
+    double quad = 0;
+    for (std::size_t i = 0; i < N * D; ++i) quad += Yd[i] * Z[i];
+    const double nll = 0.5 * static_cast<double>(N * D) * kLog2Pi + 0.5 * static_cast<double>(D) * logdet + 0.5 * quad;
+    if (!grad) return nll;
+
+    // G = ∂NLL/∂K = ½ (D K⁻¹ − Z Zᵀ), built in L's buffer.
+    if (lapack::cholesky_inverse(N, L.data()) != 0) throw NumericalError("gplvm: LAPACK dpotri failed");
+    double* G = L.data();
+    blas::gemm<double>(Op::N, Op::T, N, N, D, -0.5, Z.data(), D, Z.data(), D, 0.5 * static_cast<double>(D), G, N);
+    double trG = 0;
+    for (std::size_t i = 0; i < N; ++i) trG += G[i * N + i];
+
+    std::vector<double> dX(N * q), dlen(kp.num_lengthscales() + 1);
+    double dlogvar = 0;
+    kernel_backward(kp, X.data(), N, q, G, Kf.data(), /*A=*/G, dX.data(), &dlogvar, dlen.data());
+    for (std::size_t i = 0; i < N * q; ++i) grad[i] = static_cast<T>(dX[i]);
+    if (opt_.learn_hyperparameters) {
+        T* h = grad + N * q;
+        h[0] = static_cast<T>(dlogvar);
+        for (std::size_t l = 0; l < kp.num_lengthscales(); ++l) h[1 + l] = static_cast<T>(dlen[l]);
+        h[n_hyper_ - 1] = static_cast<T>(s2 * trG);  // ∂NLL/∂log σ² = σ² tr(G)
+    }
+    return nll;
+}
+
+template <class T>
+double Gplvm<T>::woodbury(const MatrixView<T>& Y, T* grad) {
+    const std::size_t N = N_, D = D_, q = q_;
+    const double alpha = kernel_params().variance, s2 = noise_variance(), beta = 1.0 / s2;
+    const T* Xt = this->theta_.data();
+    std::vector<double> X(Xt, Xt + N * q);
+
+    std::vector<double> XtX(q * q);
+    blas::gram<double>(N, q, 1.0, X.data(), 0.0, XtX.data());
+    // Pass 1 over Y: P = Xᵀ Y (q×D)
+    std::vector<T> PT(q * D);
+    blas::gemm<T>(Op::T, Op::N, q, D, N, T(1), Xt, q, Y.data, D, T(0), PT.data(), D);
+    std::vector<double> P(PT.begin(), PT.end()), PPt(q * q);
+    blas::gemm<double>(Op::N, Op::T, q, q, D, 1.0, P.data(), D, P.data(), D, 0.0, PPt.data(), q);
+
+    // M = I + αβ XᵀX, its Cholesky, log|M| and M⁻¹
+    std::vector<double> Minv(q * q);
+    for (std::size_t i = 0; i < q * q; ++i) Minv[i] = alpha * beta * XtX[i];
+    for (std::size_t i = 0; i < q; ++i) Minv[i * q + i] += 1.0;
+    if (blas::potrf_lower(q, Minv.data()) != 0)
+        throw NumericalError("gplvm: M = I + αβ XᵀX is not positive definite (non-finite latents?)");
+    const double logdetM = lapack::cholesky_logdet(q, Minv.data());
+    lapack::cholesky_inverse(q, Minv.data());
+
+    double sumY2 = 0;
+    if (Y.sqnorms) {
+        for (std::size_t i = 0; i < N; ++i) sumY2 += Y.sqnorms[i];
+    } else {
+        sumY2 = blas::sqnorm<T>(N * D, Y.data);
+    }
+    const double Nd = static_cast<double>(N), Dd = static_cast<double>(D);
+    const double trMPP = trace_of_product(Minv, PPt, q);
+    const double logdetK = Nd * std::log(s2) + logdetM;
+    const double quad = beta * sumY2 - alpha * beta * beta * trMPP;
+    const double nll = 0.5 * Nd * Dd * kLog2Pi + 0.5 * Dd * logdetK + 0.5 * quad;
+    if (!grad) return nll;
+
+    // Pass 2 over Y: R = Y Pᵀ (N×q)
+    std::vector<T> RT(N * q);
+    blas::gemm<T>(Op::N, Op::T, N, q, D, T(1), Y.data, D, PT.data(), D, T(0), RT.data(), q);
+    std::vector<double> R(RT.begin(), RT.end());
+    const std::vector<double> MPPM = mul(mul(Minv, PPt, q), Minv, q);  // M⁻¹PPᵀM⁻¹
+    std::vector<double> B1(q * q), B2(q * q), dX(N * q);
+    for (std::size_t i = 0; i < q * q; ++i) {
+        B1[i] = alpha * beta * Dd * Minv[i] + alpha * alpha * beta * beta * beta * MPPM[i];
+        B2[i] = -alpha * beta * beta * Minv[i];
+    }
+    // ∂NLL/∂X = X B1 − αβ² R M⁻¹
+    blas::gemm<double>(Op::N, Op::N, N, q, q, 1.0, X.data(), q, B1.data(), q, 0.0, dX.data(), q);
+    blas::gemm<double>(Op::N, Op::N, N, q, q, 1.0, R.data(), q, B2.data(), q, 1.0, dX.data(), q);
+    for (std::size_t i = 0; i < N * q; ++i) grad[i] = static_cast<T>(dX[i]);
+    if (opt_.learn_hyperparameters) {
+        // ∂NLL/∂α = ½ (D tr(XᵀK⁻¹X) − ‖YᵀK⁻¹X‖²),  XᵀK⁻¹X = β XᵀX M⁻¹,  YᵀK⁻¹X = β Pᵀ M⁻¹
+        double trMPPM = 0;
+        for (std::size_t i = 0; i < q; ++i) trMPPM += MPPM[i * q + i];
+        const double trXtXM = trace_of_product(XtX, Minv, q);
+        const double d_alpha = 0.5 * (Dd * beta * trXtXM - beta * beta * trMPPM);
+        // ∂NLL/∂σ² = ½ (D tr(K⁻¹) − ‖K⁻¹Y‖²)
+        const double trKinv = Nd * beta - alpha * beta * beta * trXtXM;
+        const double trMXtXMPP = trace_of_product(mul(mul(Minv, XtX, q), Minv, q), PPt, q);
+        const double KinvY2 = beta * beta * sumY2 - 2.0 * alpha * beta * beta * beta * trMPP +
+                              alpha * alpha * beta * beta * beta * beta * trMXtXMPP;
+        const double d_s2 = 0.5 * (Dd * trKinv - KinvY2);
+        T* h = grad + N * q;
+        h[0] = static_cast<T>(alpha * d_alpha);
+        h[n_hyper_ - 1] = static_cast<T>(s2 * d_s2);
+    }
+    return nll;
+}
+
+template class Gplvm<float>;
+template class Gplvm<double>;
+
+}  // namespace latentlab

@@ -1,0 +1,344 @@
+// GPLVM (homework.md Problem 2): the homework's gradient forms and the model's
+// gradients against central finite differences, dense = Woodbury, L-BFGS to
+// the analytic maximum, jitter and its failure.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include <xtensor-blas/xlinalg.hpp>
+#include <xtensor/xrandom.hpp>
+
+#include "latentlab/analysis/gplvm_optimum.hpp"
+#include "latentlab/data/dataset.hpp"
+#include "latentlab/data/npy.hpp"
+#include "latentlab/models/gplvm.hpp"
+#include "latentlab/optim/lbfgs.hpp"
+#include "latentlab/train/trainer.hpp"
+#include "latentlab/util/error.hpp"
+
+using namespace latentlab;
+
+namespace {
+
+using Mat = xt::xtensor<double, 2>;
+
+Mat randn(std::size_t r, std::size_t c, std::uint64_t seed, double scale = 1.0) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> g(0, scale);
+    Mat m = xt::zeros<double>({r, c});
+    for (auto& v : m) v = g(rng);
+    return m;
+}
+
+MatrixView<double> as_view(const Mat& Y) {
+    MatrixView<double> v;
+    v.data = Y.data();
+    v.rows = Y.shape()[0];
+    v.cols = Y.shape()[1];
+    return v;
+}
+
+// The homework's quantities, written as the homework writes them.
+struct Homework {
+    double alpha, beta;
+    Mat Y;
+    Mat K(const Mat& X) const {
+        Mat K = alpha * xt::linalg::dot(X, xt::transpose(X));
+        for (std::size_t i = 0; i < K.shape()[0]; ++i) K(i, i) += 1.0 / beta;
+        return K;
+    }
+    double L1(const Mat& X) const {  // −(D/2) log|K|
+        Mat k = K(X);
+        return -0.5 * static_cast<double>(Y.shape()[1]) * std::log(xt::linalg::det(k));
+    }
+    double L2(const Mat& X) const {  // −½ tr(K⁻¹ Y Yᵀ)
+        Mat k = K(X);
+        const Mat Kinv = xt::linalg::inv(k);
+        const Mat YYt = xt::linalg::dot(Y, xt::transpose(Y));
+        double t = 0;
+        for (std::size_t i = 0; i < Kinv.shape()[0]; ++i)
+            for (std::size_t j = 0; j < Kinv.shape()[0]; ++j) t += Kinv(i, j) * YYt(j, i);
+        return -0.5 * t;
+    }
+    Mat dL1(const Mat& X) const {  // (b) −α D K⁻¹ X
+        Mat k = K(X);
+        const Mat Kinv = xt::linalg::inv(k);
+        return -alpha * static_cast<double>(Y.shape()[1]) * xt::linalg::dot(Kinv, X);
+    }
+    Mat dL2(const Mat& X) const {  // (d) α K⁻¹ Y Yᵀ K⁻¹ X
+        Mat k = K(X);
+        const Mat Kinv = xt::linalg::inv(k);
+        const Mat A = xt::linalg::dot(Kinv, Y);
+        return alpha * xt::linalg::dot(A, xt::linalg::dot(xt::transpose(A), X));
+    }
+};
+
+template <class F>
+Mat finite_diff(F f, Mat X, double h = 1e-6) {
+    Mat g = xt::zeros<double>(X.shape());
+    for (std::size_t i = 0; i < X.size(); ++i) {
+        const double x0 = X.data()[i];
+        X.data()[i] = x0 + h;
+        const double fp = f(X);
+        X.data()[i] = x0 - h;
+        const double fm = f(X);
+        X.data()[i] = x0;
+        g.data()[i] = (fp - fm) / (2 * h);
+    }
+    return g;
+}
+
+double rel_err(const Mat& a, const Mat& b) {
+    return xt::amax(xt::abs(a - b))() / std::max(1e-12, xt::amax(xt::abs(b))());
+}
+
+}  // namespace
+
+TEST(GplvmHomework, PartialDerivativesOfL1L2AndTheirSum) {
+    Homework hw{1.3, 2.0, randn(6, 4, 1)};
+    const Mat X = randn(6, 2, 2);
+    EXPECT_LT(rel_err(hw.dL1(X), finite_diff([&](const Mat& x) { return hw.L1(x); }, X)), 1e-7);  // 2(b)
+    EXPECT_LT(rel_err(hw.dL2(X), finite_diff([&](const Mat& x) { return hw.L2(x); }, X)), 1e-7);  // 2(d)
+    const Mat total = hw.dL1(X) + hw.dL2(X);                                                          // 2(e)
+    EXPECT_LT(rel_err(total, finite_diff([&](const Mat& x) { return hw.L1(x) + hw.L2(x); }, X)), 1e-7);
+    // The wrong 2(b), −(αD/2) K⁻¹X, drops the path through Xᵀ and is caught.
+    EXPECT_GT(rel_err(0.5 * hw.dL1(X), finite_diff([&](const Mat& x) { return hw.L1(x); }, X)), 0.1);
+}
+
+TEST(GplvmModel, DenseLinearLossEqualsTheHomeworkLikelihood) {
+    Homework hw{1.3, 2.0, randn(6, 4, 3)};
+    const Mat X = randn(6, 2, 4);
+    GplvmOptions o;
+    o.method = GplvmMethod::dense;
+    o.variance = hw.alpha;
+    o.noise_variance = 1.0 / hw.beta;
+    Gplvm<double> m(6, 4, 2, o);
+    std::copy(X.begin(), X.end(), m.params().begin());
+    const double c = 0.5 * 6 * 4 * std::log(2 * M_PI);
+    EXPECT_NEAR(m.loss(as_view(hw.Y)), c - hw.L1(X) - hw.L2(X), 1e-10);
+    xt::xtensor<double, 1> g;
+    m.loss_and_grad(as_view(hw.Y), g);
+    const Mat want = -(hw.dL1(X) + hw.dL2(X));
+    for (std::size_t i = 0; i < X.size(); ++i) EXPECT_NEAR(g(i), want.data()[i], 1e-9 * (1 + std::abs(want.data()[i])));
+}
+
+// Every parameter, latents and log-hyperparameters, for every kernel and path.
+class GplvmGradient : public ::testing::TestWithParam<std::tuple<KernelType, GplvmMethod, bool>> {};
+
+TEST_P(GplvmGradient, MatchesFiniteDifferences) {
+    const auto [kernel, method, learn] = GetParam();
+    const std::size_t N = 7, D = 5, q = 2;
+    const Mat Y = randn(N, D, 5);
+    GplvmOptions o;
+    o.kernel = kernel;
+    o.method = method;
+    o.learn_hyperparameters = learn;
+    o.variance = 1.4;
+    o.lengthscale = 0.9;
+    o.noise_variance = 0.3;
+    Gplvm<double> m(N, D, q, o);
+    const Mat X = randn(N, q, 6);
+    std::copy(X.begin(), X.end(), m.params().begin());
+    xt::xtensor<double, 1> g;
+    m.loss_and_grad(as_view(Y), g);
+    auto& th = m.params();
+    const double h = 1e-6;
+    for (std::size_t i = 0; i < th.size(); ++i) {
+        const double t0 = th(i);
+        th(i) = t0 + h;
+        const double fp = m.loss(as_view(Y));
+        th(i) = t0 - h;
+        const double fm = m.loss(as_view(Y));
+        th(i) = t0;
+        const double fd = (fp - fm) / (2 * h);
+        EXPECT_NEAR(g(i), fd, 1e-6 * (1 + std::abs(fd))) << "parameter " << i << " of " << th.size();
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Kernels, GplvmGradient,
+    ::testing::Values(std::make_tuple(KernelType::linear, GplvmMethod::dense, false),
+                      std::make_tuple(KernelType::linear, GplvmMethod::dense, true),
+                      std::make_tuple(KernelType::linear, GplvmMethod::woodbury, false),
+                      std::make_tuple(KernelType::linear, GplvmMethod::woodbury, true),
+                      std::make_tuple(KernelType::rbf, GplvmMethod::dense, false),
+                      std::make_tuple(KernelType::rbf, GplvmMethod::dense, true),
+                      std::make_tuple(KernelType::rbf_ard, GplvmMethod::dense, true)));
+
+TEST(GplvmModel, DenseAndWoodburyAgree) {
+    for (bool learn : {false, true}) {
+        const std::size_t N = 40, D = 12, q = 3;
+        const Mat Y = randn(N, D, 7);
+        GplvmOptions o;
+        o.learn_hyperparameters = learn;
+        o.variance = 0.7;
+        o.noise_variance = 0.2;
+        o.method = GplvmMethod::dense;
+        Gplvm<double> dense(N, D, q, o);
+        o.method = GplvmMethod::woodbury;
+        Gplvm<double> wood(N, D, q, o);
+        const Mat X = randn(N, q, 8);
+        std::copy(X.begin(), X.end(), dense.params().begin());
+        std::copy(X.begin(), X.end(), wood.params().begin());
+        xt::xtensor<double, 1> gd, gw;
+        const double fd = dense.loss_and_grad(as_view(Y), gd), fw = wood.loss_and_grad(as_view(Y), gw);
+        EXPECT_NEAR(fd, fw, 1e-10 * std::abs(fd));
+        EXPECT_LT(xt::amax(xt::abs(gd - gw))() / xt::amax(xt::abs(gd))(), 1e-10);
+    }
+}
+
+TEST(GplvmModel, FloatWoodburyMatchesDouble) {
+    const std::size_t N = 50, D = 10, q = 2;
+    const Mat Y = randn(N, D, 9);
+    GplvmOptions o;
+    Gplvm<double> md(N, D, q, o);
+    Gplvm<float> mf(N, D, q, o);
+    const Mat X = randn(N, q, 10);
+    std::copy(X.begin(), X.end(), md.params().begin());
+    std::copy(X.begin(), X.end(), mf.params().begin());
+    xt::xtensor<float, 2> Yf = xt::cast<float>(Y);
+    MatrixView<float> vf;
+    vf.data = Yf.data();
+    vf.rows = N;
+    vf.cols = D;
+    EXPECT_NEAR(md.loss(as_view(Y)), mf.loss(vf), 1e-5 * std::abs(md.loss(as_view(Y))));
+}
+
+// From a random start, L-BFGS reaches the analytic maximum (PPCA) to 1e-6.
+TEST(GplvmModel, LbfgsReachesTheAnalyticMaximum) {
+    const std::size_t N = 120, D = 10, q = 2;
+    // Data with two strong directions, centred.
+    Mat Y = xt::linalg::dot(randn(N, 3, 11), randn(3, D, 12)) + randn(N, D, 13, 0.3);
+    Y = Y - xt::mean(Y, {0});
+    RawTensor raw = make_raw<double>(Y.data(), {N, D});
+    DataConfig dc;
+    const auto data = make_dataset<double>(raw, nullptr, dc, 0, "synthetic");
+    GplvmOptions o;
+    o.variance = 1.0;
+    o.noise_variance = 0.5;
+    o.init = "random";
+    o.init_scale = 0.01;
+    Gplvm<double> m(N, D, q, o);
+    std::mt19937_64 rng(1);
+    m.init_from_data(data.train(), rng);
+    LbfgsOptions lo;
+    lo.grad_tol = 1e-9;
+    lo.rel_tol = 0;
+    Lbfgs<double> opt(lo);
+    TrainerOptions<double> to;
+    to.epochs = 500;
+    to.batch_size = N;
+    Trainer<double> trainer(m, opt, data, to);
+    const auto result = trainer.run();
+    const auto Yv = data.train();
+    const Pca pca = pca_from_second_moment(second_moment(Yv));
+    const auto best = linear_gplvm_optimum(Yv, pca, q, o.variance, o.noise_variance);
+    const double ll = -m.loss(Yv);
+    EXPECT_LT(std::abs(best.log_likelihood - ll), 1e-6 * std::abs(best.log_likelihood)) << result.stop_reason;
+    EXPECT_GE(best.log_likelihood, ll - 1e-9 * std::abs(ll));  // nothing beats the maximum
+    // The analytic X* itself attains the closed-form value.
+    Gplvm<double> at(N, D, q, o);
+    std::copy(best.X.begin(), best.X.end(), at.params().begin());
+    EXPECT_NEAR(-at.loss(Yv), best.log_likelihood, 1e-9 * std::abs(best.log_likelihood));
+}
+
+TEST(GplvmModel, DuplicatedPointsTriggerJitterAndItIsReported) {
+    const std::size_t N = 30, D = 6, q = 2;
+    const Mat Y = randn(N, D, 14);
+    GplvmOptions o;
+    o.kernel = KernelType::rbf;
+    o.method = GplvmMethod::dense;
+    o.noise_variance = 1e-300;  // none, to working precision
+    Gplvm<double> m(N, D, q, o);
+    for (std::size_t i = 0; i < N * q; ++i) m.params()(i) = 0.25;  // every latent point the same
+    std::vector<std::string> warnings;
+    m.on_warning = [&](const std::string& w) { warnings.push_back(w); };
+    const double f = m.loss(as_view(Y));
+    EXPECT_TRUE(std::isfinite(f));
+    ASSERT_FALSE(warnings.empty());
+    EXPECT_NE(warnings.front().find("jitter"), std::string::npos);
+    double jitter = -1;
+    for (const auto& [k, v] : m.diagnostics())
+        if (k == "jitter") jitter = v;
+    EXPECT_GT(jitter, 0);
+}
+
+TEST(GplvmModel, HopelessKernelEndsInAClearErrorAfterFiveJitters) {
+    // A finite but indefinite K (α < 0 only by direct construction: the
+    // config refuses it) that no jitter up to 1e-2 of the mean diagonal fixes.
+    const std::size_t N = 10, D = 4, q = 2;
+    const Mat Y = randn(N, D, 15);
+    GplvmOptions o;
+    o.method = GplvmMethod::dense;
+    o.variance = -1.0;
+    Gplvm<double> m(N, D, q, o);
+    const Mat X = randn(N, q, 16, 3.0);
+    std::copy(X.begin(), X.end(), m.params().begin());
+    int warned = 0;
+    m.on_warning = [&](const std::string&) { ++warned; };
+    try {
+        m.loss(as_view(Y));
+        FAIL() << "expected NumericalError";
+    } catch (const NumericalError& e) {
+        EXPECT_NE(std::string(e.what()).find("not positive definite even with jitter"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(warned, 5);
+}
+
+TEST(GplvmModel, NonFiniteLatentsAreAClearError) {
+    const Mat Y = randn(10, 4, 17);
+    GplvmOptions o;
+    o.kernel = KernelType::rbf;
+    o.method = GplvmMethod::dense;
+    Gplvm<double> m(10, 4, 2, o);
+    m.params()(0) = std::nan("");
+    try {
+        m.loss(as_view(Y));
+        FAIL() << "expected NumericalError";
+    } catch (const NumericalError& e) {
+        EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+    }
+}
+
+TEST(GplvmModel, ShapeRulesAreConfigErrors) {
+    GplvmOptions o;
+    EXPECT_THROW(Gplvm<double>(5, 10, 5, o), ConfigError);   // q >= N
+    EXPECT_THROW(Gplvm<double>(50, 3, 3, o), ConfigError);   // q >= D
+    o.noise_variance = -1;
+    EXPECT_THROW(Gplvm<double>(50, 10, 2, o), ConfigError);
+    o.noise_variance = 0.1;
+    o.kernel = KernelType::rbf;  // woodbury needs linear
+    EXPECT_THROW(Gplvm<double>(50, 10, 2, o), ConfigError);
+}
+
+TEST(Lbfgs, MinimisesRosenbrock) {
+    // A tiny model: f(x, y) = (1 − x)² + 100 (y − x²)², minimum 0 at (1, 1).
+    struct Rosenbrock : Model<double> {
+        Rosenbrock() { allocate({ParamBlock{"xy", {2}, 0}}); }
+        std::string name() const override { return "rosenbrock"; }
+        void init(std::mt19937_64&) override { theta_ = {-1.2, 1.0}; }
+        bool separable() const override { return false; }
+        double loss(const MatrixView<double>&) override {
+            const double x = theta_(0), y = theta_(1);
+            return (1 - x) * (1 - x) + 100 * (y - x * x) * (y - x * x);
+        }
+        double loss_and_grad(const MatrixView<double>& b, xt::xtensor<double, 1>& g) override {
+            const double x = theta_(0), y = theta_(1);
+            g = {-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)};
+            return loss(b);
+        }
+    } model;
+    std::mt19937_64 rng;
+    model.init(rng);
+    Lbfgs<double> opt(LbfgsOptions{5, 1e-10, 0, 1e-4, 0.9, 25});
+    xt::xtensor<double, 1> g;
+    double f = model.loss_and_grad({}, g);
+    Objective<double> fn = [&](xt::xtensor<double, 1>& gr) { return model.loss_and_grad({}, gr); };
+    int it = 0;
+    while (!opt.iterate(model.params(), f, g, fn) && it < 200) ++it;
+    EXPECT_NEAR(model.params()(0), 1.0, 1e-6);
+    EXPECT_NEAR(model.params()(1), 1.0, 1e-6);
+    EXPECT_LT(f, 1e-12);
+    EXPECT_LT(it, 100);
+}
