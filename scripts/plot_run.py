@@ -324,6 +324,67 @@ def plot_components(run_name, W, U, summary, out_path):
 
 # ----------------------------------------------------------------- main
 
+def plot_likelihood(run_name, metrics, summary, out_path):
+    """GPLVM: log-likelihood per iteration, with the analytic maximum if known."""
+    import matplotlib.pyplot as plt
+    if "log_likelihood" in metrics:
+        ll_all = metrics["log_likelihood"]
+    else:
+        ll_all = -metrics["train_loss"]
+    keep = np.isfinite(ll_all)
+    it = metrics["epoch"][keep]
+    ll = ll_all[keep]
+    fig, ax = plt.subplots(1, 2 if "analytic_log_likelihood" in summary else 1, figsize=(12, 4.2), squeeze=False)
+    ax = ax[0]
+    ax[0].plot(it, ll, ".-", label="log-likelihood")
+    best = summary.get("analytic_log_likelihood")
+    if best is not None:
+        ax[0].axhline(best, color="k", ls="--", label=f"analytic maximum (PPCA) = {best:.6g}")
+        gaps = [max(best - v, 1e-16 * abs(best)) for v in ll]
+        ax[1].semilogy(it, gaps, ".-")
+        ax[1].set_xlabel("L-BFGS iteration")
+        ax[1].set_ylabel("analytic maximum - log-likelihood")
+        ax[1].set_title("gap to the analytic maximum")
+        ax[1].grid(True, which="both", alpha=0.3)
+    ax[0].set_xlabel("L-BFGS iteration")
+    ax[0].set_ylabel("log-likelihood")
+    ax[0].set_title("log-likelihood")
+    ax[0].legend()
+    ax[0].grid(True, alpha=0.3)
+    fig.suptitle(f"{run_name}  —  final log-likelihood {summary.get('log_likelihood', float('nan')):.8g}")
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=110)
+    plt.close(fig)
+
+
+def plot_latent(run_name, X, Z_pca, labels, summary, out_path):
+    """GPLVM latents (first two dimensions) next to PCA's, coloured by label."""
+    import matplotlib.pyplot as plt
+    panels = [("GPLVM latent X (kernel %s)" % summary.get("kernel", "?"), X, summary.get("knn_error"))]
+    if Z_pca is not None:
+        panels.append(("PCA to the same dimension", Z_pca, summary.get("pca_knn_error")))
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 5.6), squeeze=False)
+    for ax, (title, Z, err) in zip(axes[0], panels):
+        if Z.ndim != 2 or Z.shape[1] < 2:
+            ax.text(0.5, 0.5, "latent dimension < 2: nothing to scatter", ha="center", transform=ax.transAxes)
+            continue
+        if labels is not None and len(labels) == len(Z):
+            sc = ax.scatter(Z[:, 0], Z[:, 1], c=labels, cmap="tab10", s=4, vmin=-0.5, vmax=9.5)
+            cb = fig.colorbar(sc, ax=ax, ticks=range(10))
+            cb.set_label("label")
+        else:
+            ax.scatter(Z[:, 0], Z[:, 1], s=4)
+        if err is not None:
+            title += f"\nleave-one-out 1-NN error {err:.3f}"
+        ax.set_title(title)
+        ax.set_xlabel("latent 1")
+        ax.set_ylabel("latent 2")
+    fig.suptitle(run_name)
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv):
     ap = argparse.ArgumentParser(prog=PROG, description="Plot one LatentLab training run.")
     ap.add_argument("run_dir", metavar="RUN_DIR")
@@ -350,6 +411,21 @@ def main(argv):
         os.makedirs(out_dir, exist_ok=True)
 
         written = []
+        X = read_matrix(os.path.join(run_dir, "X.npy"), "X")
+        if X is not None:  # a GPLVM run
+            import numpy as np
+            loss_png = os.path.join(out_dir, "loss_curve.png")
+            plot_likelihood(run_name, metrics, summary, loss_png)
+            written.append(loss_png)
+            lab_path = os.path.join(run_dir, "labels.npy")
+            labels = np.load(lab_path) if os.path.isfile(lab_path) else None
+            Z = read_matrix(os.path.join(run_dir, "pca_latent.npy"), "PCA latent")
+            latent_png = os.path.join(out_dir, "latent.png")
+            plot_latent(run_name, X, Z, labels, summary, latent_png)
+            written.append(latent_png)
+            for p in written:
+                print(p)
+            return 0
         loss_png = os.path.join(out_dir, "loss_curve.png")
         plot_loss(run_name, metrics, summary, loss_png)
         written.append(loss_png)

@@ -176,3 +176,90 @@ TEST(Cli, DivergingRunStopsKeepsLastGoodParametersAndExitsNonZero) {
     for (std::size_t i = 0; i < W.size(); ++i) ASSERT_TRUE(std::isfinite(W.at(i)));
     EXPECT_NE(slurp(dir + "/run/summary.json").find("\"status\": \"diverged\""), std::string::npos);
 }
+
+namespace {
+
+// 150 labelled points in 12 dimensions from 3 clusters, as .npy (+ labels).
+std::string write_labelled_data(const std::string& dir) {
+    const std::size_t N = 150, D = 12;
+    std::mt19937_64 rng(11);
+    std::normal_distribution<double> g(0, 1);
+    std::vector<double> Y(N * D), lab(N);
+    for (std::size_t i = 0; i < N; ++i) {
+        lab[i] = static_cast<double>(i % 3);
+        for (std::size_t j = 0; j < D; ++j) Y[i * D + j] = g(rng) * 0.5 + (j % 3 == i % 3 ? 2.0 : 0.0);
+    }
+    write_npy(dir + "/labels.npy", make_raw<double>(lab.data(), {N}));
+    write_npy(dir + "/y.npy", make_raw<double>(Y.data(), {N, D}));
+    return dir + "/y.npy";
+}
+
+std::string gplvm_config(const std::string& data, const std::string& labels) {
+    return "seed: 1\n"
+           "data:\n  source: npy\n  path: " + data + "\n  labels: " + labels + "\n  center: true\n"
+           "model:\n  type: gplvm\n  kernel: linear\n  latent_dim: 2\n  dtype: float64\n"
+           "  init: random\n  noise_variance: 0.5\n"
+           "optim:\n  type: lbfgs\n  max_iterations: 300\n  grad_tol: 1.0e-8\n  rel_tol: 0.0\n"
+           "train:\n  threads: 1\n";
+}
+
+}  // namespace
+
+TEST(CliGplvm, LinearRunReachesTheAnalyticMaximumAndWritesLatents) {
+    const auto dir = scratch("cli_gplvm");
+    spit(dir + "/g.yaml", gplvm_config(write_labelled_data(dir), dir + "/labels.npy"));
+    const auto r = run_train("--config " + dir + "/g.yaml --out " + dir + "/run", dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto X = read_npy(dir + "/run/X.npy");
+    EXPECT_EQ(X.shape, (std::vector<std::size_t>{150, 2}));
+    EXPECT_EQ(read_npy(dir + "/run/labels.npy").shape, (std::vector<std::size_t>{150}));
+    EXPECT_EQ(read_npy(dir + "/run/pca_latent.npy").shape, (std::vector<std::size_t>{150, 2}));
+    const auto metrics = slurp(dir + "/run/metrics.csv");
+    EXPECT_NE(metrics.find("log_likelihood"), std::string::npos);
+    EXPECT_NE(metrics.find("noise_variance"), std::string::npos);
+    const auto summary = slurp(dir + "/run/summary.json");
+    for (const char* k : {"\"log_likelihood\"", "\"analytic_log_likelihood\"", "\"likelihood_gap\"", "\"knn_error\"",
+                          "\"pca_knn_error\""})
+        EXPECT_NE(summary.find(k), std::string::npos) << k;
+    // the relative gap, as written
+    const auto pos = summary.find("\"likelihood_gap_relative\": ");
+    ASSERT_NE(pos, std::string::npos);
+    const double gap = std::strtod(summary.c_str() + pos + 27, nullptr);
+    EXPECT_LT(std::abs(gap), 1e-6) << summary;
+}
+
+TEST(CliGplvm, BadConfigsAreOneLineErrors) {
+    const auto dir = scratch("cli_gplvm_bad");
+    const auto data = write_labelled_data(dir);
+    spit(dir + "/g.yaml", gplvm_config(data, dir + "/labels.npy"));
+    struct Case {
+        std::string set, expect;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"--set data.limit=3 --set model.latent_dim=3", "must be smaller than the number of points N = 3"},
+             {"--set model.latent_dim=12", "must be smaller than the data dimension D = 12"},
+             {"--set model.noise_variance=-1", "model.noise_variance must be > 0"},
+             {"--set model.kernel=matern", "model.kernel must be one of linear, rbf, rbf_ard"},
+             {"--set model.kernel=rbf --set model.method=woodbury", "woodbury needs the linear kernel"},
+             {"--set data.test_fraction=0.2", "data.test_fraction must be 0 for model.type gplvm"},
+             {"--set optim.type=adam --set train.batch_size=0", "train.batch_size must be >= 1"},
+         }) {
+        const auto r = run_train("--config " + dir + "/g.yaml --out " + dir + "/run " + c.set, dir);
+        EXPECT_EQ(r.code, 2) << c.set << ": " << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << r.err;
+        EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.set << ": " << r.err;
+        EXPECT_FALSE(std::filesystem::exists(dir + "/run"));
+    }
+}
+
+TEST(CliGplvm, LbfgsResumeIsBitExact) {
+    const auto dir = scratch("cli_gplvm_resume");
+    spit(dir + "/g.yaml", gplvm_config(write_labelled_data(dir), dir + "/labels.npy"));
+    const std::string set = " --set optim.max_iterations=12 --set optim.grad_tol=0";
+    ASSERT_EQ(run_train("--config " + dir + "/g.yaml --out " + dir + "/full" + set, dir).code, 0);
+    ASSERT_EQ(run_train("--config " + dir + "/g.yaml --out " + dir + "/part --stop-after 5" + set, dir).code, 0);
+    EXPECT_NE(slurp(dir + "/part/X.npy"), slurp(dir + "/full/X.npy"));
+    const auto r = run_train("--resume " + dir + "/part", dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(slurp(dir + "/part/X.npy"), slurp(dir + "/full/X.npy"));
+}

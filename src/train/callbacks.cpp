@@ -9,17 +9,24 @@
 
 #include "latentlab/train/checkpoint.hpp"
 #include "latentlab/util/files.hpp"
+#include "latentlab/util/json.hpp"
 
 namespace latentlab {
 
 namespace {
 double secs(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// For the console: 8 significant digits.
+std::string short_number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.8g", v);
+    return buf;
+}
+
+// Shortest text that reads back to the same double (numpy reads it exactly).
 std::string csv_number(double v) {
     if (std::isnan(v)) return "";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.10g", v);
-    return buf;
+    return json_number(v);
 }
 }  // namespace
 
@@ -39,8 +46,11 @@ void ProgressCallback<T>::clear_line() {
 template <class T>
 void ProgressCallback<T>::on_run_begin(const TrainContext<T>& ctx) {
     last_ = epoch_start_ = std::chrono::steady_clock::now();
-    log_->info("training: {} epochs of {} batches, optimiser {}", ctx.total_epochs, ctx.num_batches,
-               ctx.optimizer.name());
+    if (ctx.optimizer.full_batch())
+        log_->info("training: at most {} {} iterations on the full batch", ctx.total_epochs, ctx.optimizer.name());
+    else
+        log_->info("training: {} epochs of {} batches, optimiser {}", ctx.total_epochs, ctx.num_batches,
+                   ctx.optimizer.name());
 }
 
 template <class T>
@@ -78,11 +88,16 @@ template <class T>
 bool ProgressCallback<T>::on_epoch_end(const TrainContext<T>& ctx, const EpochRecord& r) {
     clear_line();
     std::ostringstream s;
-    s << "epoch " << r.epoch << "/" << ctx.total_epochs << "  train " << csv_number(r.train_loss);
-    if (optimum_ > 0) s << " (L/L* " << csv_number(r.train_loss / optimum_) << ")";
-    if (!std::isnan(r.test_loss)) s << "  test " << csv_number(r.test_loss);
-    s << "  |grad| " << csv_number(r.grad_norm) << "  lr " << csv_number(r.lr);
-    if (r.epoch > 0) s << "  " << csv_number(std::round(r.epoch_seconds * 100) / 100) << "s";
+    const bool iteration = std::isnan(r.lr) || ctx.optimizer.full_batch();  // L-BFGS: one row per iteration
+    s << (iteration ? "iteration " : "epoch ") << r.epoch << "/" << ctx.total_epochs << "  train "
+      << short_number(r.train_loss);
+    if (optimum_ > 0) s << " (L/L* " << short_number(r.train_loss / optimum_) << ")";
+    if (!std::isnan(r.test_loss)) s << "  test " << short_number(r.test_loss);
+    s << "  |grad| " << short_number(r.grad_norm);
+    if (!iteration) s << "  lr " << short_number(r.lr);
+    for (const auto& kv : r.extra)
+        if (kv.first != "jitter" || kv.second > 0) s << "  " << kv.first << " " << short_number(kv.second);
+    if (r.epoch > 0) s << "  " << short_number(std::round(r.epoch_seconds * 100) / 100) << "s";
     log_->info(s.str());
     last_ = std::chrono::steady_clock::now();
     return false;
