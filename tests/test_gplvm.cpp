@@ -14,6 +14,7 @@
 #include "latentlab/data/npy.hpp"
 #include "latentlab/models/gplvm.hpp"
 #include "latentlab/optim/lbfgs.hpp"
+#include "latentlab/optim/optimizer.hpp"
 #include "latentlab/train/trainer.hpp"
 #include "latentlab/util/error.hpp"
 
@@ -341,4 +342,35 @@ TEST(Lbfgs, MinimisesRosenbrock) {
     EXPECT_NEAR(model.params()(1), 1.0, 1e-6);
     EXPECT_LT(f, 1e-12);
     EXPECT_LT(it, 100);
+}
+
+// The homework's setting: a first-order optimiser on X. Rows must stay in
+// order (row i of Y belongs to latent i), so this fails if they are shuffled.
+TEST(GplvmModel, AdamOnTheLatentsApproachesTheAnalyticMaximum) {
+    const std::size_t N = 80, D = 8, q = 2;
+    Mat Y = xt::linalg::dot(randn(N, 2, 21), randn(2, D, 22)) + randn(N, D, 23, 0.3);
+    Y = Y - xt::mean(Y, {0});
+    RawTensor raw = make_raw<double>(Y.data(), {N, D});
+    DataConfig dc;
+    const auto data = make_dataset<double>(raw, nullptr, dc, 0, "synthetic");
+    GplvmOptions o;
+    o.noise_variance = 0.5;
+    o.init = "random";
+    o.init_scale = 0.1;
+    Gplvm<double> m(N, D, q, o);
+    std::mt19937_64 rng(3);
+    m.init_from_data(data.train(), rng);
+    const double start = -m.loss(data.train());
+    auto opt = make_optimizer<double>(OptimConfig{}, m.num_params());  // adam, lr 1e-3
+    TrainerOptions<double> to;
+    to.optim.lr = 0.02;
+    to.optim.schedule = "cosine";
+    to.epochs = 1500;
+    to.batch_size = 16;  // ignored: the GPLVM is full-batch
+    Trainer<double> trainer(m, *opt, data, to);
+    trainer.run();
+    const Pca pca = pca_from_second_moment(second_moment(data.train()));
+    const double best = linear_gplvm_optimum(data.train(), pca, q, o.variance, o.noise_variance).log_likelihood;
+    const double ll = -m.loss(data.train());
+    EXPECT_LT(best - ll, 1e-3 * (best - start)) << "start " << start << " reached " << ll << " best " << best;
 }

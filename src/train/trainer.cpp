@@ -122,9 +122,12 @@ TrainResult Trainer<T>::run(StartPoint start) {
         ctx.epoch = epoch;
         batcher.start_epoch(epoch);
         const auto t_epoch = Clock::now();
-        for (std::size_t b = 0; b < batcher.num_batches() && !stop; ++b) {
+        const std::size_t n_batches = model_.separable() ? batcher.num_batches() : 1;
+        for (std::size_t b = 0; b < n_batches && !stop; ++b) {
             lr = learning_rate(options_.optim, static_cast<double>(epoch - 1) + b / nb, options_.epochs);
-            const auto batch = batcher.batch(b);
+            // A full-batch model (GPLVM) sees its rows in order: row i of Y
+            // belongs to latent i, so they are never shuffled.
+            const auto batch = model_.separable() ? batcher.batch(b) : data_.train();
             const double loss = model_.loss_and_grad(batch, g);
             const double gn2 = blas::sqnorm<T>(g.size(), g.data());
             if (!std::isfinite(loss) || !std::isfinite(gn2)) {
