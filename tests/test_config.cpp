@@ -328,7 +328,7 @@ TEST(Config, NonFiniteNumbersRejected) {
 
 TEST(Config, BadEnum) {
     EXPECT_EQ(parse_error("seed: 1\n\noptim:\n  type: adamw\n"),
-              "configs/x.yaml:4: optim.type must be one of sgd, adam (got 'adamw')");
+              "configs/x.yaml:4: optim.type must be one of sgd, adam, lbfgs (got 'adamw')");
     EXPECT_EQ(parse_error("data:\n  source: MNIST\n"),
               "configs/x.yaml:2: data.source must be one of mnist, fashion-mnist, idx, npy, csv (got 'MNIST')");
     EXPECT_EQ(parse_error("model:\n  dtype: half\n"),
@@ -375,7 +375,7 @@ TEST(Config, OverrideBadValues) {
     EXPECT_EQ(override_error("optim.lr=-1"), "--set optim.lr=-1: optim.lr must be > 0 (got -1)");
     EXPECT_EQ(override_error("optim.lr=fast"), "--set optim.lr=fast: optim.lr: expected a number, got 'fast'");
     EXPECT_EQ(override_error("optim.lr="), "--set optim.lr=: optim.lr: expected a number, got an empty value");
-    EXPECT_EQ(override_error("optim.type=adamw"), "--set optim.type=adamw: optim.type must be one of sgd, adam (got 'adamw')");
+    EXPECT_EQ(override_error("optim.type=adamw"), "--set optim.type=adamw: optim.type must be one of sgd, adam, lbfgs (got 'adamw')");
     EXPECT_EQ(override_error("train.epochs=2.5"), "--set train.epochs=2.5: train.epochs: expected an integer, got '2.5'");
     EXPECT_EQ(override_error("data.path=[a, b]"), "--set data.path=[a, b]: data.path: expected a string, got a sequence");
     EXPECT_EQ(override_error("optim.lr=nan"), "--set optim.lr=nan: optim.lr must be a finite number (got nan)");
@@ -413,8 +413,9 @@ TEST(Config, ValidateRechecksEveryValue) {
     c.optim.beta2 = std::numeric_limits<double>::quiet_NaN();
     EXPECT_EQ(error_of([&] { validate(c); }), "optim.beta2 must be a finite number (got nan)");
     c = Config{};
-    c.model.type = "gplvm";
-    EXPECT_EQ(error_of([&] { validate(c); }), "model.type must be one of linear_autoencoder (got 'gplvm')");
+    c.model.type = "vae";
+    EXPECT_EQ(error_of([&] { validate(c); }),
+              "model.type must be one of linear_autoencoder, nonlinear_autoencoder, mlp, gplvm (got 'vae')");
     c = Config{};
     c.train.threads = -1;
     EXPECT_EQ(error_of([&] { validate(c); }), "train.threads must be >= 0 (got -1)");
@@ -540,7 +541,7 @@ TEST(Config, DescribeKeysHasOneLinePerKey) {
     const std::string lr = line_of("optim.lr");
     for (const char* part : {"number", "0.001", "> 0", "learning rate"}) EXPECT_NE(lr.find(part), std::string::npos) << lr;
     const std::string type = line_of("optim.type");
-    for (const char* part : {"enum", "adam", "sgd, adam"}) EXPECT_NE(type.find(part), std::string::npos) << type;
+    for (const char* part : {"enum", "adam", "sgd, adam, lbfgs"}) EXPECT_NE(type.find(part), std::string::npos) << type;
     EXPECT_NE(line_of("data.test_fraction").find("[0, 1)"), std::string::npos);
     EXPECT_NE(line_of("train.epochs").find("integer"), std::string::npos);
     EXPECT_NE(line_of("train.checkpoint").find("true, false"), std::string::npos);

@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
     app.add_option("--stop-after", opt.stop_after,
                    "Stop after this epoch (continue later with --resume; same schedule)")
         ->check(CLI::PositiveNumber);
+    app.add_flag("--gradcheck", opt.gradcheck,
+                 "Check the model's analytic gradient against central differences on a small batch of the "
+                 "config's data, print a table, and exit (0 if every block passes); trains nothing");
     app.add_flag("-q,--quiet", opt.quiet, "Only warnings and errors on the console");
     app.add_flag("--list-keys", list_keys, "List every config key with its type, default and help");
     config->excludes(resume);

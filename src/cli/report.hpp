@@ -39,13 +39,17 @@ public:
 };
 
 template <class T>
-std::unique_ptr<ModelReport<T>> make_autoencoder_report();
+std::unique_ptr<ModelReport<T>> make_autoencoder_report(bool linear);
 template <class T>
 std::unique_ptr<ModelReport<T>> make_gplvm_report();
+template <class T>
+std::unique_ptr<ModelReport<T>> make_classifier_report();
 
 template <class T>
 std::unique_ptr<ModelReport<T>> make_report(const Config& cfg) {
-    if (cfg.model.type == "linear_autoencoder") return make_autoencoder_report<T>();
+    if (cfg.model.type == "linear_autoencoder") return make_autoencoder_report<T>(true);
+    if (cfg.model.type == "nonlinear_autoencoder") return make_autoencoder_report<T>(false);
+    if (cfg.model.type == "mlp") return make_classifier_report<T>();
     if (cfg.model.type == "gplvm") return make_gplvm_report<T>();
     return std::make_unique<ModelReport<T>>();
 }

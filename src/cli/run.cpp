@@ -7,11 +7,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <random>
+#include <type_traits>
 
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "latentlab/analysis/gradcheck.hpp"
 #include "latentlab/config/config.hpp"
 #include "latentlab/data/dataset.hpp"
 #include "latentlab/data/npy.hpp"
@@ -92,6 +94,27 @@ void print_table(const Table& rows) {
     std::printf("\n");
 }
 
+// --gradcheck: the model at its initial parameters, on the first rows of the
+// training data (all rows for a full-batch model), float through a double twin.
+template <class T>
+int gradient_check(const Config& cfg, const Dataset<T>& data, Model<T>& model) {
+    std::mt19937_64 rng(static_cast<std::uint64_t>(cfg.seed));
+    model.init_from_data(data.train(), rng);
+    GradCheckOptions o;
+    o.seed = static_cast<std::uint64_t>(cfg.seed);
+    if (!model.separable()) o.max_coords = 50;  // each difference costs a full evaluation
+    GradCheckReport r;
+    if constexpr (std::is_same_v<T, double>) {
+        r = gradcheck(model, data.train(), o);
+    } else {
+        auto twin = make_model<double>(cfg.model, data.dim(), data.n_train);
+        r = gradcheck(model, *twin, data.train(), o);
+    }
+    std::fputs(format_gradcheck(r).c_str(), stdout);
+    std::printf("%s\n", r.pass() ? "gradient check passed" : "gradient check FAILED");
+    return r.pass() ? 0 : 3;
+}
+
 template <class T>
 int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdlog::logger> log) {
     const Config& cfg = setup.cfg;
@@ -110,6 +133,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         log->info("{} is a full-batch model: every {} step uses all {} samples", model->name(), cfg.optim.type,
                   data.n_train);
     auto report = make_report<T>(cfg);
+    if (opt.gradcheck) return gradient_check<T>(cfg, data, *model);
 
     // 2. The run directory.
     make_directories(setup.dir);

@@ -12,6 +12,7 @@ struct RunOptions {
     std::string resume_dir;              // --resume
     bool force = false;                  // --force: overwrite a run directory
     bool quiet = false;
+    bool gradcheck = false;              // --gradcheck: check the gradient, print a table, do not train
     long stop_after = 0;                 // --stop-after N: stop after epoch N (0 = never)
 };
 

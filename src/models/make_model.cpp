@@ -2,6 +2,8 @@
 
 #include "latentlab/models/gplvm.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
+#include "latentlab/models/mlp.hpp"
+#include "latentlab/models/nonlinear_autoencoder.hpp"
 #include "latentlab/util/error.hpp"
 
 namespace latentlab {
@@ -20,6 +22,19 @@ std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, std::size_t input_d
         o.init = cfg.init;
         o.init_scale = cfg.init_scale;
         return std::make_unique<Gplvm<T>>(n_samples, input_dim, static_cast<std::size_t>(cfg.latent_dim), o);
+    }
+    if (cfg.type == "mlp") {
+        const Activation f = activation_from_name(cfg.activation == "auto" ? "swish" : cfg.activation);
+        return std::make_unique<Mlp<T>>(input_dim, static_cast<std::size_t>(cfg.hidden),
+                                        static_cast<std::size_t>(cfg.classes), f);
+    }
+    if (cfg.type == "nonlinear_autoencoder") {
+        if (static_cast<std::size_t>(cfg.latent_dim) >= input_dim)
+            throw ConfigError("model.latent_dim " + std::to_string(cfg.latent_dim) +
+                              " must be smaller than the data dimension " + std::to_string(input_dim));
+        const Activation f = activation_from_name(cfg.activation == "auto" ? "sigmoid" : cfg.activation);
+        return std::make_unique<NonlinearAutoencoder<T>>(input_dim, static_cast<std::size_t>(cfg.latent_dim), f,
+                                                         cfg.init_scale);
     }
     if (cfg.type == "linear_autoencoder") {
         if (static_cast<std::size_t>(cfg.latent_dim) >= input_dim)

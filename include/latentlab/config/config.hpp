@@ -26,6 +26,10 @@ struct ModelConfig {
     long latent_dim = 32;           // m (rows of W)
     std::string dtype = "float32";  // float32 | float64
     double init_scale = 0.01;       // W0 ~ N(0, init_scale^2); gplvm random init: X0 ~ N(0, init_scale^2)
+    // nonlinear_autoencoder, mlp
+    std::string activation = "auto";  // auto | identity | sigmoid | tanh | relu | swish (auto: sigmoid AE, swish MLP)
+    long hidden = 128;              // mlp: hidden units
+    long classes = 10;              // mlp: output classes
     // gplvm
     std::string kernel = "linear";  // linear | rbf | rbf_ard
     std::string method = "auto";    // auto | dense | woodbury (auto: woodbury for the linear kernel)
