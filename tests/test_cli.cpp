@@ -263,3 +263,42 @@ TEST(CliGplvm, LbfgsResumeIsBitExact) {
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(slurp(dir + "/part/X.npy"), slurp(dir + "/full/X.npy"));
 }
+
+TEST(CliModels, MlpReportsAccuracyPerEpochAndOnTheHeldOutRows) {
+    const auto dir = scratch("cli_mlp");
+    const auto data = write_labelled_data(dir);
+    spit(dir + "/m.yaml", "seed: 2\ndata:\n  source: npy\n  path: " + data + "\n  labels: " + dir +
+                              "/labels.npy\n  test_fraction: 0.2\nmodel:\n  type: mlp\n  hidden: 16\n  classes: 3\n"
+                              "optim:\n  lr: 0.01\ntrain:\n  epochs: 15\n  batch_size: 16\n  threads: 1\n");
+    const auto r = run_train("--config " + dir + "/m.yaml --out " + dir + "/run", dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto metrics = slurp(dir + "/run/metrics.csv");
+    EXPECT_NE(metrics.find("train_accuracy,test_accuracy"), std::string::npos) << metrics;
+    const auto summary = slurp(dir + "/run/summary.json");
+    const auto pos = summary.find("\"test_accuracy\": ");
+    ASSERT_NE(pos, std::string::npos) << summary;
+    EXPECT_GT(std::strtod(summary.c_str() + pos + 17, nullptr), 0.9) << summary;
+    for (const char* f : {"W1.npy", "b1.npy", "W2.npy", "b2.npy"}) EXPECT_TRUE(std::filesystem::exists(dir + "/run/" + f));
+    // without labels: a config error before anything is written
+    spit(dir + "/nolab.yaml", "data:\n  source: npy\n  path: " + data + "\nmodel:\n  type: mlp\n  classes: 3\n");
+    const auto bad = run_train("--config " + dir + "/nolab.yaml --out " + dir + "/run2", dir);
+    EXPECT_EQ(bad.code, 2) << bad.err;
+    EXPECT_NE(bad.err.find("needs class labels"), std::string::npos) << bad.err;
+}
+
+TEST(CliModels, GradcheckPassesForEveryModelTypeAndWritesNothing) {
+    const auto dir = scratch("cli_gradcheck");
+    const auto data = write_labelled_data(dir);
+    const std::string base = "data:\n  source: npy\n  path: " + data + "\n  labels: " + dir + "/labels.npy\n";
+    for (const std::string model : {"type: linear_autoencoder\n  latent_dim: 3",
+                                    "type: nonlinear_autoencoder\n  latent_dim: 3\n  activation: tanh",
+                                    "type: mlp\n  hidden: 8\n  classes: 3\n  dtype: float64",
+                                    "type: gplvm\n  latent_dim: 2\n  kernel: rbf\n  learn_hyperparameters: true"}) {
+        spit(dir + "/g.yaml", base + "model:\n  " + model + "\n");
+        const auto r = run_train("--config " + dir + "/g.yaml --out " + dir + "/run --gradcheck", dir);
+        EXPECT_EQ(r.code, 0) << model << "\n" << r.out << r.err;
+        EXPECT_NE(r.out.find("gradient check passed"), std::string::npos) << r.out;
+        EXPECT_NE(r.out.find("max rel err"), std::string::npos) << r.out;
+        EXPECT_FALSE(std::filesystem::exists(dir + "/run"));
+    }
+}
