@@ -206,6 +206,18 @@ std::vector<BadInput> cases() {
     c.push_back(cfg("yaml_tab_indentation",
                     [](auto d) { return edit(npy_config(d), "  lr: 0.01\n", "\tlr: 0.01\n"); },
                     {"{d}/c.yaml:10", "YAML syntax error"}));
+    // yaml-cpp 0.7's LoadAll never returns on these (it collected empty
+    // documents until memory ran out): found by fuzzing.
+    c.push_back(cfg("yaml_stray_comma_at_start", [](auto d) { return ", " + npy_config(d); },
+                    {"{d}/c.yaml:1:1", "YAML syntax error", "unexpected ','"}));
+    c.push_back(cfg("yaml_stray_comma_after_flow_mapping", [](auto) { return std::string("{seed: 1},\n"); },
+                    {"{d}/c.yaml:1:10", "YAML syntax error", "unexpected ','"}));
+    c.push_back({"set_value_stray_comma", 2,
+                 [](const std::string& d) {
+                     write_data_npy(d + "/data.npy");
+                     return with_config(d, npy_config(d), "--set output.dir=,x");
+                 },
+                 {"--set output.dir=,x", "YAML syntax error in the value", "unexpected ','"}});
     c.push_back(cfg("unknown_key_with_suggestion",
                     [](auto d) { return edit(npy_config(d), "  lr: 0.01", "  lrate: 0.01"); },
                     {"{d}/c.yaml:10", "unknown key 'optim.lrate'", "did you mean 'optim.lr'?"}));

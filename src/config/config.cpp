@@ -25,6 +25,7 @@
 //   defaults); a section may be empty (`optim:`), else it is a mapping.
 #include "latentlab/config/config.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -38,6 +39,7 @@
 #include <initializer_list>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -525,6 +527,90 @@ Value decode(const Key& k, const YAML::Node& node, const std::string& where) {
 // Reading a document
 // ---------------------------------------------------------------------------
 
+// yaml-cpp 0.7's LoadAll loops forever on some malformed text: a stray flow
+// indicator where a document may start (",x", "{a: 1},") makes the parser
+// return empty documents without consuming it, and LoadAll collects them
+// until memory runs out. So the documents are first walked here as events,
+// one at a time, and a document that starts where the previous one stopped
+// is the syntax error it is; only then is the first one built, by Load.
+struct DocumentInfo {
+    YAML::Mark mark;       // of its first event
+    bool empty = true;     // nothing but a null (an empty document, "~", "null")
+};
+
+class DocumentScanner : public YAML::EventHandler {
+public:
+    std::vector<DocumentInfo> docs;
+    std::size_t last_pos = 0;  // of the latest event
+    bool any_event = false;
+
+    void OnDocumentStart(const YAML::Mark&) override { docs.emplace_back(); first_ = true; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& m, YAML::anchor_t) override { event(m, true); }
+    void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { event(m, false); }
+    void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { event(m, false); }
+    void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        event(m, false);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        event(m, false);
+    }
+    void OnMapEnd() override {}
+
+    // The latest document made no progress: an empty one at the very
+    // position where the previous document's last event was.
+    bool stalled(std::size_t previous_pos, bool previous_any) const {
+        const DocumentInfo& d = docs.back();
+        return docs.size() >= 2 && d.empty && previous_any && static_cast<std::size_t>(d.mark.pos) <= previous_pos;
+    }
+
+private:
+    void event(const YAML::Mark& m, bool null) {
+        if (first_ && !docs.empty()) {
+            docs.back().mark = m;
+            docs.back().empty = null;
+            first_ = false;
+        }
+        last_pos = static_cast<std::size_t>(m.pos);
+        any_event = true;
+    }
+    bool first_ = false;
+};
+
+[[noreturn]] void throw_syntax_error(const std::string& origin, const YAML::Mark& mark, const std::string& msg) {
+    std::string where = origin;
+    if (!mark.is_null()) where += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+    throw ConfigError(where + ": YAML syntax error: " + one_line(msg));
+}
+
+// The documents of `text` (ConfigError "ORIGIN:LINE:COL: YAML syntax error"
+// for malformed text), and the first one as a node (Null if there is none).
+std::vector<DocumentInfo> load_documents(const std::string& text, const std::string& origin, YAML::Node& first) {
+    DocumentScanner scanner;
+    try {
+        std::istringstream in(text);
+        YAML::Parser parser(in);
+        for (;;) {
+            const std::size_t previous_pos = scanner.last_pos;
+            const bool previous_any = scanner.any_event;
+            if (!parser.HandleNextDocument(scanner)) break;
+            // A real document takes at least one character ("---" takes 3).
+            if (scanner.stalled(previous_pos, previous_any) || scanner.docs.size() > text.size() + 1) {
+                const YAML::Mark m = scanner.docs.back().mark;
+                const std::size_t pos = static_cast<std::size_t>(m.pos);
+                throw_syntax_error(origin, m,
+                                   pos < text.size() ? "unexpected " + quoted(std::string(1, text[pos]))
+                                                     : "unexpected end of the text");
+            }
+        }
+        first = scanner.docs.empty() ? YAML::Node() : YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+        throw_syntax_error(origin, e.mark, e.msg);
+    }
+    return scanner.docs;
+}
+
 int line_of(const YAML::Node& n) { return n.Mark().is_null() ? -1 : n.Mark().line + 1; }
 
 class DocumentReader {
@@ -679,26 +765,20 @@ void check_cross_rules(const Config& c) {
 // ---------------------------------------------------------------------------
 
 Config parse_config(const std::string& yaml_text, const std::string& origin) {
-    std::vector<YAML::Node> docs;
-    try {
-        docs = YAML::LoadAll(yaml_text);
-    } catch (const YAML::Exception& e) {
-        std::string where = origin;
-        if (!e.mark.is_null()) where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
-        throw ConfigError(where + ": YAML syntax error: " + one_line(e.msg));
-    }
+    YAML::Node root;
+    const std::vector<DocumentInfo> docs = load_documents(yaml_text, origin, root);
     Config cfg;
     DocumentReader reader(origin, cfg);
     for (std::size_t i = 1; i < docs.size(); ++i)
-        if (!docs[i].IsNull())
-            throw reader.error(line_of(docs[i]), "expected one YAML document, found " + std::to_string(docs.size()));
-    if (docs.empty() || docs[0].IsNull()) return cfg;  // empty file: defaults
-    if (!docs[0].IsMap()) {
-        const int line = line_of(docs[0]);
+        if (!docs[i].empty)
+            throw reader.error(docs[i].mark.line + 1, "expected one YAML document, found " + std::to_string(docs.size()));
+    if (root.IsNull()) return cfg;  // empty document: defaults
+    if (!root.IsMap()) {
+        const int line = line_of(root);
         throw reader.error(line < 0 ? 1 : line,
-                           "expected a mapping of sections at the top level, got " + describe_node(docs[0]));
+                           "expected a mapping of sections at the top level, got " + describe_node(root));
     }
-    reader.walk(docs[0], "");
+    reader.walk(root, "");
     return cfg;
 }
 
@@ -722,11 +802,18 @@ void apply_override(Config& cfg, const std::string& assignment) {
     }
 
     YAML::Node node;
+    std::vector<DocumentInfo> docs;
     try {
-        node = YAML::Load(assignment.substr(eq + 1));
-    } catch (const YAML::Exception& e) {
-        throw ConfigError(where + ": YAML syntax error in the value: " + one_line(e.msg));
+        docs = load_documents(assignment.substr(eq + 1), where, node);
+    } catch (const ConfigError& e) {
+        // "--set k=v:1:2: YAML syntax error: ..." -> "--set k=v: YAML syntax error in the value: ..."
+        const std::string msg = e.what();
+        const auto at = msg.find(": YAML syntax error: ");
+        throw ConfigError(where + ": YAML syntax error in the value: " +
+                          (at == std::string::npos ? msg : msg.substr(at + 21)));
     }
+    if (docs.size() > 1)
+        throw ConfigError(where + ": expected one value, found " + std::to_string(docs.size()) + " YAML documents");
     set(*k, cfg, decode(*k, node, where));  // decode first: cfg unchanged on error
 }
 
@@ -766,9 +853,10 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
     // not a request for every default.
     bool empty = true;
     try {
-        for (const YAML::Node& doc : YAML::LoadAll(text)) empty = empty && doc.IsNull();
-    } catch (const YAML::Exception&) {
-        empty = false;  // parse_config reports syntax errors with their line
+        YAML::Node first;
+        for (const DocumentInfo& doc : load_documents(text, path, first)) empty = empty && doc.empty;
+    } catch (const ConfigError&) {
+        empty = false;  // parse_config reports it
     }
     if (empty) throw ConfigError(path + ": empty config (no keys); see `train --list-keys` for what to set");
 

@@ -29,8 +29,8 @@ bool parse_number(const char* b, const char* e, double& out) {
 std::string shown(const char* b, const char* e) {
     std::string s(b, e);
     if (s.size() > 40) s = s.substr(0, 40) + "...";
-    for (char& c : s)
-        if (static_cast<unsigned char>(c) < 0x20) c = '?';
+    for (char& c : s)  // one line of plain text, whatever the file holds
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
     return "'" + s + "'";
 }
 

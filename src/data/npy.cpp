@@ -90,10 +90,18 @@ std::size_t read_full(int fd, unsigned char* buf, std::size_t n, const std::stri
     return got;
 }
 
-// Header text for a one-line message: control characters shown as '?', cut at 120.
+// Bytes from the file, for a one-line message: control characters and
+// non-ASCII bytes (which need not be UTF-8) shown as '?'.
+std::string printable(const std::string& text) {
+    std::string s = text;
+    for (char& c : s)
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+    return s;
+}
+
+// Header text for a one-line message, cut at 120.
 std::string quote_header(const std::string& h) {
-    std::string s;
-    for (char c : h.substr(0, 120)) s += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+    std::string s = printable(h.substr(0, 120));
     while (!s.empty() && (s.back() == ' ' || s.back() == '?')) s.pop_back();
     return "\"" + s + (h.size() > 120 ? "...\"" : "\"");
 }
@@ -136,7 +144,7 @@ public:
                 have_shape = true;
                 h.shape = parse_shape();
             } else {
-                malformed("unexpected key '" + key + "'");
+                malformed("unexpected key '" + printable(key) + "'");
             }
             skip_ws();
             if (peek() == ',') {
@@ -235,8 +243,8 @@ private:
 void parse_descr(const std::string& descr, const std::string& path, DType& dtype, bool& big_endian) {
     const std::string expected =
         " (expected |u1, |i1, <i2, <i4, <i8, <f4, <f8 or a big-endian '>' form)";
-    if (descr.find('O') != std::string::npos) fail(path, "object arrays are not supported (descr '" + descr + "')");
-    if (descr.size() != 3) fail(path, "unsupported dtype '" + descr + "'" + expected);
+    if (descr.find('O') != std::string::npos) fail(path, "object arrays are not supported (descr '" + printable(descr) + "')");
+    if (descr.size() != 3) fail(path, "unsupported dtype '" + printable(descr) + "'" + expected);
     const char order = descr[0];
     const std::string kind = descr.substr(1);
     if (kind == "u1") dtype = DType::u8;
@@ -246,13 +254,13 @@ void parse_descr(const std::string& descr, const std::string& path, DType& dtype
     else if (kind == "i8") dtype = DType::i64;
     else if (kind == "f4") dtype = DType::f32;
     else if (kind == "f8") dtype = DType::f64;
-    else fail(path, "unsupported dtype '" + descr + "'" + expected);
+    else fail(path, "unsupported dtype '" + printable(descr) + "'" + expected);
     // '|' (not applicable) and '=' (native) appear for 1-byte types; accept them
     // as native order as numpy does.
     if (order == '<') big_endian = false;
     else if (order == '>') big_endian = true;
     else if (order == '|' || order == '=') big_endian = !kHostLittleEndian;
-    else fail(path, "unsupported dtype '" + descr + "'" + expected);
+    else fail(path, "unsupported dtype '" + printable(descr) + "'" + expected);
 }
 
 std::string shape_repr(const std::vector<std::size_t>& shape) {
@@ -385,10 +393,10 @@ RawTensor read_npy(const std::string& path) {
         fail(path, "shape " + shape_repr(t.shape) + " of " + h.descr + " overflows the addressable size");
     const std::uint64_t held = file_size - prefix - header_len;
     if (data_bytes > held)
-        fail(path, "truncated: shape " + shape_repr(t.shape) + " of " + h.descr + " needs " +
+        fail(path, "truncated: shape " + shape_repr(t.shape) + " of " + printable(h.descr) + " needs " +
                        std::to_string(data_bytes) + " bytes of data, file holds " + std::to_string(held));
     if (data_bytes < held)
-        fail(path, "trailing bytes: shape " + shape_repr(t.shape) + " of " + h.descr + " needs " +
+        fail(path, "trailing bytes: shape " + shape_repr(t.shape) + " of " + printable(h.descr) + " needs " +
                        std::to_string(data_bytes) + " bytes of data, file holds " + std::to_string(held));
 
     t.bytes.resize(static_cast<std::size_t>(data_bytes));
