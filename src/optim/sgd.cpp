@@ -1,8 +1,47 @@
 #include "latentlab/optim/sgd.hpp"
 
+#include "latentlab/linalg/simd.hpp"
 #include "latentlab/util/binary_io.hpp"
 
 namespace latentlab {
+
+namespace {
+
+// Plain loops that the compiler vectorises; compiled for AVX-512 and for the
+// baseline, chosen at run time, without FMA contraction, so both clones give
+// the same bits (linalg/simd.hpp).
+#if LATENTLAB_HAVE_AVX512
+#define LATENTLAB_SGD_CLONES __attribute__((target_clones("avx512f", "default")))
+#else
+#define LATENTLAB_SGD_CLONES
+#endif
+
+template <class T>
+LATENTLAB_SGD_CLONES LATENTLAB_NO_CONTRACT void sgd_plain(std::size_t n, T* __restrict x,
+                                                          const T* __restrict g, T eta, T wd) {
+    for (std::size_t i = 0; i < n; ++i) x[i] -= eta * (g[i] + wd * x[i]);
+}
+
+template <class T>
+LATENTLAB_SGD_CLONES LATENTLAB_NO_CONTRACT void sgd_momentum(std::size_t n, T* __restrict x,
+                                                             const T* __restrict g, T* __restrict v,
+                                                             T eta, T mu, T wd, bool nesterov) {
+    if (nesterov) {
+        for (std::size_t i = 0; i < n; ++i) {
+            const T gi = g[i] + wd * x[i];
+            v[i] = mu * v[i] + gi;
+            x[i] -= eta * (gi + mu * v[i]);
+        }
+    } else {
+        for (std::size_t i = 0; i < n; ++i) {
+            const T gi = g[i] + wd * x[i];
+            v[i] = mu * v[i] + gi;
+            x[i] -= eta * v[i];
+        }
+    }
+}
+
+}  // namespace
 
 template <class T>
 Sgd<T>::Sgd(SgdOptions opt, std::size_t n) : opt_(opt) {
@@ -11,21 +50,10 @@ Sgd<T>::Sgd(SgdOptions opt, std::size_t n) : opt_(opt) {
 
 template <class T>
 void Sgd<T>::step(xt::xtensor<T, 1>& x, const xt::xtensor<T, 1>& g, double lr) {
-    const std::size_t n = x.size();
-    T* xp = x.data();
-    const T* gp = g.data();
-    T* v = state_.velocity.data();
     const T eta = static_cast<T>(lr), mu = static_cast<T>(opt_.momentum),
             wd = static_cast<T>(opt_.weight_decay);
-    if (opt_.momentum == 0.0) {
-        for (std::size_t i = 0; i < n; ++i) xp[i] -= eta * (gp[i] + wd * xp[i]);
-        return;
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-        const T gi = gp[i] + wd * xp[i];
-        v[i] = mu * v[i] + gi;
-        xp[i] -= eta * (opt_.nesterov ? gi + mu * v[i] : v[i]);
-    }
+    if (opt_.momentum == 0.0) return sgd_plain<T>(x.size(), x.data(), g.data(), eta, wd);
+    sgd_momentum<T>(x.size(), x.data(), g.data(), state_.velocity.data(), eta, mu, wd, opt_.nesterov);
 }
 
 template <class T>
