@@ -1,6 +1,6 @@
 #include "latentlab/models/linear_autoencoder.hpp"
 
-#include <type_traits>
+#include <algorithm>
 
 #include "latentlab/linalg/blas.hpp"
 
@@ -8,15 +8,40 @@ namespace latentlab {
 
 using blas::Op;
 
+namespace {
+
+// How the products are cut into calls. OpenBLAS runs a GEMM with M·N·K up to
+// small_gemm_limit() on unpacked kernels that, on these thin shapes (m ≪ n),
+// beat one packed call by ~1.5× (bench/bench_autoencoder.cpp, bench/results.md).
+// Chunk sizes depend only on the shapes (never on timings), so results are
+// reproducible run to run.
+struct Chunks {
+    std::size_t rows, k;
+};
+
+// For C (M×N) = op(A) op(B) with inner dimension K: the largest K-chunk from a
+// short list (n = 784 splits evenly by 196, 112, 98) such that M'·N·K' stays
+// within the limit, with M' rows at a time (at most max_rows).
+Chunks plan(std::size_t M, std::size_t N, std::size_t K, std::size_t max_rows) {
+    const double limit = blas::small_gemm_limit();
+    if (limit <= 0) return {M, K};  // no small kernels: one call
+    const std::size_t rows = std::max<std::size_t>(1, std::min(M, max_rows));
+    for (std::size_t k : {K, std::size_t{196}, std::size_t{112}, std::size_t{98}, std::size_t{64},
+                          std::size_t{32}, std::size_t{16}})
+        if (k <= K && static_cast<double>(rows) * N * k <= limit) return {rows, k};
+    return {M, K};  // too wide even at K' = 16: one packed call is as good
+}
+
+}  // namespace
+
 template <class T>
 LinearAutoencoder<T>::LinearAutoencoder(std::size_t input_dim, std::size_t latent_dim,
                                         double init_scale)
     : n_(input_dim), m_(latent_dim), init_scale_(init_scale) {
     this->allocate({ParamBlock{"W", {m_, n_}, 0}});
-    Sd_.resize(m_ * m_);
-    S_.resize(m_ * m_);
+    Wt_.resize(n_ * m_);
     Q_.resize(m_ * m_);
-    P_.resize(m_ * n_);
+    S_.resize(m_ * m_);
 }
 
 template <class T>
@@ -27,32 +52,36 @@ void LinearAutoencoder<T>::init(std::mt19937_64& rng) {
 
 template <class T>
 double LinearAutoencoder<T>::forward(const MatrixView<T>& X) {
-    const std::size_t B = X.rows;
-    if (A_.size() < B * m_) A_.resize(B * m_);
-    const T* W = this->theta_.data();
-    // A = X Wᵀ  (B×m)
-    blas::gemm<T>(Op::N, Op::T, B, m_, n_, T(1), X.data, n_, W, n_, T(0), A_.data(), m_);
-    // S = Aᵀ A in double
-    if constexpr (std::is_same_v<T, double>) {
-        blas::gram<double>(B, m_, 1.0, A_.data(), 0.0, Sd_.data());
-    } else {
-        if (Ad_.size() < B * m_) Ad_.resize(B * m_);
-        for (std::size_t i = 0; i < B * m_; ++i) Ad_[i] = A_[i];
-        blas::gram<double>(B, m_, 1.0, Ad_.data(), 0.0, Sd_.data());
+    const std::size_t B = X.rows, m = m_, n = n_;
+    if (A_.size() < B * m) {
+        A_.resize(B * m);
+        A2_.resize(B * m);
     }
-    // Q = W Wᵀ  (m×m)
-    blas::gemm<T>(Op::N, Op::T, m_, m_, n_, T(1), W, n_, W, n_, T(0), Q_.data(), m_);
+    const T* W = this->theta_.data();
+    blas::transpose<T>(m, n, W, n, Wt_.data(), m);
+    // A = X Wᵀ (B×m): 2·B·m·n flops. Rows of 256 (128 for m ≥ 64) at a time.
+    const Chunks ca = plan(B, m, n, m >= 64 ? 128 : 256);
+    blas::gemm_chunked<T>(Op::N, Op::N, B, m, n, T(1), X.data, n, Wt_.data(), m, T(0), A_.data(), m,
+                          ca.rows, ca.k);
+    // Q = W Wᵀ − 2I (m×m), as (Wᵀ)ᵀ Wᵀ.
+    const Chunks cq = plan(m, m, n, m);
+    blas::gemm_chunked<T>(Op::T, Op::N, m, m, n, T(1), Wt_.data(), m, Wt_.data(), m, T(0), Q_.data(), m,
+                          cq.rows, cq.k);
+    for (std::size_t i = 0; i < m; ++i) Q_[i * m + i] -= T(2);
+    // A₂ = A (Q − 2I) (B×m).
+    const Chunks c2 = plan(B, m, m, B);
+    blas::gemm_chunked<T>(Op::N, Op::N, B, m, m, T(1), A_.data(), m, Q_.data(), m, T(0), A2_.data(), m,
+                          c2.rows, c2.k);
 
     double sq = 0.0;  // ‖X‖_F²
     if (X.sqnorms) {
         for (std::size_t i = 0; i < B; ++i) sq += X.sqnorms[i];
     } else {
-        sq = blas::sqnorm<T>(B * n_, X.data);
+        sq = blas::sqnorm<T>(B * n, X.data);
     }
-    double trSQ = 0.0, trS = 0.0;
-    for (std::size_t i = 0; i < m_ * m_; ++i) trSQ += Sd_[i] * static_cast<double>(Q_[i]);
-    for (std::size_t i = 0; i < m_; ++i) trS += Sd_[i * m_ + i];
-    return 0.5 * (trSQ - 2.0 * trS + sq) / static_cast<double>(B);
+    // Σ A₂ ⊙ A = tr(S Q) − 2 tr S, accumulated in double.
+    const double quad = blas::dot<T>(B * m, A2_.data(), A_.data());
+    return 0.5 * (sq + quad) / static_cast<double>(B);
 }
 
 template <class T>
@@ -63,17 +92,22 @@ double LinearAutoencoder<T>::loss(const MatrixView<T>& X) {
 template <class T>
 double LinearAutoencoder<T>::loss_and_grad(const MatrixView<T>& X, xt::xtensor<T, 1>& g) {
     const double L = forward(X);
-    const std::size_t B = X.rows;
+    const std::size_t B = X.rows, m = m_, n = n_;
     const T invB = T(1.0 / static_cast<double>(B));
     if (g.size() != this->theta_.size()) g = xt::zeros<T>({this->theta_.size()});
-    const T* W = this->theta_.data();
-    // P = Aᵀ X  (m×n)
-    blas::gemm<T>(Op::T, Op::N, m_, n_, B, T(1), A_.data(), m_, X.data, n_, T(0), P_.data(), n_);
-    // G = (1/B) S W + (1/B) (Q − 2I) P
-    for (std::size_t i = 0; i < m_ * m_; ++i) S_[i] = static_cast<T>(Sd_[i]);
-    for (std::size_t i = 0; i < m_; ++i) Q_[i * m_ + i] -= T(2);
-    blas::gemm<T>(Op::N, Op::N, m_, n_, m_, invB, S_.data(), m_, W, n_, T(0), g.data(), n_);
-    blas::gemm<T>(Op::N, Op::N, m_, n_, m_, invB, Q_.data(), m_, P_.data(), n_, T(1), g.data(), n_);
+    T* G = g.data();
+    // S = Aᵀ A (m×m)
+    const Chunks cs = plan(m, m, B, m);
+    blas::gemm_chunked<T>(Op::T, Op::N, m, m, B, T(1), A_.data(), m, A_.data(), m, T(0), S_.data(), m,
+                          cs.rows, cs.k);
+    // G = (1/B) S W, then G += (1/B) A₂ᵀ X over chunks of the batch: the
+    // second product over the batch, 2·B·m·n flops. (S is symmetric: Sᵀ W.)
+    // At most 32 rows of G per call: for m = 64 that beats thinner K-chunks.
+    const Chunks cw = plan(m, n, m, 32);
+    blas::gemm_chunked<T>(Op::T, Op::N, m, n, m, invB, S_.data(), m, this->theta_.data(), n, T(0), G, n,
+                          cw.rows, cw.k);
+    const Chunks cg = plan(m, n, B, 32);
+    blas::gemm_chunked<T>(Op::T, Op::N, m, n, B, invB, A2_.data(), m, X.data, n, T(1), G, n, cg.rows, cg.k);
     return L;
 }
 

@@ -2,14 +2,19 @@
 //
 //   L(W) = (1/B) · ½ ‖X Wᵀ W − X‖_F²      X: B×n (rows are samples), W: m×n
 //
-// With A = X Wᵀ (B×m), S = Aᵀ A (m×m), P = Aᵀ X (m×n) and Q = W Wᵀ (m×m):
+// With A = X Wᵀ (B×m), S = Aᵀ A (m×m), Q = W Wᵀ (m×m) and P = Aᵀ X (m×n):
 //
-//   ∇_W L = (1/B) (S W + Q P − 2 P)        = (1/B)(Aᵀ R + (R Wᵀ)ᵀ X), R = A W − X
-//   L     = (1/B) · ½ (tr(S Q) − 2 tr(S) + ‖X‖_F²)      (tr(P Wᵀ) = tr(Aᵀ A) = tr S)
+//   ∇_W L = (1/B) (S W + (Q − 2I) P)      = (1/B)(Aᵀ R + (R Wᵀ)ᵀ X), R = A W − X
+//   L     = (1/B) · ½ (‖X‖_F² − 2 tr S + tr(S Q))
 //
-// Two GEMMs over the batch (A and P: 4·B·m·n flops) and O(m²n) on top; no
-// B×n intermediate. S and the traces are accumulated in double because the
-// loss is a small difference of large terms.
+// computed as (Q − 2I) P = A₂ᵀ X with A₂ = A (Q − 2I) (B×m), so that
+//
+//   ∇_W L = (1/B) (S W + A₂ᵀ X),   L = (1/B) · ½ (‖X‖_F² + Σ A₂ ⊙ A)
+//
+// (Σ A₂ ⊙ A = Σ_b a_bᵀ (Q − 2I) a_b = tr(S Q) − 2 tr S). Two products over the
+// batch, A = X Wᵀ and A₂ᵀ X: 4·B·m·n flops; the rest is O(m² (n + B)); no B×n
+// intermediate. The loss is a small difference of large terms: the sum is
+// accumulated in double.
 #pragma once
 #include <vector>
 
@@ -34,17 +39,16 @@ public:
     T* W() { return this->theta_.data(); }
 
 private:
-    // A = X Wᵀ; S (double) = Aᵀ A; Q = W Wᵀ. Returns the batch-mean loss.
+    // Wᵀ, A, A₂ and Q − 2I for batch X. Returns the batch-mean loss.
     double forward(const MatrixView<T>& X);
 
     std::size_t n_, m_;
     double init_scale_;
-    std::vector<T> A_;        // B×m
-    std::vector<double> Sd_;  // m×m (double)
-    std::vector<double> Ad_;  // B×m in double (float models only)
-    std::vector<T> S_;        // m×m in T for the gradient GEMM
-    std::vector<T> Q_;        // m×m
-    std::vector<T> P_;        // m×n
+    std::vector<T> Wt_;  // n×m: Wᵀ (A = X Wᵀ as a plain product: the fastest form)
+    std::vector<T> A_;   // B×m: X Wᵀ
+    std::vector<T> A2_;  // B×m: A (Q − 2I)
+    std::vector<T> Q_;   // m×m: W Wᵀ − 2I
+    std::vector<T> S_;   // m×m: Aᵀ A
 };
 
 }  // namespace latentlab
