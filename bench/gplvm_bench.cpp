@@ -58,8 +58,9 @@ int run(std::size_t N, std::size_t q, const std::string& kernel, const std::stri
     std::sort(times.begin(), times.end());
     double gnorm = 0;
     for (auto v : g) gnorm += static_cast<double>(v) * static_cast<double>(v);
-    std::printf("{\"seconds\": %.6g, \"nll\": %.17g, \"grad_norm\": %.17g, \"N\": %zu, \"D\": %zu, \"q\": %zu}\n",
-                times[times.size() / 2], nll, std::sqrt(gnorm), Y.rows, Y.cols, q);
+    std::printf("{\"seconds\": %.6g, \"nll\": %.17g, \"grad_norm\": %.17g, \"N\": %zu, \"D\": %zu, \"q\": %zu, "
+                "\"kernels\": \"%s\"}\n",
+                times[times.size() / 2], nll, std::sqrt(gnorm), Y.rows, Y.cols, q, blas::kernels().c_str());
     return 0;
 }
 
