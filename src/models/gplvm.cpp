@@ -7,6 +7,7 @@
 
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/lapack.hpp"
+#include "latentlab/linalg/stream_gemm.hpp"
 #include "latentlab/util/error.hpp"
 
 namespace latentlab {
@@ -248,10 +249,17 @@ double Gplvm<T>::woodbury(const MatrixView<T>& Y, T* grad) {
 
     std::vector<double> XtX(q * q);
     blas::gram<double>(N, q, 1.0, X.data(), 0.0, XtX.data());
-    // Pass 1 over Y: P = Xᵀ Y (q×D)
+    // Pass 1 over Y: P = Xᵀ Y (q×D). Double data streams through
+    // stream::xty (faster than GEMM on this shape); float data through GEMM.
     std::vector<T> PT(q * D);
-    blas::gemm<T>(Op::T, Op::N, q, D, N, T(1), Xt, q, Y.data, D, T(0), PT.data(), D);
-    std::vector<double> P(PT.begin(), PT.end()), PPt(q * q);
+    std::vector<double> P(q * D), PPt(q * q);
+    if constexpr (std::is_same_v<T, double>) {
+        stream::xty(Xt, Y.data, N, D, q, P.data(), blas::threads());
+        PT = P;
+    } else {
+        blas::gemm<T>(Op::T, Op::N, q, D, N, T(1), Xt, q, Y.data, D, T(0), PT.data(), D);
+        std::copy(PT.begin(), PT.end(), P.begin());
+    }
     blas::gemm<double>(Op::N, Op::T, q, q, D, 1.0, P.data(), D, P.data(), D, 0.0, PPt.data(), q);
 
     // M = I + αβ XᵀX, its Cholesky, log|M| and M⁻¹
@@ -277,9 +285,14 @@ double Gplvm<T>::woodbury(const MatrixView<T>& Y, T* grad) {
     if (!grad) return nll;
 
     // Pass 2 over Y: R = Y Pᵀ (N×q)
-    std::vector<T> RT(N * q);
-    blas::gemm<T>(Op::N, Op::T, N, q, D, T(1), Y.data, D, PT.data(), D, T(0), RT.data(), q);
-    std::vector<double> R(RT.begin(), RT.end());
+    std::vector<double> R(N * q);
+    if constexpr (std::is_same_v<T, double>) {
+        stream::ypt(Y.data, P.data(), N, D, q, R.data(), blas::threads());
+    } else {
+        std::vector<T> RT(N * q);
+        blas::gemm<T>(Op::N, Op::T, N, q, D, T(1), Y.data, D, PT.data(), D, T(0), RT.data(), q);
+        std::copy(RT.begin(), RT.end(), R.begin());
+    }
     const std::vector<double> MPPM = mul(mul(Minv, PPt, q), Minv, q);  // M⁻¹PPᵀM⁻¹
     std::vector<double> B1(q * q), B2(q * q), dX(N * q);
     for (std::size_t i = 0; i < q * q; ++i) {
