@@ -4,8 +4,8 @@
 // run with the same seed (one BLAS thread). After every kill the run
 // directory holds only complete files: checkpoint.bin, W.npy, metrics.csv and
 // config.yaml are the old or the new version, never half of one (they are
-// written to NAME.tmp.PID, fsync'd and renamed); at most the killed
-// process's own NAME.tmp.PID can be left behind, never read by anyone.
+// written to NAME.tmp.PID, fsync'd and renamed); at most a killed process's
+// own NAME.tmp.PID can be left behind, never read by anyone.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -16,7 +16,9 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <cstdio>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -36,7 +38,8 @@ namespace {
 
 constexpr long kEpochs = 20;
 
-// 6000 x 200 with a clear spectrum; m = 32, batch 8: ~0.1 s an epoch, ~2.5 s a run.
+// 6000 x 200 with a clear spectrum; m = 96, batch 8: ~0.1 s an epoch, ~2.2 s a run
+// (2 cores, Release, one BLAS thread).
 void write_config(const std::string& dir) {
     const std::size_t N = 6000, n = 200;
     std::mt19937_64 rng(21);
@@ -47,7 +50,7 @@ void write_config(const std::string& dir) {
     write_npy(dir + "/data.npy", make_raw<double>(X.data(), {N, n}));
     spit(dir + "/c.yaml", "seed: 11\n"
                           "data:\n  source: npy\n  path: " + dir + "/data.npy\n  test_fraction: 0.1\n"
-                          "model:\n  latent_dim: 32\n  dtype: float64\n"
+                          "model:\n  latent_dim: 96\n  dtype: float64\n"
                           "optim:\n  type: adam\n  lr: 0.002\n  schedule: cosine\n"
                           "train:\n  epochs: " + std::to_string(kEpochs) + "\n  batch_size: 8\n  threads: 1\n");
 }
@@ -109,14 +112,18 @@ std::string metrics_without_times(const std::string& csv) {
     return out;
 }
 
-// What a SIGKILL may leave: the files are complete; temporaries only of the killed process.
-void expect_complete_after_kill(const std::string& run, pid_t killed, long min_epoch) {
+// What SIGKILLs may leave: the files are complete; temporaries only of the
+// killed processes (nothing removes a killed process's NAME.tmp.PID; no one
+// reads it either).
+void expect_complete_after_kill(const std::string& run, const std::set<pid_t>& killed, long min_epoch) {
     SCOPED_TRACE(run);
     for (const auto& e : fs::directory_iterator(run)) {
         const std::string name = e.path().filename().string();
         const auto tmp = name.find(".tmp.");
         if (tmp != std::string::npos) {
-            EXPECT_EQ(name.substr(tmp + 5), std::to_string(killed)) << name << ": a temporary of another process";
+            const long pid = std::strtol(name.c_str() + tmp + 5, nullptr, 10);
+            EXPECT_TRUE(killed.count(static_cast<pid_t>(pid))) << name << ": a temporary of a process not killed";
+            std::printf("note: %s left by killed process %ld\n", name.c_str(), pid);
         }
     }
     const std::string ck = slurp(run + "/checkpoint.bin");
@@ -125,7 +132,7 @@ void expect_complete_after_kill(const std::string& run, pid_t killed, long min_e
     EXPECT_EQ(ck.substr(ck.size() - 4), "END!") << "checkpoint.bin is half-written";
     RawTensor W;
     ASSERT_NO_THROW(W = read_npy(run + "/W.npy"));
-    EXPECT_EQ(W.shape, (std::vector<std::size_t>{32, 200}));
+    EXPECT_EQ(W.shape, (std::vector<std::size_t>{96, 200}));
     for (std::size_t i = 0; i < W.size(); ++i) ASSERT_TRUE(std::isfinite(W.at(i)));
     const std::string metrics = slurp(run + "/metrics.csv");
     ASSERT_FALSE(metrics.empty());
@@ -166,7 +173,7 @@ TEST(KillResume, SigkillMidEpochThenResumeIsBitExact) {
         << "the run ended (exit " << code << ") before it could be killed: " << slurp(dir + "/.bg_stderr");
     const long at_kill = last_epoch(run);
     EXPECT_LT(at_kill, kEpochs);
-    expect_complete_after_kill(run, pid, 2);
+    expect_complete_after_kill(run, {pid}, 2);
 
     const auto r = run_train("--resume " + run + " --quiet", dir);
     ASSERT_EQ(r.code, 0) << r.err;
@@ -189,6 +196,7 @@ TEST(KillResume, FiveKillsAtRandomTimesStillBitExact) {
 
     int kills = 0;
     long seen = 0;
+    std::set<pid_t> killed;
     for (int attempt = 0; attempt < 5; ++attempt) {
         const std::string args = attempt == 0 ? "--config " + dir + "/c.yaml --out " + run : "--resume " + run;
         const pid_t pid = spawn_train(args + " --quiet", dir);
@@ -201,7 +209,8 @@ TEST(KillResume, FiveKillsAtRandomTimesStillBitExact) {
             break;  // finished before the kill
         }
         ++kills;
-        expect_complete_after_kill(run, pid, seen + 1);
+        killed.insert(pid);
+        expect_complete_after_kill(run, killed, seen + 1);
         if (HasFatalFailure()) return;
         seen = last_epoch(run);
     }
