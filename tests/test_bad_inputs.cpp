@@ -637,3 +637,43 @@ INSTANTIATE_TEST_SUITE_P(Cli, BadInputs, ::testing::ValuesIn(cases()),
 TEST(BadInputs, AtLeastTwentyFiveCases) { EXPECT_GE(cases().size(), 25u); }
 
 }  // namespace
+
+// A full disk (a 750 kB tmpfs in a private mount namespace, so nothing leaks
+// out of the test): the first epoch's files fit, the second checkpoint does
+// not fit next to the first. The run stops with one line naming the file,
+// leaves only complete files (the previous checkpoint.bin intact), and once
+// there is room again `--resume` finishes with exactly the W.npy of a run
+// that never ran out of space.
+TEST(BadInputs, DiskFullStopsCleanlyAndTheRunResumesBitExactly) {
+    const std::string d = scratch("bad_disk_full");
+    const std::string mnt = d + "/mnt";
+    fs::create_directories(mnt);
+    if (std::system(("unshare -m sh -c 'mount -t tmpfs -o size=64k tmpfs " + mnt + "' 2>/dev/null").c_str()) != 0)
+        GTEST_SKIP() << "cannot mount a tmpfs in a private mount namespace here (needs root and unshare)";
+
+    // 2000 x 200, m = 64: W.npy ~100 kB, checkpoint.bin (W and Adam's moments) ~300 kB.
+    const auto X = gaussian(2000 * 200, 8);
+    write_npy(d + "/data.npy", make_raw<double>(X.data(), {2000, 200}));
+    std::string yaml = edit(edit(npy_config(d), "latent_dim: 3", "latent_dim: 64"), "batch_size: 20", "batch_size: 64");
+    spit(d + "/c.yaml", edit(yaml, "epochs: 2", "epochs: 3"));
+    const auto ref = run_train("--config " + d + "/c.yaml --out " + d + "/ref --quiet", d);
+    ASSERT_EQ(ref.code, 0) << ref.err;
+
+    const std::string cmd = "unshare -m sh -c 'mount -t tmpfs -o size=750k tmpfs " + mnt +
+                            " && OPENBLAS_NUM_THREADS=1 " + LATENTLAB_TRAIN_EXE + " --config " + d + "/c.yaml --out " +
+                            mnt + "/run --quiet 2>" + d + "/.stderr_full; rc=$?; cp -a " + mnt + "/run " + d +
+                            "/run; exit $rc'";
+    const int status = std::system(cmd.c_str());
+    ASSERT_TRUE(WIFEXITED(status));
+    const std::string err = slurp(d + "/.stderr_full");
+    EXPECT_EQ(WEXITSTATUS(status), 1) << err;
+    EXPECT_EQ(count_lines(err), 1) << err;
+    EXPECT_NE(err.find("error: " + mnt + "/run/"), std::string::npos) << err;
+    EXPECT_NE(err.find("No space left on device"), std::string::npos) << err;
+    expect_only_complete_files(d + "/run");
+    ASSERT_TRUE(fs::exists(d + "/run/checkpoint.bin"));
+
+    const auto r = run_train("--resume " + d + "/run --quiet", d);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(slurp(d + "/run/W.npy") == slurp(d + "/ref/W.npy")) << "W.npy differs from the run with room";
+}
