@@ -8,7 +8,9 @@
 //  - blas::gemm_chunked equals one GEMM; the linear autoencoder on shapes
 //    where its products are cut into chunks (with remainders) matches the
 //    naive batch form to 1e-12.
-//  - blas::dot is a fixed-order sum (independent of SIMD path and threads).
+//  - blas::dot is a fixed-order sum (independent of SIMD path and threads);
+//    parallel_for runs every part once; the autoencoder split over 2 threads
+//    gives the same bits as 1 thread.
 //  - OpenBLAS runs kernels the CPU supports (not the SSE3 fallback).
 #include <gtest/gtest.h>
 
@@ -271,6 +273,46 @@ TEST(PerfKernels, AutoencoderOnChunkedShapesMatchesNaiveForm) {
         }
         EXPECT_LT(std::sqrt(num / den), 1e-12);
     }
+}
+
+TEST(PerfKernels, ParallelForRunsEveryPartOnce) {
+    for (std::size_t parts : {1u, 2u, 3u, 2u}) {
+        for (int rep = 0; rep < 200; ++rep) {
+            std::vector<int> hits(parts, 0);
+            blas::parallel_for(parts, [&](std::size_t p) { ++hits[p]; });
+            for (std::size_t p = 0; p < parts; ++p) ASSERT_EQ(hits[p], 1) << parts << " " << p;
+        }
+    }
+}
+
+template <class T>
+void check_same_bits_at_any_thread_count() {
+    const int before = blas::threads();
+    for (auto [B, m, n] : {std::tuple<std::size_t, std::size_t, std::size_t>{256, 32, 784},
+                           {1000, 64, 300}, {100, 16, 500}, {77, 8, 50}}) {
+        SCOPED_TRACE(::testing::Message() << "B=" << B << " m=" << m << " n=" << n);
+        const auto X = random_vec<T>(B * n, 1.0, B + n);
+        LinearAutoencoder<T> model(n, m);
+        std::mt19937_64 rng(5);
+        model.init(rng);
+        MatrixView<T> v{X.data(), B, n, nullptr, nullptr};
+        xt::xtensor<T, 1> g1, g2;
+        blas::set_threads(1);
+        const double L1 = model.loss_and_grad(v, g1);
+        blas::set_threads(2);
+        const double L2 = model.loss_and_grad(v, g2);
+        EXPECT_EQ(L1, L2);
+        ASSERT_EQ(g1.size(), g2.size());
+        for (std::size_t k = 0; k < g1.size(); ++k) ASSERT_EQ(g1[k], g2[k]) << k;
+    }
+    blas::set_threads(before);
+}
+
+TEST(PerfKernels, AutoencoderFloatGivesTheSameBitsAtAnyThreadCount) {
+    check_same_bits_at_any_thread_count<float>();
+}
+TEST(PerfKernels, AutoencoderDoubleGivesTheSameBitsAtAnyThreadCount) {
+    check_same_bits_at_any_thread_count<double>();
 }
 
 TEST(PerfKernels, DotIsTheFixedOrderSumAtAnyLength) {

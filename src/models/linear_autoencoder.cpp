@@ -1,6 +1,7 @@
 #include "latentlab/models/linear_autoencoder.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "latentlab/linalg/blas.hpp"
 
@@ -32,6 +33,25 @@ Chunks plan(std::size_t M, std::size_t N, std::size_t K, std::size_t max_rows) {
     return {M, K};  // too wide even at K' = 16: one packed call is as good
 }
 
+// How many parts a step's products are split into: one per BLAS thread
+// (train.threads), since OpenBLAS runs its small-matrix kernels on the calling
+// thread only. Rows of A and columns of the gradient are split; each part
+// keeps the chunking of the whole, so every element is computed by the same
+// sequence of operations whatever the split (tests/test_perf_kernels.cpp).
+std::size_t parts_for(std::size_t B) {
+    if (blas::small_gemm_limit() <= 0 || B < 64) return 1;
+    return static_cast<std::size_t>(std::clamp(blas::threads(), 1, 8));
+}
+
+// [begin, end) of part p of `total` split into `parts`, at multiples of `align`.
+std::pair<std::size_t, std::size_t> part_range(std::size_t total, std::size_t parts, std::size_t p,
+                                               std::size_t align) {
+    const auto at = [&](std::size_t q) {
+        return std::min(total, (total * q / parts + align / 2) / align * align);
+    };
+    return {p == 0 ? 0 : at(p), p + 1 == parts ? total : at(p + 1)};
+}
+
 }  // namespace
 
 template <class T>
@@ -60,13 +80,20 @@ double LinearAutoencoder<T>::forward(const MatrixView<T>& X) {
     const T* W = this->theta_.data();
     blas::transpose<T>(m, n, W, n, Wt_.data(), m);
     // A = X Wᵀ (B×m): 2·B·m·n flops. Rows of 256 (128 for m ≥ 64) at a time.
+    // Q = W Wᵀ (m×m), as (Wᵀ)ᵀ Wᵀ. Both split by rows over the parts.
     const Chunks ca = plan(B, m, n, m >= 64 ? 128 : 256);
-    blas::gemm_chunked<T>(Op::N, Op::N, B, m, n, T(1), X.data, n, Wt_.data(), m, T(0), A_.data(), m,
-                          ca.rows, ca.k);
-    // Q = W Wᵀ − 2I (m×m), as (Wᵀ)ᵀ Wᵀ.
     const Chunks cq = plan(m, m, n, m);
-    blas::gemm_chunked<T>(Op::T, Op::N, m, m, n, T(1), Wt_.data(), m, Wt_.data(), m, T(0), Q_.data(), m,
-                          cq.rows, cq.k);
+    const std::size_t parts = parts_for(B);
+    blas::parallel_for(parts, [&](std::size_t p) {
+        const auto [r0, r1] = part_range(B, parts, p, 16);
+        if (r1 > r0)
+            blas::gemm_chunked<T>(Op::N, Op::N, r1 - r0, m, n, T(1), X.data + r0 * n, n, Wt_.data(), m, T(0),
+                                  A_.data() + r0 * m, m, ca.rows, ca.k);
+        const auto [q0, q1] = part_range(m, parts, p, 1);
+        if (q1 > q0)
+            blas::gemm_chunked<T>(Op::T, Op::N, q1 - q0, m, n, T(1), Wt_.data() + q0, m, Wt_.data(), m, T(0),
+                                  Q_.data() + q0 * m, m, cq.rows, cq.k);
+    });
     for (std::size_t i = 0; i < m; ++i) Q_[i * m + i] -= T(2);
     // A₂ = A (Q − 2I) (B×m).
     const Chunks c2 = plan(B, m, m, B);
@@ -103,11 +130,19 @@ double LinearAutoencoder<T>::loss_and_grad(const MatrixView<T>& X, xt::xtensor<T
     // G = (1/B) S W, then G += (1/B) A₂ᵀ X over chunks of the batch: the
     // second product over the batch, 2·B·m·n flops. (S is symmetric: Sᵀ W.)
     // At most 32 rows of G per call: for m = 64 that beats thinner K-chunks.
+    // Split by columns over the parts.
     const Chunks cw = plan(m, n, m, 32);
-    blas::gemm_chunked<T>(Op::T, Op::N, m, n, m, invB, S_.data(), m, this->theta_.data(), n, T(0), G, n,
-                          cw.rows, cw.k);
     const Chunks cg = plan(m, n, B, 32);
-    blas::gemm_chunked<T>(Op::T, Op::N, m, n, B, invB, A2_.data(), m, X.data, n, T(1), G, n, cg.rows, cg.k);
+    const T* W = this->theta_.data();
+    const std::size_t parts = parts_for(B);
+    blas::parallel_for(parts, [&](std::size_t p) {
+        const auto [c0, c1] = part_range(n, parts, p, 16);
+        if (c1 <= c0) return;
+        blas::gemm_chunked<T>(Op::T, Op::N, m, c1 - c0, m, invB, S_.data(), m, W + c0, n, T(0), G + c0, n,
+                              cw.rows, cw.k);
+        blas::gemm_chunked<T>(Op::T, Op::N, m, c1 - c0, B, invB, A2_.data(), m, X.data + c0, n, T(1), G + c0,
+                              n, cg.rows, cg.k);
+    });
     return L;
 }
 

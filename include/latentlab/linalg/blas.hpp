@@ -4,6 +4,7 @@
 // never copies; outputs go into caller-owned, preallocated buffers.
 #pragma once
 #include <cstddef>
+#include <functional>
 #include <string>
 
 namespace latentlab::blas {
@@ -55,6 +56,12 @@ double sqnorm(std::size_t n, const T* x) { return dot(n, x, x); }
 // Number of BLAS threads (OpenBLAS); n = 0 means all cores.
 void set_threads(int n);
 int threads();
+
+// Runs f(0), …, f(parts − 1) at once: part 0 on the caller, the others on
+// persistent helper threads; returns when all are done. For splitting a
+// training step's products over train.threads cores, since OpenBLAS runs its
+// small-matrix kernels on the calling thread only. Not reentrant from f.
+void parallel_for(std::size_t parts, const std::function<void(std::size_t)>& f);
 
 // The OpenBLAS kernel set in use (e.g. "SkylakeX"). OpenBLAS falls back to
 // SSE3 "Prescott" kernels on CPUs it does not recognise; blas.cpp then selects
