@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <random>
+#include <cerrno>
+#include <csignal>
+#include <sys/types.h>
 #include <type_traits>
 
 #include <spdlog/sinks/basic_file_sink.h>
@@ -65,14 +68,29 @@ struct RunSetup {
     bool resume = false;
 };
 
+// Temporaries of writes that a killed process never renamed (NAME.tmp.PID,
+// PID no longer running): complete files are never among them.
+void remove_stale_temporaries(const std::string& dir) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        const auto pos = name.rfind(".tmp.");
+        if (pos == std::string::npos) continue;
+        const long pid = std::strtol(name.c_str() + pos + 5, nullptr, 10);
+        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove(e.path(), ec);
+    }
+}
+
 RunSetup prepare(const RunOptions& opt) {
     RunSetup s;
     if (!opt.resume_dir.empty()) {
         s.dir = opt.resume_dir;
         s.resume = true;
-        if (!is_directory(s.dir)) throw DataError(s.dir + ": no such run directory");
+        if (!file_exists(s.dir)) throw DataError(s.dir + ": no such run directory");
+        if (!is_directory(s.dir)) throw DataError(s.dir + ": not a directory (--resume takes a run directory)");
         if (!file_exists(s.dir + "/checkpoint.bin") || !file_exists(s.dir + "/config.yaml"))
             throw DataError(s.dir + ": not a run directory (no checkpoint.bin and config.yaml to resume)");
+        remove_stale_temporaries(s.dir);
         s.cfg = load_config(s.dir + "/config.yaml", opt.overrides);
         return s;
     }
@@ -81,10 +99,14 @@ RunSetup prepare(const RunOptions& opt) {
     else if (!s.cfg.output.dir.empty()) s.dir = s.cfg.output.dir;
     else s.dir = "runs/" + fs::path(opt.config_path).stem().string();
     s.cfg.output.dir = s.dir;
-    for (const char* f : {"checkpoint.bin", "summary.json", "metrics.csv"})
-        if (file_exists(s.dir + "/" + f) && !opt.force)
-            throw ConfigError(s.dir + ": already holds a run; continue it with --resume " + s.dir +
-                              ", overwrite it with --force, or choose --out DIR");
+    if (!opt.force) {
+        const bool resumable = file_exists(s.dir + "/checkpoint.bin");
+        for (const char* f : {"checkpoint.bin", "summary.json", "metrics.csv"})
+            if (file_exists(s.dir + "/" + f))
+                throw ConfigError(s.dir + ": already holds a run; " +
+                                  (resumable ? "continue it with --resume " + s.dir + ", " : std::string()) +
+                                  "overwrite it with --force, or choose --out DIR");
+    }
     return s;
 }
 
@@ -239,8 +261,17 @@ std::string fmt(double v, const char* f) {
 int run(const RunOptions& opt) {
     auto log = make_logger(opt.quiet);
     const RunSetup setup = prepare(opt);
-    if (setup.cfg.model.dtype == "float64") return run_typed<double>(setup, opt, log);
-    return run_typed<float>(setup, opt, log);
+    const std::string origin = setup.resume ? setup.dir + "/config.yaml" : opt.config_path;
+    try {
+        if (setup.cfg.model.dtype == "float64") return run_typed<double>(setup, opt, log);
+        return run_typed<float>(setup, opt, log);
+    } catch (const ConfigError& e) {
+        // A value that only the data could judge (e.g. latent_dim vs the data's
+        // dimension): name the config file it came from.
+        const std::string msg = e.what();
+        if (msg.rfind(origin, 0) == 0) throw;
+        throw ConfigError(origin + ": " + msg);
+    }
 }
 
 }  // namespace latentlab::cli

@@ -206,10 +206,14 @@ double Gplvm<T>::dense(const MatrixView<T>& Y, T* grad) {
                                  ") is not positive definite even with jitter " + fmt(jitter) + " (" +
                                  fmt(jitter / mean_diag) +
                                  " of its mean diagonal); raise model.noise_variance or remove duplicated points");
-        jitter = (attempt == 0 ? 1e-6 : 10.0 * jitter / mean_diag) * mean_diag;
-        if (on_warning)
-            on_warning("gplvm: K is not positive definite; adding jitter " + fmt(jitter) + " (" +
-                       fmt(jitter / mean_diag) + " of its mean diagonal)");
+        const double level = attempt == 0 ? 1e-6 : 10.0 * jitter / mean_diag;
+        jitter = level * mean_diag;
+        // Once per level (1e-6, 1e-5, ... of the mean diagonal), not once per evaluation.
+        if (on_warning && level != warned_level_) {
+            on_warning("gplvm: K is not positive definite; adding jitter " + fmt(jitter) + " (" + fmt(level) +
+                       " of its mean diagonal; reported once per level)");
+            warned_level_ = level;
+        }
     }
     last_jitter_ = jitter;
     const double logdet = lapack::cholesky_logdet(N, L.data());

@@ -96,8 +96,8 @@ TrainResult Trainer<T>::run(StartPoint start) {
 
     auto fail = [&](const std::string& what, long epoch) {
         std::ostringstream s;
-        s << "epoch " << epoch << ", step " << ctx.step << ": " << what << " (lr " << lr
-          << "); stopped, parameters of the last good step kept";
+        s << "epoch " << epoch << ", step " << ctx.step << ": " << what << " (learning rate " << lr
+          << ", optim.lr " << options_.optim.lr << "); stopped, parameters of the last good step kept";
         throw NumericalError(s.str());
     };
 

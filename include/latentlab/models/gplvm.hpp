@@ -11,7 +11,7 @@
 // - dense (any kernel): Cholesky of K, log|K| = 2 Σ log L_ii, Z = K⁻¹Y with
 //   all right-hand sides at once, ∂NLL/∂K = ½(D K⁻¹ − Z Zᵀ); O(N³ + N²D).
 //   When the Cholesky fails, jitter 1e-6·mean(diag K) is added and grown ×10
-//   up to 5 times (each use reported through `on_warning`).
+//   up to 5 times (each new level reported once through `on_warning`).
 // - woodbury (linear kernel α X Xᵀ): with M = I + αβ XᵀX, P = XᵀY, R = Y Pᵀ,
 //     log|K| = N log σ² + log|M|,  tr(K⁻¹YYᵀ) = β‖Y‖² − αβ² tr(M⁻¹PPᵀ),
 //     K⁻¹X = β X M⁻¹,
@@ -77,6 +77,7 @@ private:
     GplvmOptions opt_;
     std::size_t n_hyper_ = 0;     // log variance, log lengthscale(s), log noise
     double last_jitter_ = 0.0;
+    double warned_level_ = 0.0;   // the jitter level last reported through on_warning
     std::vector<double> Ycopy_;   // double copy of Y for the dense path (float models)
     const T* Ycopy_src_ = nullptr;
 };
