@@ -54,36 +54,6 @@ void store_be32(unsigned char* p, std::uint32_t v) {
     p[3] = static_cast<unsigned char>(v);
 }
 
-// Reverses the bytes of each of `count` elements of `width` bytes.
-void byteswap_inplace(unsigned char* p, std::size_t count, std::size_t width) {
-    switch (width) {
-        case 2:
-            for (std::size_t i = 0; i < count; ++i, p += 2) {
-                std::uint16_t v;
-                std::memcpy(&v, p, 2);
-                v = __builtin_bswap16(v);
-                std::memcpy(p, &v, 2);
-            }
-            break;
-        case 4:
-            for (std::size_t i = 0; i < count; ++i, p += 4) {
-                std::uint32_t v;
-                std::memcpy(&v, p, 4);
-                v = __builtin_bswap32(v);
-                std::memcpy(p, &v, 4);
-            }
-            break;
-        case 8:
-            for (std::size_t i = 0; i < count; ++i, p += 8) {
-                std::uint64_t v;
-                std::memcpy(&v, p, 8);
-                v = __builtin_bswap64(v);
-                std::memcpy(p, &v, 8);
-            }
-            break;
-        default: break;  // 1-byte elements have no byte order
-    }
-}
 
 bool idx_type_to_dtype(unsigned char code, DType& out) {
     switch (code) {
@@ -199,7 +169,7 @@ std::size_t pread_full(int fd, unsigned char* buf, std::size_t n, off_t offset, 
 }
 
 void to_native_from_big_endian(RawTensor& t) {
-    if (kHostLittleEndian) byteswap_inplace(t.bytes.data(), t.bytes.size() / dtype_size(t.dtype), dtype_size(t.dtype));
+    if (kHostLittleEndian) byteswap_elements(t.bytes.data(), t.bytes.size() / dtype_size(t.dtype), dtype_size(t.dtype));
 }
 
 RawTensor read_plain(int fd, std::uint64_t file_size, const std::string& path) {
@@ -366,7 +336,7 @@ void write_idx(const std::string& path, const RawTensor& t) {
     out[3] = static_cast<unsigned char>(t.shape.size());
     for (std::size_t k = 0; k < t.shape.size(); ++k) store_be32(out + 4 + 4 * k, static_cast<std::uint32_t>(t.shape[k]));
     if (!t.bytes.empty()) std::memcpy(out + header_bytes, t.bytes.data(), t.bytes.size());
-    if (kHostLittleEndian) byteswap_inplace(out + header_bytes, t.size(), dtype_size(t.dtype));
+    if (kHostLittleEndian) byteswap_elements(out + header_bytes, t.size(), dtype_size(t.dtype));
     write_file_atomic(path, content);
 }
 

@@ -37,35 +37,6 @@ constexpr std::size_t kMaxRank = 64;
     throw DataError(path + ": " + what);
 }
 
-void byteswap_inplace(unsigned char* p, std::size_t count, std::size_t width) {
-    switch (width) {
-        case 2:
-            for (std::size_t i = 0; i < count; ++i, p += 2) {
-                std::uint16_t v;
-                std::memcpy(&v, p, 2);
-                v = __builtin_bswap16(v);
-                std::memcpy(p, &v, 2);
-            }
-            break;
-        case 4:
-            for (std::size_t i = 0; i < count; ++i, p += 4) {
-                std::uint32_t v;
-                std::memcpy(&v, p, 4);
-                v = __builtin_bswap32(v);
-                std::memcpy(p, &v, 4);
-            }
-            break;
-        case 8:
-            for (std::size_t i = 0; i < count; ++i, p += 8) {
-                std::uint64_t v;
-                std::memcpy(&v, p, 8);
-                v = __builtin_bswap64(v);
-                std::memcpy(p, &v, 8);
-            }
-            break;
-        default: break;
-    }
-}
 
 struct FdCloser {
     int fd = -1;
@@ -328,7 +299,7 @@ std::string build_npy(const RawTensor& t, const std::string& label) {
     out.push_back('\n');
     const std::size_t data_at = out.size();
     out.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
-    if (!kHostLittleEndian) byteswap_inplace(reinterpret_cast<unsigned char*>(&out[data_at]), n, w);
+    if (!kHostLittleEndian) byteswap_elements(reinterpret_cast<unsigned char*>(&out[data_at]), n, w);
     return out;
 }
 
@@ -407,7 +378,7 @@ RawTensor read_npy(const std::string& path) {
     if (read_full(f.fd, &extra, 1, path) != 0)
         fail(path, "trailing bytes after the " + std::to_string(data_bytes) + " bytes of data");
     if (big_endian == kHostLittleEndian)
-        byteswap_inplace(t.bytes.data(), t.bytes.size() / dtype_size(t.dtype), dtype_size(t.dtype));
+        byteswap_elements(t.bytes.data(), t.bytes.size() / dtype_size(t.dtype), dtype_size(t.dtype));
     return t;
 }
 

@@ -76,4 +76,34 @@ double RawTensor::at(std::size_t i) const {
     throw std::invalid_argument("RawTensor::at: invalid DType");
 }
 
+void byteswap_elements(unsigned char* p, std::size_t count, std::size_t width) {
+    switch (width) {
+        case 2:
+            for (std::size_t i = 0; i < count; ++i, p += 2) {
+                std::uint16_t v;
+                std::memcpy(&v, p, 2);
+                v = __builtin_bswap16(v);
+                std::memcpy(p, &v, 2);
+            }
+            break;
+        case 4:
+            for (std::size_t i = 0; i < count; ++i, p += 4) {
+                std::uint32_t v;
+                std::memcpy(&v, p, 4);
+                v = __builtin_bswap32(v);
+                std::memcpy(p, &v, 4);
+            }
+            break;
+        case 8:
+            for (std::size_t i = 0; i < count; ++i, p += 8) {
+                std::uint64_t v;
+                std::memcpy(&v, p, 8);
+                v = __builtin_bswap64(v);
+                std::memcpy(p, &v, 8);
+            }
+            break;
+        default: break;  // 1-byte elements have no byte order
+    }
+}
+
 }  // namespace latentlab

@@ -15,6 +15,10 @@ std::size_t dtype_size(DType t);
 const char* dtype_name(DType t);
 bool dtype_is_integer(DType t);
 
+// Reverses the bytes of each of `count` elements of `width` bytes (2, 4 or 8;
+// 1-byte elements have no byte order): big-endian files on this host.
+void byteswap_elements(unsigned char* p, std::size_t count, std::size_t width);
+
 struct RawTensor {
     std::vector<std::size_t> shape;   // row-major; shape[0] = number of samples
     DType dtype = DType::f64;
