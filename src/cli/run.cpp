@@ -164,7 +164,8 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
             fs::remove(setup.dir + "/" + f);
     write_file_atomic(setup.dir + "/config.yaml", to_yaml(cfg));
     add_file_sink(*log, setup.dir + "/train.log");
-    log->info("LatentLab {} run in {}", setup.resume ? "resumed" : "new", setup.dir);
+    log->info("LatentLab {} run in {} (OpenBLAS kernels: {})", setup.resume ? "resumed" : "new", setup.dir,
+              blas::kernels());
     log->info("data: {} | {} train + {} test samples of dimension {}{}{}", data.description, data.n_train,
               data.n_test, data.dim(), cfg.data.center ? ", centred" : "", data.has_labels() ? ", labelled" : "");
     if (full_batch)
@@ -209,7 +210,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     JsonObject summary;
     summary.set("model", model->name()).set("dtype", cfg.model.dtype).set("optimizer", cfg.optim.type);
     summary.set("n_train", data.n_train).set("n_test", data.n_test).set("dim", data.dim());
-    summary.set("seed", cfg.seed).set("threads", threads);
+    summary.set("seed", cfg.seed).set("threads", threads).set("blas_kernels", blas::kernels());
 
     TrainResult result;
     try {
