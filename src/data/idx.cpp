@@ -131,30 +131,8 @@ std::uint64_t parse_dims(const unsigned char* p, const Magic& m, const std::stri
     return bytes;
 }
 
-struct FdCloser {
-    int fd = -1;
-    ~FdCloser() {
-        if (fd >= 0) ::close(fd);
-    }
-};
 
-// Reads up to n bytes at the current offset; returns fewer only at EOF.
-std::size_t read_full(int fd, unsigned char* buf, std::size_t n, const std::string& path) {
-    std::size_t got = 0;
-    while (got < n) {
-        const std::size_t chunk = std::min<std::size_t>(n - got, std::size_t{1} << 30);
-        const ssize_t r = ::read(fd, buf + got, chunk);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            fail(path, std::string("read error: ") + std::strerror(errno));
-        }
-        if (r == 0) break;
-        got += static_cast<std::size_t>(r);
-    }
-    return got;
-}
-
-std::size_t pread_full(int fd, unsigned char* buf, std::size_t n, off_t offset, const std::string& path) {
+std::size_t pread_up_to(int fd, unsigned char* buf, std::size_t n, off_t offset, const std::string& path) {
     std::size_t got = 0;
     while (got < n) {
         const ssize_t r = ::pread(fd, buf + got, n - got, offset + static_cast<off_t>(got));
@@ -174,12 +152,12 @@ void to_native_from_big_endian(RawTensor& t) {
 
 RawTensor read_plain(int fd, std::uint64_t file_size, const std::string& path) {
     unsigned char magic[4];
-    if (file_size < 4 || read_full(fd, magic, 4, path) < 4)
+    if (file_size < 4 || read_up_to(fd, magic, 4, path) < 4)
         fail(path, "truncated: file holds " + std::to_string(file_size) + " bytes, an IDX header needs at least 8");
     const Magic m = parse_magic(magic, path);
     const std::uint64_t header_bytes = 4 + 4 * std::uint64_t{m.rank};
     unsigned char dims[4 * kMaxRank];
-    if (file_size < header_bytes || read_full(fd, dims, 4 * m.rank, path) < 4 * m.rank)
+    if (file_size < header_bytes || read_up_to(fd, dims, 4 * m.rank, path) < 4 * m.rank)
         fail(path, "truncated: file ends inside the IDX header (rank " + std::to_string(m.rank) + " needs " +
                        std::to_string(header_bytes) + " bytes, file holds " + std::to_string(file_size) + ")");
 
@@ -195,12 +173,12 @@ RawTensor read_plain(int fd, std::uint64_t file_size, const std::string& path) {
                        shape_string(t.shape, t.dtype) + "), file holds " + std::to_string(held));
 
     t.bytes.resize(static_cast<std::size_t>(data_bytes));
-    const std::size_t got = read_full(fd, t.bytes.data(), t.bytes.size(), path);
+    const std::size_t got = read_up_to(fd, t.bytes.data(), t.bytes.size(), path);
     if (got < t.bytes.size())  // the file shrank while we read it
         fail(path, "truncated: header says " + std::to_string(data_bytes) + " bytes of data, file holds " +
                        std::to_string(got));
     unsigned char extra;
-    if (read_full(fd, &extra, 1, path) != 0)  // the file grew while we read it
+    if (read_up_to(fd, &extra, 1, path) != 0)  // the file grew while we read it
         fail(path, "trailing bytes after the " + std::to_string(data_bytes) + " bytes of data the header declares");
     to_native_from_big_endian(t);
     return t;
@@ -227,7 +205,7 @@ struct GzCloser {
 
 // Reads up to n uncompressed bytes; returns fewer only at a clean end of the
 // stream, fails on corrupt or truncated compressed data.
-std::size_t gz_read_full(gzFile gz, unsigned char* buf, std::size_t n, const std::string& path) {
+std::size_t gz_read_up_to(gzFile gz, unsigned char* buf, std::size_t n, const std::string& path) {
     std::size_t got = 0;
     while (got < n) {
         const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - got, std::size_t{1} << 30));
@@ -244,11 +222,11 @@ std::size_t gz_read_full(gzFile gz, unsigned char* buf, std::size_t n, const std
     return got;
 }
 
-RawTensor read_gzip(int fd, std::uint64_t file_size, const std::string& path, FdCloser& owner) {
+RawTensor read_gzip(int fd, std::uint64_t file_size, const std::string& path, FileDescriptor& owner) {
     // Smallest gzip stream: 10-byte header, 2-byte empty deflate block, 8-byte trailer.
     if (file_size < 20) fail(path, "truncated gzip file (" + std::to_string(file_size) + " bytes)");
     unsigned char trailer[4];
-    if (pread_full(fd, trailer, 4, static_cast<off_t>(file_size - 4), path) < 4)
+    if (pread_up_to(fd, trailer, 4, static_cast<off_t>(file_size - 4), path) < 4)
         fail(path, "truncated gzip file (cannot read its size trailer)");
     const std::uint32_t isize = std::uint32_t{trailer[0]} | (std::uint32_t{trailer[1]} << 8) |
                                 (std::uint32_t{trailer[2]} << 16) | (std::uint32_t{trailer[3]} << 24);
@@ -260,10 +238,10 @@ RawTensor read_gzip(int fd, std::uint64_t file_size, const std::string& path, Fd
     gzbuffer(g.gz, 256 * 1024);
 
     unsigned char magic[4];
-    if (gz_read_full(g.gz, magic, 4, path) < 4) fail(path, "truncated: gzip data ends inside the IDX header");
+    if (gz_read_up_to(g.gz, magic, 4, path) < 4) fail(path, "truncated: gzip data ends inside the IDX header");
     const Magic m = parse_magic(magic, path);
     unsigned char dims[4 * kMaxRank];
-    if (gz_read_full(g.gz, dims, 4 * m.rank, path) < 4 * m.rank)
+    if (gz_read_up_to(g.gz, dims, 4 * m.rank, path) < 4 * m.rank)
         fail(path, "truncated: gzip data ends inside the IDX header");
 
     RawTensor t;
@@ -282,12 +260,12 @@ RawTensor read_gzip(int fd, std::uint64_t file_size, const std::string& path, Fd
                        std::to_string(static_cast<std::uint32_t>(total)));
 
     t.bytes.resize(static_cast<std::size_t>(data_bytes));
-    const std::size_t got = gz_read_full(g.gz, t.bytes.data(), t.bytes.size(), path);
+    const std::size_t got = gz_read_up_to(g.gz, t.bytes.data(), t.bytes.size(), path);
     if (got < t.bytes.size())
         fail(path, "truncated: " + claim + ", the gzip stream holds " + std::to_string(got));
     // Reading past the data also makes zlib check the stream's CRC and length.
     unsigned char extra;
-    if (gz_read_full(g.gz, &extra, 1, path) != 0)
+    if (gz_read_up_to(g.gz, &extra, 1, path) != 0)
         fail(path, "trailing bytes after the " + std::to_string(data_bytes) + " bytes of data the header declares");
     const int rc = gzclose_r(g.gz);
     g.gz = nullptr;
@@ -299,7 +277,7 @@ RawTensor read_gzip(int fd, std::uint64_t file_size, const std::string& path, Fd
 }  // namespace
 
 RawTensor read_idx(const std::string& path) {
-    FdCloser f;
+    FileDescriptor f;
     f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (f.fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
     struct stat st {};
@@ -310,7 +288,7 @@ RawTensor read_idx(const std::string& path) {
     if (file_size == 0) fail(path, "empty file, expected an IDX header");
 
     unsigned char probe[2] = {0, 0};
-    const std::size_t n = pread_full(f.fd, probe, 2, 0, path);
+    const std::size_t n = pread_up_to(f.fd, probe, 2, 0, path);
     if (n == 2 && probe[0] == 0x1f && probe[1] == 0x8b) return read_gzip(f.fd, file_size, path, f);
     return read_plain(f.fd, file_size, path);
 }

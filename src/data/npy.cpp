@@ -38,28 +38,6 @@ constexpr std::size_t kMaxRank = 64;
 }
 
 
-struct FdCloser {
-    int fd = -1;
-    ~FdCloser() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
-// Reads up to n bytes at the current offset; returns fewer only at EOF.
-std::size_t read_full(int fd, unsigned char* buf, std::size_t n, const std::string& path) {
-    std::size_t got = 0;
-    while (got < n) {
-        const std::size_t chunk = std::min<std::size_t>(n - got, std::size_t{1} << 30);
-        const ssize_t r = ::read(fd, buf + got, chunk);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            fail(path, std::string("read error: ") + std::strerror(errno));
-        }
-        if (r == 0) break;
-        got += static_cast<std::size_t>(r);
-    }
-    return got;
-}
 
 // Bytes from the file, for a one-line message: control characters and
 // non-ASCII bytes (which need not be UTF-8) shown as '?'.
@@ -306,7 +284,7 @@ std::string build_npy(const RawTensor& t, const std::string& label) {
 }  // namespace
 
 RawTensor read_npy(const std::string& path) {
-    FdCloser f;
+    FileDescriptor f;
     f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (f.fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
     struct stat st {};
@@ -317,7 +295,7 @@ RawTensor read_npy(const std::string& path) {
     if (file_size == 0) fail(path, "empty file, expected a .npy header");
 
     unsigned char pre[12] = {};
-    const std::size_t got_pre = read_full(f.fd, pre, std::min<std::uint64_t>(file_size, 10), path);
+    const std::size_t got_pre = read_up_to(f.fd, pre, std::min<std::uint64_t>(file_size, 10), path);
     if (got_pre < kMagicLen || std::memcmp(pre, kMagic, kMagicLen) != 0) {
         if (got_pre >= 4 && pre[0] == 0 && pre[1] == 0)
             fail(path, "bad magic: not a .npy file (expected \\x93NUMPY; this looks like an IDX file)");
@@ -331,7 +309,7 @@ RawTensor read_npy(const std::string& path) {
     std::uint64_t header_len = std::uint64_t{pre[8]} | (std::uint64_t{pre[9]} << 8);
     std::uint64_t prefix = 10;
     if (major >= 2) {
-        if (read_full(f.fd, pre + 10, 2, path) < 2) fail(path, "truncated: file ends inside the .npy header");
+        if (read_up_to(f.fd, pre + 10, 2, path) < 2) fail(path, "truncated: file ends inside the .npy header");
         header_len |= (std::uint64_t{pre[10]} << 16) | (std::uint64_t{pre[11]} << 24);
         prefix = 12;
     }
@@ -342,7 +320,7 @@ RawTensor read_npy(const std::string& path) {
         fail(path, "malformed .npy header: length " + std::to_string(header_len) + " bytes is implausible");
 
     std::string text(static_cast<std::size_t>(header_len), '\0');
-    if (read_full(f.fd, reinterpret_cast<unsigned char*>(&text[0]), text.size(), path) < text.size())
+    if (read_up_to(f.fd, reinterpret_cast<unsigned char*>(&text[0]), text.size(), path) < text.size())
         fail(path, "truncated: file ends inside the .npy header");
     const NpyHeader h = HeaderParser(text, path).parse();
 
@@ -371,11 +349,11 @@ RawTensor read_npy(const std::string& path) {
                        std::to_string(data_bytes) + " bytes of data, file holds " + std::to_string(held));
 
     t.bytes.resize(static_cast<std::size_t>(data_bytes));
-    const std::size_t got = read_full(f.fd, t.bytes.data(), t.bytes.size(), path);
+    const std::size_t got = read_up_to(f.fd, t.bytes.data(), t.bytes.size(), path);
     if (got < t.bytes.size())  // the file shrank while we read it
         fail(path, "truncated: needs " + std::to_string(data_bytes) + " bytes of data, file holds " + std::to_string(got));
     unsigned char extra;
-    if (read_full(f.fd, &extra, 1, path) != 0)
+    if (read_up_to(f.fd, &extra, 1, path) != 0)
         fail(path, "trailing bytes after the " + std::to_string(data_bytes) + " bytes of data");
     if (big_endian == kHostLittleEndian)
         byteswap_elements(t.bytes.data(), t.bytes.size() / dtype_size(t.dtype), dtype_size(t.dtype));

@@ -1,5 +1,6 @@
 #include "latentlab/util/files.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -66,6 +67,25 @@ std::string read_file(const std::string& path) {
     ss << in.rdbuf();
     if (in.bad()) throw DataError(path + ": read error");
     return ss.str();
+}
+
+FileDescriptor::~FileDescriptor() {
+    if (fd >= 0) ::close(fd);
+}
+
+std::size_t read_up_to(int fd, unsigned char* buf, std::size_t n, const std::string& path) {
+    std::size_t got = 0;
+    while (got < n) {
+        const std::size_t chunk = std::min<std::size_t>(n - got, std::size_t{1} << 30);
+        const ssize_t r = ::read(fd, buf + got, chunk);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            throw DataError(path + ": read error: " + os_error());
+        }
+        if (r == 0) break;
+        got += static_cast<std::size_t>(r);
+    }
+    return got;
 }
 
 bool file_exists(const std::string& path) {

@@ -2,6 +2,7 @@
 // either the old complete file or the new complete file, even after SIGKILL
 // or a full disk.
 #pragma once
+#include <cstddef>
 #include <string>
 
 namespace latentlab {
@@ -13,6 +14,19 @@ void write_file_atomic(const std::string& path, const std::string& content);
 
 // Whole file as bytes; DataError naming the file if it cannot be read.
 std::string read_file(const std::string& path);
+
+// Closes a POSIX file descriptor when it goes out of scope.
+struct FileDescriptor {
+    int fd = -1;
+    FileDescriptor() = default;
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    ~FileDescriptor();
+};
+
+// Reads up to n bytes from fd at its current offset (retrying short reads and
+// EINTR); returns fewer only at end of file. DataError naming `path` on error.
+std::size_t read_up_to(int fd, unsigned char* buf, std::size_t n, const std::string& path);
 
 bool file_exists(const std::string& path);
 bool is_directory(const std::string& path);
