@@ -285,13 +285,7 @@ std::string build_npy(const RawTensor& t, const std::string& label) {
 
 RawTensor read_npy(const std::string& path) {
     FileDescriptor f;
-    f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (f.fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(f.fd, &st) != 0) fail(path, std::string("cannot stat: ") + std::strerror(errno));
-    if (S_ISDIR(st.st_mode)) fail(path, "is a directory, expected a file");
-    if (!S_ISREG(st.st_mode)) fail(path, "not a regular file");
-    const auto file_size = static_cast<std::uint64_t>(st.st_size);
+    const std::uint64_t file_size = open_regular_file(path, f);
     if (file_size == 0) fail(path, "empty file, expected a .npy header");
 
     unsigned char pre[12] = {};

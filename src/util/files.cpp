@@ -73,6 +73,16 @@ FileDescriptor::~FileDescriptor() {
     if (fd >= 0) ::close(fd);
 }
 
+std::uint64_t open_regular_file(const std::string& path, FileDescriptor& f) {
+    f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (f.fd < 0) throw DataError(path + ": cannot open: " + os_error());
+    struct stat st {};
+    if (::fstat(f.fd, &st) != 0) throw DataError(path + ": cannot stat: " + os_error());
+    if (S_ISDIR(st.st_mode)) throw DataError(path + ": is a directory, expected a file");
+    if (!S_ISREG(st.st_mode)) throw DataError(path + ": not a regular file");
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
 std::size_t read_up_to(int fd, unsigned char* buf, std::size_t n, const std::string& path) {
     std::size_t got = 0;
     while (got < n) {

@@ -3,6 +3,7 @@
 // or a full disk.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace latentlab {
@@ -23,6 +24,10 @@ struct FileDescriptor {
     FileDescriptor& operator=(const FileDescriptor&) = delete;
     ~FileDescriptor();
 };
+
+// Opens `path` for reading into `f` and returns its size; DataError naming the
+// file if it cannot be opened or is a directory or not a regular file.
+std::uint64_t open_regular_file(const std::string& path, FileDescriptor& f);
 
 // Reads up to n bytes from fd at its current offset (retrying short reads and
 // EINTR); returns fewer only at end of file. DataError naming `path` on error.
