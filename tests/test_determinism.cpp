@@ -134,3 +134,38 @@ INSTANTIATE_TEST_SUITE_P(Train, Determinism,
                          [](const ::testing::TestParamInfo<RunSetup>& info) { return info.param.name; });
 
 }  // namespace
+
+namespace {
+
+// The linear autoencoder's training trajectory does not depend on
+// train.threads, on any OpenBLAS kernel set (scripts/test runs this under
+// OPENBLAS_CORETYPE=Prescott and Haswell too): batches of 300 rows × 272
+// columns are split into several row and column parts (linear_autoencoder.cpp),
+// and the parts run on 1, 2 or 3 workers with single-threaded BLAS inside.
+TEST(DeterminismThreads, LinearAutoencoderWritesTheSameWAtAnyThreadCount) {
+    const std::string dir = scratch("determinism_threads");
+    constexpr std::size_t N = 700, D = 272;
+    std::mt19937_64 rng(3);
+    std::normal_distribution<double> g(0, 1);
+    std::vector<double> X(N * D);
+    for (std::size_t i = 0; i < N * D; ++i) X[i] = g(rng) * (i % D < 10 ? 1.0 : 0.1);
+    write_npy(dir + "/data.npy", make_raw<double>(X.data(), {N, D}));
+    for (const char* dtype : {"float32", "float64"}) {
+        std::string first;
+        for (const char* threads : {"1", "2", "3"}) {
+            const std::string out = dir + "/" + dtype + "_" + threads;
+            spit(dir + "/c.yaml", std::string("seed: 4\ndata:\n  source: npy\n  path: ") + dir +
+                                      "/data.npy\nmodel:\n  latent_dim: 12\n  dtype: " + dtype +
+                                      "\noptim:\n  type: adam\n  lr: 0.01\ntrain:\n  epochs: 3\n  batch_size: 300\n"
+                                      "  threads: " + threads + "\n");
+            const auto r = run_train("--config " + dir + "/c.yaml --out " + out + " --quiet", dir);
+            ASSERT_EQ(r.code, 0) << r.err;
+            const std::string W = slurp(out + "/W.npy");
+            ASSERT_FALSE(W.empty());
+            if (first.empty()) first = W;
+            EXPECT_TRUE(W == first) << dtype << ": W.npy at " << threads << " threads differs from 1 thread";
+        }
+    }
+}
+
+}  // namespace

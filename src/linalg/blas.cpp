@@ -2,13 +2,13 @@
 // whose own CBLAS declarations clash with <cblas.h> (numerics.md).
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/simd.hpp"
+#include "latentlab/linalg/thread_pool.hpp"
 
 #include <cblas.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <cstdlib>
@@ -49,7 +49,7 @@ int I(std::size_t v) { return static_cast<int>(v); }
 // static initialisation, after OpenBLAS's constructor and before any BLAS call.
 std::string select_kernels() {
     if (!gotoblas_dynamic_init || !gotoblas_dynamic_quit) return "";
-    if (std::getenv("OPENBLAS_CORETYPE")) return "";
+    if (const char* set = std::getenv("OPENBLAS_CORETYPE"); set && *set) return "";
     const char* core = openblas_get_corename();
     if (!core || std::strcmp(core, "Prescott") != 0) return "";
     __builtin_cpu_init();
@@ -231,119 +231,42 @@ double dot<float>(std::size_t n, const float* x, const float* y) {
     return dot_any(n, x, y);
 }
 
+namespace {
+// train.threads as configured (set_threads), or 0 before any call: then
+// OpenBLAS's own count (OPENBLAS_NUM_THREADS) is the answer.
+std::atomic<int> configured_threads{0};
+std::mutex blas_threads_mu;
+}  // namespace
+
 void set_threads(int n) {
     if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    std::lock_guard<std::mutex> lock(blas_threads_mu);
+    configured_threads.store(n);
     openblas_set_num_threads(n);
 }
-int threads() { return openblas_get_num_threads(); }
-
-namespace {
-
-// Persistent helper threads for parallel_for. Parts are claimed, so helpers
-// only ever help: the caller runs part 0, then claims and runs any part no
-// helper has started, and waits only for parts a helper is running. On a
-// loaded machine where a helper is not scheduled in time, the caller simply
-// does all the work (no fork-join stall). Idle helpers poll for ~0.5 ms
-// (a training step forks twice within ~0.2 ms), yielding the core, then sleep.
-class Pool {
-public:
-    static Pool& get() {
-        static Pool pool;
-        return pool;
-    }
-
-    void run(std::size_t parts, const std::function<void(std::size_t)>& f) {
-        std::lock_guard<std::mutex> one_at_a_time(run_mu_);
-        while (helpers_.size() + 1 < parts) {
-            // A new helper starts from the current generation, so that it
-            // sees the task published below even if it starts after it.
-            const std::uint64_t seen = gen_.load(std::memory_order_acquire);
-            helpers_.emplace_back([this, seen] { loop(seen); });
-        }
-        const std::uint64_t g = (gen_.load(std::memory_order_relaxed) + 1) & 0xFFFFFFFFu;
-        task_ = &f;
-        done_.store(0, std::memory_order_relaxed);
-        // Claim word: generation | parts | next unclaimed part.
-        next_.store(g << 32 | static_cast<std::uint64_t>(parts) << 16 | 1u, std::memory_order_release);
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            gen_.store(g, std::memory_order_release);
-        }
-        cv_.notify_all();
-        f(0);
-        std::size_t mine = 1;
-        for (std::size_t p; (p = claim(g)) != 0; ++mine) f(p);
-        for (int i = 0; done_.load(std::memory_order_acquire) + mine < parts; ++i) {
-            if (i < 200) pause();
-            else std::this_thread::yield();
-        }
-    }
-
-    ~Pool() {
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            stop_ = true;
-            gen_.fetch_add(1, std::memory_order_release);
-        }
-        cv_.notify_all();
-        for (auto& t : helpers_) t.join();
-    }
-
-private:
-    static void pause() {
-#if defined(__x86_64__)
-        __builtin_ia32_pause();
-#endif
-    }
-
-    // The next unclaimed part of generation g, or 0 when there is none.
-    std::size_t claim(std::uint64_t g) {
-        std::uint64_t cur = next_.load(std::memory_order_acquire);
-        for (;;) {
-            const std::size_t part = cur & 0xFFFFu, parts = (cur >> 16) & 0xFFFFu;
-            if ((cur >> 32) != g || part >= parts) return 0;
-            if (next_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel)) return part;
-        }
-    }
-
-    void loop(std::uint64_t seen) {
-        for (;;) {
-            std::uint64_t g = gen_.load(std::memory_order_acquire);
-            for (int i = 0; g == seen && i < 2000; ++i) {
-                if (i < 200) pause();
-                else std::this_thread::yield();
-                g = gen_.load(std::memory_order_acquire);
-            }
-            if (g == seen) {
-                std::unique_lock<std::mutex> lock(mu_);
-                cv_.wait(lock, [&] { return gen_.load(std::memory_order_acquire) != seen; });
-                g = gen_.load(std::memory_order_acquire);
-            }
-            seen = g;
-            if (stop_) return;
-            for (std::size_t p; (p = claim(g)) != 0;) {
-                (*task_)(p);
-                done_.fetch_add(1, std::memory_order_release);
-            }
-        }
-    }
-
-    std::mutex run_mu_, mu_;
-    std::condition_variable cv_;
-    std::atomic<std::uint64_t> gen_{0}, next_{0};
-    std::atomic<std::size_t> done_{0};
-    const std::function<void(std::size_t)>* task_ = nullptr;
-    bool stop_ = false;
-    std::vector<std::thread> helpers_;
-};
-
-}  // namespace
+int threads() {
+    const int n = configured_threads.load();
+    return n > 0 ? n : openblas_get_num_threads();
+}
 
 void parallel_for(std::size_t parts, const std::function<void(std::size_t)>& f) {
     if (parts == 0) return;
-    parts = std::min<std::size_t>(parts, 0xFFFF);
-    if (parts == 1) return f(0);
-    Pool::get().run(parts, f);
+    // OpenBLAS single-threaded for the duration, whatever its kernel set: a
+    // part is then one fixed sequence of single-threaded BLAS calls, and its
+    // result cannot depend on how many threads OpenBLAS would have used (its
+    // own partition of a product changes the order of the sums with the
+    // thread count on kernels without a small-matrix path).
+    std::lock_guard<std::mutex> lock(blas_threads_mu);
+    const int before = openblas_get_num_threads();
+    const int workers = std::max(1, configured_threads.load() > 0 ? configured_threads.load() : before);
+    struct Restore {
+        int n;
+        ~Restore() {
+            if (n != 1) openblas_set_num_threads(n);
+        }
+    } restore{before};
+    if (before != 1) openblas_set_num_threads(1);
+    run_parts(parts, static_cast<std::size_t>(workers), f);
 }
 
 int syevd(std::size_t n, double* A, double* w) {

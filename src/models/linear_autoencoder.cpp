@@ -33,24 +33,19 @@ Chunks plan(std::size_t M, std::size_t N, std::size_t K, std::size_t max_rows) {
     return {M, K};  // too wide even at K' = 16: one packed call is as good
 }
 
-// How many parts a step's products are split into: one per BLAS thread
-// (train.threads), since OpenBLAS runs its small-matrix kernels on the calling
-// thread only. Rows of A and columns of the gradient are split; each part
-// keeps the chunking of the whole, so every element is computed by the same
-// sequence of operations whatever the split (tests/test_perf_kernels.cpp).
-std::size_t parts_for(std::size_t B) {
-    if (blas::small_gemm_limit() <= 0 || B < 64) return 1;
-    return static_cast<std::size_t>(std::clamp(blas::threads(), 1, 8));
+// A step's products are split into parts fixed by the shapes alone: rows of
+// A = X Wᵀ in blocks of at least 128 (and at most 1024 parts), columns of
+// the gradient in blocks of at least 128 (smaller blocks cost ~5% at one
+// thread on packed kernels: bench/bench_autoencoder.cpp). blas::parallel_for
+// runs the parts on train.threads workers with single-threaded BLAS inside,
+// so every element is computed by the same calls whatever the thread count
+// and whatever OpenBLAS's kernels (tests/test_perf_kernels.cpp; scripts/test
+// runs the suite under several kernel sets). Blocks are multiples of 16.
+std::size_t block_for(std::size_t total) {
+    const std::size_t per_part = (total + 1023) / 1024;
+    return std::max<std::size_t>(128, (per_part + 15) / 16 * 16);
 }
-
-// [begin, end) of part p of `total` split into `parts`, at multiples of `align`.
-std::pair<std::size_t, std::size_t> part_range(std::size_t total, std::size_t parts, std::size_t p,
-                                               std::size_t align) {
-    const auto at = [&](std::size_t q) {
-        return std::min(total, (total * q / parts + align / 2) / align * align);
-    };
-    return {p == 0 ? 0 : at(p), p + 1 == parts ? total : at(p + 1)};
-}
+std::size_t parts_of(std::size_t total, std::size_t block) { return (total + block - 1) / block; }
 
 }  // namespace
 
@@ -71,7 +66,7 @@ void LinearAutoencoder<T>::init(std::mt19937_64& rng) {
 }
 
 template <class T>
-double LinearAutoencoder<T>::forward(const MatrixView<T>& X) {
+double LinearAutoencoder<T>::forward(const MatrixView<T>& X, bool with_S) {
     const std::size_t B = X.rows, m = m_, n = n_;
     if (A_.size() < B * m) {
         A_.resize(B * m);
@@ -80,25 +75,37 @@ double LinearAutoencoder<T>::forward(const MatrixView<T>& X) {
     const T* W = this->theta_.data();
     blas::transpose<T>(m, n, W, n, Wt_.data(), m);
     // A = X Wᵀ (B×m): 2·B·m·n flops. Rows of 256 (128 for m ≥ 64) at a time.
-    // Q = W Wᵀ (m×m), as (Wᵀ)ᵀ Wᵀ. Both split by rows over the parts.
+    // Q = W Wᵀ (m×m), as (Wᵀ)ᵀ Wᵀ. Split into parts.
     const Chunks ca = plan(B, m, n, m >= 64 ? 128 : 256);
     const Chunks cq = plan(m, m, n, m);
-    const std::size_t parts = parts_for(B);
-    blas::parallel_for(parts, [&](std::size_t p) {
-        const auto [r0, r1] = part_range(B, parts, p, 16);
-        if (r1 > r0)
-            blas::gemm_chunked<T>(Op::N, Op::N, r1 - r0, m, n, T(1), X.data + r0 * n, n, Wt_.data(), m, T(0),
-                                  A_.data() + r0 * m, m, ca.rows, ca.k);
-        const auto [q0, q1] = part_range(m, parts, p, 1);
-        if (q1 > q0)
-            blas::gemm_chunked<T>(Op::T, Op::N, q1 - q0, m, n, T(1), Wt_.data() + q0, m, Wt_.data(), m, T(0),
-                                  Q_.data() + q0 * m, m, cq.rows, cq.k);
+    const std::size_t rb = block_for(B), row_parts = parts_of(B, rb);
+    // Parts 0 … row_parts − 1: rows of A; the last part: Q.
+    blas::parallel_for(row_parts + 1, [&](std::size_t p) {
+        if (p == row_parts) {
+            blas::gemm_chunked<T>(Op::T, Op::N, m, m, n, T(1), Wt_.data(), m, Wt_.data(), m, T(0), Q_.data(),
+                                  m, cq.rows, cq.k);
+            return;
+        }
+        const std::size_t r0 = p * rb, r1 = std::min(B, r0 + rb);
+        blas::gemm_chunked<T>(Op::N, Op::N, r1 - r0, m, n, T(1), X.data + r0 * n, n, Wt_.data(), m, T(0),
+                              A_.data() + r0 * m, m, ca.rows, ca.k);
     });
     for (std::size_t i = 0; i < m; ++i) Q_[i * m + i] -= T(2);
-    // A₂ = A (Q − 2I) (B×m).
+    // A₂ = A (Q − 2I) (B×m) by the same row parts; with the gradient, the
+    // last part forms S = Aᵀ A (m×m). Every product runs inside parallel_for,
+    // small ones too: outside it OpenBLAS would thread them by its own rule.
     const Chunks c2 = plan(B, m, m, B);
-    blas::gemm_chunked<T>(Op::N, Op::N, B, m, m, T(1), A_.data(), m, Q_.data(), m, T(0), A2_.data(), m,
-                          c2.rows, c2.k);
+    const Chunks cs = plan(m, m, B, m);
+    blas::parallel_for(row_parts + (with_S ? 1 : 0), [&](std::size_t p) {
+        if (p == row_parts) {
+            blas::gemm_chunked<T>(Op::T, Op::N, m, m, B, T(1), A_.data(), m, A_.data(), m, T(0), S_.data(),
+                                  m, cs.rows, cs.k);
+            return;
+        }
+        const std::size_t r0 = p * rb, r1 = std::min(B, r0 + rb);
+        blas::gemm_chunked<T>(Op::N, Op::N, r1 - r0, m, m, T(1), A_.data() + r0 * m, m, Q_.data(), m, T(0),
+                              A2_.data() + r0 * m, m, c2.rows, c2.k);
+    });
 
     double sq = 0.0;  // ‖X‖_F²
     if (X.sqnorms) {
@@ -113,31 +120,26 @@ double LinearAutoencoder<T>::forward(const MatrixView<T>& X) {
 
 template <class T>
 double LinearAutoencoder<T>::loss(const MatrixView<T>& X) {
-    return forward(X);
+    return forward(X, false);
 }
 
 template <class T>
 double LinearAutoencoder<T>::loss_and_grad(const MatrixView<T>& X, xt::xtensor<T, 1>& g) {
-    const double L = forward(X);
+    const double L = forward(X, true);
     const std::size_t B = X.rows, m = m_, n = n_;
     const T invB = T(1.0 / static_cast<double>(B));
     if (g.size() != this->theta_.size()) g = xt::zeros<T>({this->theta_.size()});
     T* G = g.data();
-    // S = Aᵀ A (m×m)
-    const Chunks cs = plan(m, m, B, m);
-    blas::gemm_chunked<T>(Op::T, Op::N, m, m, B, T(1), A_.data(), m, A_.data(), m, T(0), S_.data(), m,
-                          cs.rows, cs.k);
     // G = (1/B) S W, then G += (1/B) A₂ᵀ X over chunks of the batch: the
     // second product over the batch, 2·B·m·n flops. (S is symmetric: Sᵀ W.)
     // At most 32 rows of G per call: for m = 64 that beats thinner K-chunks.
-    // Split by columns over the parts.
+    // Split by columns into parts.
     const Chunks cw = plan(m, n, m, 32);
     const Chunks cg = plan(m, n, B, 32);
     const T* W = this->theta_.data();
-    const std::size_t parts = parts_for(B);
-    blas::parallel_for(parts, [&](std::size_t p) {
-        const auto [c0, c1] = part_range(n, parts, p, 16);
-        if (c1 <= c0) return;
+    const std::size_t cb = block_for(n), col_parts = parts_of(n, cb);
+    blas::parallel_for(col_parts, [&](std::size_t p) {
+        const std::size_t c0 = p * cb, c1 = std::min(n, c0 + cb);
         blas::gemm_chunked<T>(Op::T, Op::N, m, c1 - c0, m, invB, S_.data(), m, W + c0, n, T(0), G + c0, n,
                               cw.rows, cw.k);
         blas::gemm_chunked<T>(Op::T, Op::N, m, c1 - c0, B, invB, A2_.data(), m, X.data + c0, n, T(1), G + c0,

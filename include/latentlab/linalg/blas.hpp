@@ -53,14 +53,17 @@ double dot(std::size_t n, const T* x, const T* y);
 template <class T>
 double sqnorm(std::size_t n, const T* x) { return dot(n, x, x); }
 
-// Number of BLAS threads (OpenBLAS); n = 0 means all cores.
+// The number of threads for BLAS work (train.threads): OpenBLAS's own count,
+// and the number of workers of parallel_for. n = 0 means all cores.
 void set_threads(int n);
 int threads();
 
-// Runs f(0), …, f(parts − 1) at once: part 0 on the caller, the others on
-// persistent helper threads; returns when all are done. For splitting a
-// training step's products over train.threads cores, since OpenBLAS runs its
-// small-matrix kernels on the calling thread only. Not reentrant from f.
+// Runs f(0), …, f(parts − 1) on up to threads() workers (thread_pool.hpp),
+// with OpenBLAS single-threaded for the duration. A caller that fixes the
+// parts from the shapes alone (never from the thread count) therefore gets
+// the same bits at any thread count, on any OpenBLAS kernel set: each part is
+// one fixed sequence of single-threaded BLAS calls, whichever thread runs it.
+// Not reentrant from f.
 void parallel_for(std::size_t parts, const std::function<void(std::size_t)>& f);
 
 // The OpenBLAS kernel set in use (e.g. "SkylakeX"). OpenBLAS falls back to

@@ -39,8 +39,9 @@ public:
     T* W() { return this->theta_.data(); }
 
 private:
-    // Wᵀ, A, A₂ and Q − 2I for batch X. Returns the batch-mean loss.
-    double forward(const MatrixView<T>& X);
+    // Wᵀ, A, A₂ and Q − 2I for batch X (and S = Aᵀ A when with_S). Returns
+    // the batch-mean loss.
+    double forward(const MatrixView<T>& X, bool with_S);
 
     std::size_t n_, m_;
     double init_scale_;
