@@ -7,7 +7,7 @@
 //   Step<T>/B/m          a whole training step as the trainer runs it: gather the
 //                        batch from a shuffled 60000-row set, loss_and_grad,
 //                        ‖g‖², Adam
-//   Gather<T>/B          the Batcher's gather alone (not overlapped: its full cost)
+//   Gather<T>/B          the Batcher's gather alone, on one thread (its full cost)
 //   Adam<T>/m            the Adam update of the m×n parameters alone
 //
 // GFLOP counters count 4·B·m·n per call (homework.md, Problem 1), the flops
@@ -112,7 +112,7 @@ const Dataset<T>& big_dataset() {
 template <class T>
 void Gather(benchmark::State& st) {
     const auto B = static_cast<std::size_t>(st.range(0));
-    Batcher<T> batcher(big_dataset<T>(), B, 7, /*overlap=*/false);  // the copy itself, on this thread
+    Batcher<T> batcher(big_dataset<T>(), B, 7, /*workers=*/1);  // the copy itself, on this thread
     long epoch = 1;
     batcher.start_epoch(epoch);
     std::size_t b = 0;
@@ -148,7 +148,7 @@ void AdamStep(benchmark::State& st) {
 template <class T>
 void Step(benchmark::State& st) {
     const auto B = static_cast<std::size_t>(st.range(0)), m = static_cast<std::size_t>(st.range(1));
-    Batcher<T> batcher(big_dataset<T>(), B, 7);
+    Batcher<T> batcher(big_dataset<T>(), B, 7, static_cast<std::size_t>(blas::threads()));
     LinearAutoencoder<T> model(kDim, m);
     std::mt19937_64 rng(2);
     model.init(rng);

@@ -3,8 +3,8 @@
 //  - Adam and SGD: the AVX-512 paths are bit-identical to the scalar loops
 //    they replace (written out here as the reference), at every length
 //    (tails included).
-//  - Batcher: the overlapped (double-buffered, helper-thread) gather hands out
-//    exactly the batches of the plain gather, in any access order.
+//  - Batcher: the gather split over several workers hands out exactly the
+//    batches of the plain gather, in any access order.
 //  - blas::gemm_chunked equals one GEMM; the linear autoencoder on shapes
 //    where its products are cut into chunks (with remainders) matches the
 //    naive batch form to 1e-12.
@@ -27,7 +27,7 @@
 
 #include "latentlab/data/dataset.hpp"
 #include "latentlab/linalg/blas.hpp"
-#include "latentlab/linalg/thread_pool.hpp"
+#include "latentlab/util/thread_pool.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/optim/adam.hpp"
 #include "latentlab/optim/sgd.hpp"
@@ -171,13 +171,15 @@ BatchCopy copy_of(const MatrixView<float>& v) {
 
 }  // namespace
 
-TEST(PerfKernels, OverlappedBatcherHandsOutTheSameBatches) {
-    const std::size_t rows = 103, dim = 11, B = 8;  // 100 training rows: 12 full batches + 4
+TEST(PerfKernels, ParallelBatcherHandsOutTheSameBatches) {
+    // Batches of 70 rows: three gather blocks of 32, 32 and 6 rows, copied by
+    // up to three workers. 1000 training rows: 14 full batches + 20.
+    const std::size_t rows = 1003, dim = 7, B = 70;
     const Dataset<float> d = small_dataset(rows, dim);
-    Batcher<float> plain(d, B, 42, false), overlapped(d, B, 42, true);
-    EXPECT_FALSE(plain.overlapped());
-    EXPECT_TRUE(overlapped.overlapped());
-    ASSERT_EQ(plain.num_batches(), 13u);
+    Batcher<float> plain(d, B, 42), overlapped(d, B, 42, 3);
+    EXPECT_EQ(plain.workers(), 1u);
+    EXPECT_EQ(overlapped.workers(), 3u);
+    ASSERT_EQ(plain.num_batches(), 15u);
     for (long epoch : {1L, 2L, 7L}) {
         plain.start_epoch(epoch);
         overlapped.start_epoch(epoch);
@@ -185,7 +187,7 @@ TEST(PerfKernels, OverlappedBatcherHandsOutTheSameBatches) {
         for (std::size_t b = 0; b < plain.num_batches(); ++b) {
             const auto p = plain.batch(b);
             const auto o = overlapped.batch(b);
-            ASSERT_EQ(p.rows, b + 1 < plain.num_batches() ? B : 4u);
+            ASSERT_EQ(p.rows, b + 1 < plain.num_batches() ? B : 20u);
             ASSERT_EQ(o.rows, p.rows);
             EXPECT_TRUE(copy_of(p) == copy_of(o)) << "epoch " << epoch << " batch " << b;
             // Each training row exactly once per epoch (identified by its first value).
@@ -200,7 +202,7 @@ TEST(PerfKernels, OverlappedBatcherHandsOutTheSameBatches) {
     // Out of order, repeated, and a new epoch in the middle of one: still the same.
     plain.start_epoch(3);
     overlapped.start_epoch(3);
-    for (std::size_t b : {5u, 5u, 0u, 12u, 1u, 2u}) {
+    for (std::size_t b : {5u, 5u, 0u, 14u, 1u, 2u}) {
         const BatchCopy p = copy_of(plain.batch(b));
         EXPECT_TRUE(p == copy_of(overlapped.batch(b))) << "batch " << b;
     }

@@ -2,11 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <condition_variable>
 #include <cstring>
-#include <mutex>
 #include <numeric>
-#include <thread>
 
 #include "latentlab/data/csv.hpp"
 #include "latentlab/data/idx.hpp"
@@ -14,6 +11,7 @@
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/util/error.hpp"
 #include "latentlab/util/files.hpp"
+#include "latentlab/util/thread_pool.hpp"
 
 namespace latentlab {
 
@@ -219,84 +217,19 @@ Dataset<T> load_dataset(const DataConfig& cfg, std::uint64_t seed) {
     }
 }
 
-// One helper thread that gathers batches on request (Batcher with overlap).
 template <class T>
-struct Batcher<T>::Worker {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::size_t job = npos;  // batch to gather, npos when idle
-    int slot = 0;
-    bool stop = false;
-    std::thread thread;
-
-    explicit Worker(Batcher* owner) {
-        thread = std::thread([this, owner] {
-            std::unique_lock<std::mutex> lock(mu);
-            for (;;) {
-                cv.wait(lock, [this] { return stop || job != npos; });
-                if (stop) return;
-                const std::size_t i = job;
-                const int s = slot;
-                lock.unlock();
-                owner->gather(i, s);
-                lock.lock();
-                job = npos;
-                cv.notify_all();
-            }
-        });
-    }
-    void submit(std::size_t i, int s) {
-        std::lock_guard<std::mutex> lock(mu);
-        job = i;
-        slot = s;
-        cv.notify_all();
-    }
-    void wait() {
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [this] { return job == npos; });
-    }
-    ~Worker() {
-        {
-            std::lock_guard<std::mutex> lock(mu);
-            stop = true;
-            cv.notify_all();
-        }
-        thread.join();
-    }
-};
-
-template <class T>
-Batcher<T>::Batcher(const Dataset<T>& data, std::size_t batch_size, std::uint64_t seed)
-    : Batcher(data, batch_size, seed, blas::threads() > 1) {}
-
-template <class T>
-Batcher<T>::Batcher(const Dataset<T>& data, std::size_t batch_size, std::uint64_t seed, bool overlap)
+Batcher<T>::Batcher(const Dataset<T>& data, std::size_t batch_size, std::uint64_t seed, std::size_t workers)
     : data_(data), batch_size_(std::max<std::size_t>(1, std::min(batch_size, data.n_train))), seed_(seed),
-      pending_(npos) {
-    const int slots = overlap ? 2 : 1;
-    for (int s = 0; s < slots; ++s) {
-        buffer_[s] = xt::xtensor<T, 2>::from_shape({batch_size_, data.dim()});
-        sq_buffer_[s].resize(batch_size_);
-        if (data.has_labels()) label_buffer_[s].resize(batch_size_);
-    }
+      workers_(std::max<std::size_t>(1, workers)) {
+    buffer_ = xt::xtensor<T, 2>::from_shape({batch_size_, data.dim()});
+    sq_buffer_.resize(batch_size_);
+    if (data.has_labels()) label_buffer_.resize(batch_size_);
     order_.resize(data.n_train);
     std::iota(order_.begin(), order_.end(), std::size_t{0});
-    if (overlap && num_batches() > 1) worker_ = std::make_unique<Worker>(this);
-}
-
-template <class T>
-Batcher<T>::~Batcher() = default;
-
-template <class T>
-void Batcher<T>::wait_pending() {
-    if (pending_ == npos) return;
-    worker_->wait();
-    pending_ = npos;
 }
 
 template <class T>
 void Batcher<T>::start_epoch(long epoch) {
-    wait_pending();  // a prefetched batch of the old order is discarded
     std::iota(order_.begin(), order_.end(), std::size_t{0});
     std::seed_seq seq{static_cast<std::uint32_t>(seed_), static_cast<std::uint32_t>(seed_ >> 32),
                       static_cast<std::uint32_t>(epoch), 0xBA7Cu};
@@ -309,14 +242,13 @@ std::size_t Batcher<T>::num_batches() const {
     return (data_.n_train + batch_size_ - 1) / batch_size_;
 }
 
+// Rows [begin, end) of the epoch's order into buffer rows from `first`.
 template <class T>
-void Batcher<T>::gather(std::size_t i, int slot) {
-    const std::size_t begin = i * batch_size_;
-    const std::size_t end = std::min(begin + batch_size_, data_.n_train);
+void Batcher<T>::gather(std::size_t begin, std::size_t end, std::size_t first) {
     const std::size_t dim = data_.dim();
     const T* src = data_.X.data();
-    T* dst = buffer_[slot].data();
-    const bool labels = !label_buffer_[slot].empty();
+    T* dst = buffer_.data();
+    const bool labels = !label_buffer_.empty();
     for (std::size_t r = begin; r < end; ++r) {
         // Rows are scattered over the data set: ask for the row after next
         // while copying this one (~10% faster than the copy alone).
@@ -324,49 +256,30 @@ void Batcher<T>::gather(std::size_t i, int slot) {
             const char* p = reinterpret_cast<const char*>(src + order_[r + 2] * dim);
             for (std::size_t c = 0; c < dim * sizeof(T); c += 64) __builtin_prefetch(p + c, 0, 1);
         }
-        const std::size_t s = order_[r];
-        std::memcpy(dst + (r - begin) * dim, src + s * dim, dim * sizeof(T));
-        sq_buffer_[slot][r - begin] = data_.sqnorms[s];
-        if (labels) label_buffer_[slot][r - begin] = data_.labels[s];
+        const std::size_t s = order_[r], b = first + (r - begin);
+        std::memcpy(dst + b * dim, src + s * dim, dim * sizeof(T));
+        sq_buffer_[b] = data_.sqnorms[s];
+        if (labels) label_buffer_[b] = data_.labels[s];
     }
-}
-
-template <class T>
-MatrixView<T> Batcher<T>::view(std::size_t i, int slot) const {
-    const std::size_t begin = i * batch_size_;
-    MatrixView<T> v;
-    v.data = buffer_[slot].data();
-    v.rows = std::min(begin + batch_size_, data_.n_train) - begin;
-    v.cols = data_.dim();
-    v.sqnorms = sq_buffer_[slot].data();
-    v.labels = label_buffer_[slot].empty() ? nullptr : label_buffer_[slot].data();
-    return v;
 }
 
 template <class T>
 MatrixView<T> Batcher<T>::batch(std::size_t i) {
-    if (!worker_) {
-        gather(i, 0);
-        return view(i, 0);
-    }
-    int slot;
-    if (pending_ == i) {
-        slot = pending_slot_;
-        wait_pending();
-    } else {
-        wait_pending();
-        slot = 1 - pending_slot_;  // not the buffer handed out last
-        gather(i, slot);
-    }
-    // Gather the next batch into the other buffer while the caller works.
-    if (i + 1 < num_batches()) {
-        pending_ = i + 1;
-        pending_slot_ = 1 - slot;
-        worker_->submit(pending_, pending_slot_);
-    } else {
-        pending_slot_ = slot;
-    }
-    return view(i, slot);
+    const std::size_t begin = i * batch_size_;
+    const std::size_t rows = std::min(begin + batch_size_, data_.n_train) - begin;
+    // Blocks of 32 rows (fixed; any worker may copy any block).
+    constexpr std::size_t kBlock = 32;
+    run_parts((rows + kBlock - 1) / kBlock, workers_, [&](std::size_t p) {
+        const std::size_t r0 = p * kBlock, r1 = std::min(rows, r0 + kBlock);
+        gather(begin + r0, begin + r1, r0);
+    });
+    MatrixView<T> v;
+    v.data = buffer_.data();
+    v.rows = rows;
+    v.cols = data_.dim();
+    v.sqnorms = sq_buffer_.data();
+    v.labels = label_buffer_.empty() ? nullptr : label_buffer_.data();
+    return v;
 }
 
 template struct Dataset<float>;

@@ -2,7 +2,7 @@
 // whose own CBLAS declarations clash with <cblas.h> (numerics.md).
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/simd.hpp"
-#include "latentlab/linalg/thread_pool.hpp"
+#include "latentlab/util/thread_pool.hpp"
 
 #include <cblas.h>
 

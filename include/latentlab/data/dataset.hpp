@@ -61,43 +61,35 @@ Dataset<T> make_dataset(const RawTensor& images, const RawTensor* labels, const 
 //
 // Each batch is gathered (its rows copied in the epoch's order) into a reused
 // contiguous buffer, which is what BLAS needs. The gather reads B·n values
-// from memory at ~10 GB/s; with `overlap` it runs on a helper thread for
-// batch i+1 while the caller computes on batch i (two buffers), so it costs
-// no step time when a second core is available. `overlap` defaults to on
-// when more than one BLAS thread is configured (train.threads > 1). The
-// batches are the same either way.
+// from scattered rows at ~10 GB/s; with `workers` > 1 it is split into
+// blocks of rows run on that many threads (util/thread_pool.hpp), so the
+// copy takes less of a step and the rows are in cache when the step reads
+// them. The batches are the same at any worker count.
 template <class T>
 class Batcher {
 public:
-    Batcher(const Dataset<T>& data, std::size_t batch_size, std::uint64_t seed);
-    Batcher(const Dataset<T>& data, std::size_t batch_size, std::uint64_t seed, bool overlap);
-    ~Batcher();
+    Batcher(const Dataset<T>& data, std::size_t batch_size, std::uint64_t seed, std::size_t workers = 1);
     Batcher(const Batcher&) = delete;
     Batcher& operator=(const Batcher&) = delete;
 
     void start_epoch(long epoch);                 // draws that epoch's permutation
     std::size_t num_batches() const;
     // Batch i of the epoch; the view stays valid until the next batch() or
-    // start_epoch() call. Any order of i is allowed; 0, 1, 2, ... is fastest.
+    // start_epoch() call. Any order of i is allowed.
     MatrixView<T> batch(std::size_t i);
-    bool overlapped() const { return worker_ != nullptr; }
+    std::size_t workers() const { return workers_; }
 
 private:
-    struct Worker;
-    void gather(std::size_t i, int slot);
-    MatrixView<T> view(std::size_t i, int slot) const;
-    void wait_pending();
+    void gather(std::size_t begin, std::size_t end, std::size_t first);
 
     const Dataset<T>& data_;
     std::size_t batch_size_;
     std::uint64_t seed_;
+    std::size_t workers_;
     std::vector<std::size_t> order_;
-    xt::xtensor<T, 2> buffer_[2];
-    std::vector<double> sq_buffer_[2];
-    std::vector<std::int32_t> label_buffer_[2];
-    std::unique_ptr<Worker> worker_;  // null without overlap
-    std::size_t pending_;             // batch being gathered by the worker, or npos
-    int pending_slot_ = 1;
+    xt::xtensor<T, 2> buffer_;
+    std::vector<double> sq_buffer_;
+    std::vector<std::int32_t> label_buffer_;
 };
 
 }  // namespace latentlab

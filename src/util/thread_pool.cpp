@@ -1,4 +1,4 @@
-#include "latentlab/linalg/thread_pool.hpp"
+#include "latentlab/util/thread_pool.hpp"
 
 #include <algorithm>
 #include <atomic>
