@@ -146,6 +146,19 @@ void gram(std::size_t K, std::size_t N, T alpha, const T* A, T beta, T* C) {
     // half is noise, and GEMM fills both triangles.
     gemm<T>(Op::T, Op::N, N, N, K, alpha, A, N, A, N, beta, C, N);
 }
+template <>
+void syrk_full<double>(std::size_t K, std::size_t N, double alpha, const double* A, std::size_t lda, double* C) {
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, I(N), I(K), alpha, A, I(lda), 0.0, C, I(N));
+    for (std::size_t i = 0; i < N; ++i)
+        for (std::size_t j = 0; j < i; ++j) C[i * N + j] = C[j * N + i];
+}
+template <>
+void syrk_full<float>(std::size_t K, std::size_t N, float alpha, const float* A, std::size_t lda, float* C) {
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, I(N), I(K), alpha, A, I(lda), 0.0f, C, I(N));
+    for (std::size_t i = 0; i < N; ++i)
+        for (std::size_t j = 0; j < i; ++j) C[i * N + j] = C[j * N + i];
+}
+
 template void gram<float>(std::size_t, std::size_t, float, const float*, float, float*);
 template void gram<double>(std::size_t, std::size_t, double, const double*, double, double*);
 

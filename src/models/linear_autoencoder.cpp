@@ -78,12 +78,17 @@ double LinearAutoencoder<T>::forward(const MatrixView<T>& X, bool with_S) {
     // Q = W Wᵀ (m×m), as (Wᵀ)ᵀ Wᵀ. Split into parts.
     const Chunks ca = plan(B, m, n, m >= 64 ? 128 : 256);
     const Chunks cq = plan(m, m, n, m);
+    // Without small-matrix kernels (packed GEMM only) the two Gram matrices
+    // Q = W Wᵀ and S = Aᵀ A come from SYRK: half their flops, ~6% of a step.
+    const bool packed = blas::small_gemm_limit() <= 0;
     const std::size_t rb = block_for(B), row_parts = parts_of(B, rb);
     // Parts 0 … row_parts − 1: rows of A; the last part: Q.
     blas::parallel_for(row_parts + 1, [&](std::size_t p) {
         if (p == row_parts) {
-            blas::gemm_chunked<T>(Op::T, Op::N, m, m, n, T(1), Wt_.data(), m, Wt_.data(), m, T(0), Q_.data(),
-                                  m, cq.rows, cq.k);
+            if (packed) blas::syrk_full<T>(n, m, T(1), Wt_.data(), m, Q_.data());
+            else
+                blas::gemm_chunked<T>(Op::T, Op::N, m, m, n, T(1), Wt_.data(), m, Wt_.data(), m, T(0), Q_.data(),
+                                      m, cq.rows, cq.k);
             return;
         }
         const std::size_t r0 = p * rb, r1 = std::min(B, r0 + rb);
@@ -98,8 +103,10 @@ double LinearAutoencoder<T>::forward(const MatrixView<T>& X, bool with_S) {
     const Chunks cs = plan(m, m, B, m);
     blas::parallel_for(row_parts + (with_S ? 1 : 0), [&](std::size_t p) {
         if (p == row_parts) {
-            blas::gemm_chunked<T>(Op::T, Op::N, m, m, B, T(1), A_.data(), m, A_.data(), m, T(0), S_.data(),
-                                  m, cs.rows, cs.k);
+            if (packed) blas::syrk_full<T>(B, m, T(1), A_.data(), m, S_.data());
+            else
+                blas::gemm_chunked<T>(Op::T, Op::N, m, m, B, T(1), A_.data(), m, A_.data(), m, T(0), S_.data(),
+                                      m, cs.rows, cs.k);
             return;
         }
         const std::size_t r0 = p * rb, r1 = std::min(B, r0 + rb);

@@ -40,6 +40,11 @@ void transpose(std::size_t rows, std::size_t cols, const T* A, std::size_t lda, 
 template <class T>
 void gram(std::size_t K, std::size_t N, T alpha, const T* A, T beta, T* C);
 
+// C (N×N) = alpha · Aᵀ A for A (K×N, row stride lda) by SYRK (half the
+// flops of a GEMM), the lower triangle mirrored from the upper.
+template <class T>
+void syrk_full(std::size_t K, std::size_t N, T alpha, const T* A, std::size_t lda, T* C);
+
 // y += alpha x
 template <class T>
 void axpy(std::size_t n, T alpha, const T* x, T* y);
