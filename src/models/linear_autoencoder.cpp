@@ -81,15 +81,16 @@ double LinearAutoencoder<T>::forward(const MatrixView<T>& X, bool with_S) {
     // Without small-matrix kernels (packed GEMM only) the two Gram matrices
     // Q = W Wᵀ and S = Aᵀ A come from SYRK: half their flops, ~6% of a step.
     const bool packed = blas::small_gemm_limit() <= 0;
+    const auto gram = [packed](std::size_t K, std::size_t N, const T* M, T* C, const Chunks& c) {
+        // C (N×N) = Mᵀ M for M (K×N).
+        if (packed) return blas::syrk_full<T>(K, N, T(1), M, N, C);
+        blas::gemm_chunked<T>(Op::T, Op::N, N, N, K, T(1), M, N, M, N, T(0), C, N, c.rows, c.k);
+    };
     const std::size_t rb = block_for(B), row_parts = parts_of(B, rb);
     // Parts 0 … row_parts − 1: rows of A; the last part: Q.
     blas::parallel_for(row_parts + 1, [&](std::size_t p) {
         if (p == row_parts) {
-            if (packed) blas::syrk_full<T>(n, m, T(1), Wt_.data(), m, Q_.data());
-            else
-                blas::gemm_chunked<T>(Op::T, Op::N, m, m, n, T(1), Wt_.data(), m, Wt_.data(), m, T(0), Q_.data(),
-                                      m, cq.rows, cq.k);
-            return;
+            return gram(n, m, Wt_.data(), Q_.data(), cq);
         }
         const std::size_t r0 = p * rb, r1 = std::min(B, r0 + rb);
         blas::gemm_chunked<T>(Op::N, Op::N, r1 - r0, m, n, T(1), X.data + r0 * n, n, Wt_.data(), m, T(0),
@@ -103,11 +104,7 @@ double LinearAutoencoder<T>::forward(const MatrixView<T>& X, bool with_S) {
     const Chunks cs = plan(m, m, B, m);
     blas::parallel_for(row_parts + (with_S ? 1 : 0), [&](std::size_t p) {
         if (p == row_parts) {
-            if (packed) blas::syrk_full<T>(B, m, T(1), A_.data(), m, S_.data());
-            else
-                blas::gemm_chunked<T>(Op::T, Op::N, m, m, B, T(1), A_.data(), m, A_.data(), m, T(0), S_.data(),
-                                      m, cs.rows, cs.k);
-            return;
+            return gram(B, m, A_.data(), S_.data(), cs);
         }
         const std::size_t r0 = p * rb, r1 = std::min(B, r0 + rb);
         blas::gemm_chunked<T>(Op::N, Op::N, r1 - r0, m, m, T(1), A_.data() + r0 * m, m, Q_.data(), m, T(0),
