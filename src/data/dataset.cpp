@@ -17,8 +17,6 @@ namespace latentlab {
 
 namespace {
 
-constexpr std::size_t npos = static_cast<std::size_t>(-1);
-
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
