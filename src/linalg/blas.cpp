@@ -146,18 +146,23 @@ void gram(std::size_t K, std::size_t N, T alpha, const T* A, T beta, T* C) {
     // half is noise, and GEMM fills both triangles.
     gemm<T>(Op::T, Op::N, N, N, K, alpha, A, N, A, N, beta, C, N);
 }
-template <>
-void syrk_full<double>(std::size_t K, std::size_t N, double alpha, const double* A, std::size_t lda, double* C) {
+namespace {
+void syrk_upper(std::size_t K, std::size_t N, double alpha, const double* A, std::size_t lda, double* C) {
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, I(N), I(K), alpha, A, I(lda), 0.0, C, I(N));
-    for (std::size_t i = 0; i < N; ++i)
-        for (std::size_t j = 0; j < i; ++j) C[i * N + j] = C[j * N + i];
 }
-template <>
-void syrk_full<float>(std::size_t K, std::size_t N, float alpha, const float* A, std::size_t lda, float* C) {
+void syrk_upper(std::size_t K, std::size_t N, float alpha, const float* A, std::size_t lda, float* C) {
     cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, I(N), I(K), alpha, A, I(lda), 0.0f, C, I(N));
+}
+}  // namespace
+
+template <class T>
+void syrk_full(std::size_t K, std::size_t N, T alpha, const T* A, std::size_t lda, T* C) {
+    syrk_upper(K, N, alpha, A, lda, C);
     for (std::size_t i = 0; i < N; ++i)
         for (std::size_t j = 0; j < i; ++j) C[i * N + j] = C[j * N + i];
 }
+template void syrk_full<float>(std::size_t, std::size_t, float, const float*, std::size_t, float*);
+template void syrk_full<double>(std::size_t, std::size_t, double, const double*, std::size_t, double*);
 
 template void gram<float>(std::size_t, std::size_t, float, const float*, float, float*);
 template void gram<double>(std::size_t, std::size_t, double, const double*, double, double*);
@@ -270,8 +275,8 @@ void parallel_for(std::size_t parts, const std::function<void(std::size_t)>& f) 
     // own partition of a product changes the order of the sums with the
     // thread count on kernels without a small-matrix path).
     std::lock_guard<std::mutex> lock(blas_threads_mu);
-    const int before = openblas_get_num_threads();
-    const int workers = std::max(1, configured_threads.load() > 0 ? configured_threads.load() : before);
+    const int before = openblas_get_num_threads(), configured = configured_threads.load();
+    const int workers = std::max(1, configured > 0 ? configured : before);
     struct Restore {
         int n;
         ~Restore() {

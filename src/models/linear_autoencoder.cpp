@@ -89,9 +89,7 @@ double LinearAutoencoder<T>::forward(const MatrixView<T>& X, bool with_S) {
     const std::size_t rb = block_for(B), row_parts = parts_of(B, rb);
     // Parts 0 … row_parts − 1: rows of A; the last part: Q.
     blas::parallel_for(row_parts + 1, [&](std::size_t p) {
-        if (p == row_parts) {
-            return gram(n, m, Wt_.data(), Q_.data(), cq);
-        }
+        if (p == row_parts) return gram(n, m, Wt_.data(), Q_.data(), cq);
         const std::size_t r0 = p * rb, r1 = std::min(B, r0 + rb);
         blas::gemm_chunked<T>(Op::N, Op::N, r1 - r0, m, n, T(1), X.data + r0 * n, n, Wt_.data(), m, T(0),
                               A_.data() + r0 * m, m, ca.rows, ca.k);
@@ -103,9 +101,7 @@ double LinearAutoencoder<T>::forward(const MatrixView<T>& X, bool with_S) {
     const Chunks c2 = plan(B, m, m, B);
     const Chunks cs = plan(m, m, B, m);
     blas::parallel_for(row_parts + (with_S ? 1 : 0), [&](std::size_t p) {
-        if (p == row_parts) {
-            return gram(B, m, A_.data(), S_.data(), cs);
-        }
+        if (p == row_parts) return gram(B, m, A_.data(), S_.data(), cs);
         const std::size_t r0 = p * rb, r1 = std::min(B, r0 + rb);
         blas::gemm_chunked<T>(Op::N, Op::N, r1 - r0, m, m, T(1), A_.data() + r0 * m, m, Q_.data(), m, T(0),
                               A2_.data() + r0 * m, m, c2.rows, c2.k);

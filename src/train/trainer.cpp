@@ -81,7 +81,8 @@ EpochRecord Trainer<T>::evaluate(long epoch, long step, double lr) {
 template <class T>
 TrainResult Trainer<T>::run(StartPoint start) {
     const auto t_begin = Clock::now();
-    Batcher<T> batcher(data_, options_.batch_size, options_.seed, static_cast<std::size_t>(std::max(1, blas::threads())));
+    const auto workers = static_cast<std::size_t>(std::max(1, blas::threads()));
+    Batcher<T> batcher(data_, options_.batch_size, options_.seed, workers);
     TrainContext<T> ctx{model_, opt_, start.epoch, start.step, options_.epochs,
                         batcher.num_batches(), start.seconds};
     auto elapsed = [&] { return start.seconds + since(t_begin); };
