@@ -24,8 +24,9 @@
 #include <vector>
 
 #include "latentlab/config/config.hpp"
-#include "latentlab/data/dataset.hpp"
+#include "latentlab/data/batcher.hpp"
 #include "latentlab/linalg/blas.hpp"
+#include "latentlab/linalg/openblas.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/optim/adam.hpp"
 
@@ -139,7 +140,7 @@ void AdamStep(benchmark::State& st) {
     std::copy(gv.begin(), gv.end(), g.data());
     Adam<T> adam(AdamOptions{}, m * kDim);
     for (auto _ : st) {
-        adam.step(x, g, 1e-3);
+        adam.update(x, g, 1e-3);
         benchmark::ClobberMemory();
     }
     st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * m * kDim));
@@ -166,7 +167,7 @@ void Step(benchmark::State& st) {
         const double L = model.loss_and_grad(batch, g);
         const double gn2 = blas::sqnorm<T>(g.size(), g.data());
         benchmark::DoNotOptimize(L + gn2);
-        adam.step(model.params(), g, 1e-3);
+        adam.update(model.params(), g, 1e-3);
     }
     set_flops(st, B, m);
 }

@@ -12,19 +12,20 @@
 
 #include <CLI/CLI.hpp>
 
-#include "latentlab/data/dataset.hpp"
-#include "latentlab/data/npy.hpp"
+#include "latentlab/data/sources.hpp"
+#include "latentlab/io/npy.hpp"
 #include "latentlab/linalg/blas.hpp"
+#include "latentlab/linalg/openblas.hpp"
 #include "latentlab/models/gplvm.hpp"
-#include "latentlab/util/error.hpp"
-#include "latentlab/util/files.hpp"
+#include "latentlab/core/error.hpp"
+#include "latentlab/core/files.hpp"
 
 using namespace latentlab;
 
 template <class T>
 int run(std::size_t N, std::size_t q, const std::string& kernel, const std::string& method, int reps,
         const std::string& dump) {
-    DataConfig dc;
+    DataOptions dc;
     dc.source = "fashion-mnist";
     dc.limit = static_cast<long>(N);
     dc.center = true;

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "latentlab/models/activations.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
 
 using namespace latentlab;
 
@@ -156,10 +156,11 @@ TEST(Activations, NameLookup) {
     try {
         activation_from_name("softplus");
         FAIL() << "no exception";
-    } catch (const ConfigError& e) {
+    } catch (const OptionError& e) {
         const std::string msg = e.what();
+        EXPECT_EQ(e.option, "activation");
         EXPECT_NE(msg.find("softplus"), std::string::npos) << msg;
         EXPECT_NE(msg.find("sigmoid | tanh | relu | swish"), std::string::npos) << msg;
     }
-    EXPECT_THROW(activation_from_name("Swish"), ConfigError);  // case matters
+    EXPECT_THROW(activation_from_name("Swish"), OptionError);  // case matters
 }

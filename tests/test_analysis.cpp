@@ -16,9 +16,9 @@
 
 #include "latentlab/analysis/pca.hpp"
 #include "latentlab/analysis/principal_angles.hpp"
-#include "latentlab/data/matrix_view.hpp"
+#include "latentlab/core/matrix_view.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
 
 using namespace latentlab;
 

@@ -26,9 +26,9 @@
 
 #include "cli_helpers.hpp"
 #include "latentlab/config/config.hpp"
-#include "latentlab/data/idx.hpp"
-#include "latentlab/data/npy.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/io/idx.hpp"
+#include "latentlab/io/npy.hpp"
+#include "latentlab/core/error.hpp"
 
 using namespace latentlab;
 using namespace latentlab::testing;

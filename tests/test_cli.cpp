@@ -6,7 +6,7 @@
 #include <random>
 
 #include "cli_helpers.hpp"
-#include "latentlab/data/npy.hpp"
+#include "latentlab/io/npy.hpp"
 
 using namespace latentlab;
 using namespace latentlab::testing;

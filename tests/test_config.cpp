@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "latentlab/config/config.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
 
 namespace latentlab {
 namespace {

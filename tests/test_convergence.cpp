@@ -12,9 +12,10 @@
 #include <xtensor/xtensor.hpp>
 
 #include "latentlab/analysis/pca.hpp"
+#include "latentlab/config/build.hpp"
 #include "latentlab/analysis/principal_angles.hpp"
 #include "latentlab/data/dataset.hpp"
-#include "latentlab/data/npy.hpp"
+#include "latentlab/io/npy.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/optim/optimizer.hpp"
 #include "latentlab/train/trainer.hpp"
@@ -90,8 +91,8 @@ Outcome train_and_score(const OptimConfig& optim, long epochs) {
     model.init(rng);
     auto opt = make_optimizer<double>(optim, model.num_params());
 
-    TrainerOptions<double> topt;
-    topt.optim = optim;
+    TrainerOptions topt;
+    topt.schedule = make_schedule(optim);
     topt.epochs = epochs;
     topt.batch_size = 100;
     topt.seed = 5;

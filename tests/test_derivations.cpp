@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "latentlab/analysis/derivations.hpp"
+#include "latentlab/tools/derivations.hpp"
 
 using namespace latentlab;
 

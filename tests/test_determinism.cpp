@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "cli_helpers.hpp"
-#include "latentlab/data/idx.hpp"
-#include "latentlab/data/npy.hpp"
+#include "latentlab/io/idx.hpp"
+#include "latentlab/io/npy.hpp"
 
 using namespace latentlab;
 using namespace latentlab::testing;

@@ -10,13 +10,14 @@
 #include <xtensor/xrandom.hpp>
 
 #include "latentlab/analysis/gplvm_optimum.hpp"
+#include "latentlab/config/build.hpp"
 #include "latentlab/data/dataset.hpp"
-#include "latentlab/data/npy.hpp"
+#include "latentlab/io/npy.hpp"
 #include "latentlab/models/gplvm.hpp"
 #include "latentlab/optim/lbfgs.hpp"
 #include "latentlab/optim/optimizer.hpp"
 #include "latentlab/train/trainer.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
 
 using namespace latentlab;
 
@@ -227,7 +228,7 @@ TEST(GplvmModel, LbfgsReachesTheAnalyticMaximum) {
     lo.grad_tol = 1e-9;
     lo.rel_tol = 0;
     Lbfgs<double> opt(lo);
-    TrainerOptions<double> to;
+    TrainerOptions to;
     to.epochs = 500;
     to.batch_size = N;
     Trainer<double> trainer(m, opt, data, to);
@@ -302,15 +303,35 @@ TEST(GplvmModel, NonFiniteLatentsAreAClearError) {
     }
 }
 
-TEST(GplvmModel, ShapeRulesAreConfigErrors) {
+// The model rejects its own options (OptionError naming the option); built
+// from a config, the same errors name the key (ConfigError "model.…").
+TEST(GplvmModel, ShapeRulesAreOptionErrors) {
+    auto option_of = [](auto&& build) {
+        try {
+            build();
+        } catch (const OptionError& e) {
+            return e.option;
+        }
+        return std::string("(none)");
+    };
     GplvmOptions o;
-    EXPECT_THROW(Gplvm<double>(5, 10, 5, o), ConfigError);   // q >= N
-    EXPECT_THROW(Gplvm<double>(50, 3, 3, o), ConfigError);   // q >= D
+    EXPECT_EQ(option_of([&] { Gplvm<double>(5, 10, 5, o); }), "latent_dim");   // q >= N
+    EXPECT_EQ(option_of([&] { Gplvm<double>(50, 3, 3, o); }), "latent_dim");   // q >= D
     o.noise_variance = -1;
-    EXPECT_THROW(Gplvm<double>(50, 10, 2, o), ConfigError);
+    EXPECT_EQ(option_of([&] { Gplvm<double>(50, 10, 2, o); }), "noise_variance");
     o.noise_variance = 0.1;
     o.kernel = KernelType::rbf;  // woodbury needs linear
-    EXPECT_THROW(Gplvm<double>(50, 10, 2, o), ConfigError);
+    EXPECT_EQ(option_of([&] { Gplvm<double>(50, 10, 2, o); }), "method");
+
+    ModelConfig mc;
+    mc.type = "gplvm";
+    mc.latent_dim = 5;
+    try {
+        make_model<double>(mc, 10, 5);
+        FAIL() << "no exception";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(std::string(e.what()), "model.latent_dim 5 must be smaller than the number of points N = 5");
+    }
 }
 
 TEST(Lbfgs, MinimisesRosenbrock) {
@@ -332,12 +353,12 @@ TEST(Lbfgs, MinimisesRosenbrock) {
     } model;
     std::mt19937_64 rng;
     model.init(rng);
-    Lbfgs<double> opt(LbfgsOptions{5, 1e-10, 0, 1e-4, 0.9, 25});
-    xt::xtensor<double, 1> g;
-    double f = model.loss_and_grad({}, g);
+    Lbfgs<double> opt(LbfgsOptions{5, 1e-10, 0, {1e-4, 0.9, 25}});
     Objective<double> fn = [&](xt::xtensor<double, 1>& gr) { return model.loss_and_grad({}, gr); };
     int it = 0;
-    while (!opt.iterate(model.params(), f, g, fn) && it < 200) ++it;
+    StepResult r;
+    while (!(r = opt.step(model.params(), fn, 0.0)).converged && it < 200) ++it;
+    const double f = r.end_loss;
     EXPECT_NEAR(model.params()(0), 1.0, 1e-6);
     EXPECT_NEAR(model.params()(1), 1.0, 1e-6);
     EXPECT_LT(f, 1e-12);
@@ -362,9 +383,9 @@ TEST(GplvmModel, AdamOnTheLatentsApproachesTheAnalyticMaximum) {
     m.init_from_data(data.train(), rng);
     const double start = -m.loss(data.train());
     auto opt = make_optimizer<double>(OptimConfig{}, m.num_params());  // adam, lr 1e-3
-    TrainerOptions<double> to;
-    to.optim.lr = 0.02;
-    to.optim.schedule = "cosine";
+    TrainerOptions to;
+    to.schedule.lr = 0.02;
+    to.schedule.kind = Schedule::Kind::cosine;
     to.epochs = 1500;
     to.batch_size = 16;  // ignored: the GPLVM is full-batch
     Trainer<double> trainer(m, *opt, data, to);

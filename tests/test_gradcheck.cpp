@@ -16,7 +16,7 @@
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/models/mlp.hpp"
 #include "latentlab/models/nonlinear_autoencoder.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
 
 using namespace latentlab;
 

@@ -26,7 +26,7 @@
 
 #include "cli_helpers.hpp"
 #include "latentlab/config/config.hpp"
-#include "latentlab/data/npy.hpp"
+#include "latentlab/io/npy.hpp"
 
 extern char** environ;
 

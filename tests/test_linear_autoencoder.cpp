@@ -13,7 +13,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "latentlab/analysis/pca.hpp"
-#include "latentlab/data/matrix_view.hpp"
+#include "latentlab/core/matrix_view.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
 
 using namespace latentlab;

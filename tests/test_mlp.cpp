@@ -14,11 +14,11 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "latentlab/data/matrix_view.hpp"
+#include "latentlab/core/matrix_view.hpp"
 #include "latentlab/models/activations.hpp"
 #include "latentlab/models/mlp.hpp"
 #include "latentlab/optim/adam.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
 
 using namespace latentlab;
 
@@ -312,7 +312,7 @@ TEST(Mlp, LabelErrors) {
     EXPECT_NO_THROW(model.predict(view(X, 3, n, nullptr), pred.data()));
     // wrong width
     EXPECT_THROW(model.loss(view(X, 1, 2 * n, &too_big)), DataError);
-    EXPECT_THROW(Mlp<double>(3, 2, 1), ConfigError);
+    EXPECT_THROW(Mlp<double>(3, 2, 1), OptionError);  // the config names the key (test_cli)
 }
 
 TEST(Mlp, BlocksAndInit) {
@@ -385,7 +385,7 @@ void train_on_blobs(double& train_acc, double& test_acc, double& first_loss, dou
     for (std::size_t step = 0; step < 300; ++step) {
         const std::size_t b = (step * batch) % N;  // rows are interleaved by class
         model.loss_and_grad(all.slice(b, std::min(N, b + batch)), g);
-        adam.step(model.params(), g, 1e-2);
+        adam.update(model.params(), g, 1e-2);
     }
     last_loss = model.loss(all);
     train_acc = model.accuracy(all);

@@ -12,11 +12,11 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "latentlab/data/matrix_view.hpp"
+#include "latentlab/core/matrix_view.hpp"
 #include "latentlab/models/activations.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/models/nonlinear_autoencoder.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
 
 using namespace latentlab;
 

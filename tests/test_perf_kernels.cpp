@@ -25,9 +25,10 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "latentlab/data/dataset.hpp"
+#include "latentlab/data/batcher.hpp"
 #include "latentlab/linalg/blas.hpp"
-#include "latentlab/util/thread_pool.hpp"
+#include "latentlab/linalg/openblas.hpp"
+#include "latentlab/core/thread_pool.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/optim/adam.hpp"
 #include "latentlab/optim/sgd.hpp"
@@ -77,7 +78,7 @@ void check_adam_bit_exact() {
                 // Gradients over many scales, zeros included.
                 xt::xtensor<T, 1> g = random_vec<T>(n, std::pow(10.0, -3.0 + t), 100 * n + t);
                 g[0] = T(0);
-                adam.step(x, g, 1e-3 * t);
+                adam.update(x, g, 1e-3 * t);
                 adam_reference(xr, g, mr, vr, t, 1e-3 * t, o);
             }
             for (std::size_t i = 0; i < n; ++i) {
@@ -117,7 +118,7 @@ void check_sgd_bit_exact() {
             xt::xtensor<T, 1> x = random_vec<T>(n, 1.0, n), xr = x, vr = xt::zeros<T>({n});
             for (int t = 1; t <= 4; ++t) {
                 const xt::xtensor<T, 1> g = random_vec<T>(n, 0.5, 10 * n + t);
-                sgd.step(x, g, 0.01 * t);
+                sgd.update(x, g, 0.01 * t);
                 sgd_reference(xr, g, vr, 0.01 * t, o);
             }
             for (std::size_t i = 0; i < n; ++i)

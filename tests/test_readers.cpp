@@ -19,11 +19,11 @@
 #include <unistd.h>
 #include <vector>
 
-#include "latentlab/data/csv.hpp"
-#include "latentlab/data/idx.hpp"
-#include "latentlab/data/npy.hpp"
-#include "latentlab/data/raw_tensor.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/io/csv.hpp"
+#include "latentlab/io/idx.hpp"
+#include "latentlab/io/npy.hpp"
+#include "latentlab/io/raw_tensor.hpp"
+#include "latentlab/core/error.hpp"
 
 using namespace latentlab;
 

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "latentlab/analysis/pca.hpp"
-#include "latentlab/data/dataset.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/data/sources.hpp"
+#include "latentlab/core/error.hpp"
 
 using namespace latentlab;
 
@@ -18,7 +18,7 @@ struct Reference {
 
 void check(const std::string& source, const std::vector<Reference>& refs, std::size_t expected_n) {
     for (bool center : {false, true}) {
-        DataConfig cfg;
+        DataOptions cfg;
         cfg.source = source;
         cfg.center = center;
         Dataset<double> d;

@@ -6,7 +6,7 @@
 
 #include "latentlab/analysis/pca.hpp"
 #include "latentlab/linalg/blas.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
 
 namespace latentlab {
 

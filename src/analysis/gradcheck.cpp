@@ -7,7 +7,7 @@
 #include <numeric>
 #include <random>
 
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
 
 namespace latentlab {
 

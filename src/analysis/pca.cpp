@@ -5,7 +5,8 @@
 
 #include "latentlab/analysis/principal_angles.hpp"
 #include "latentlab/linalg/blas.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/linalg/lapack.hpp"
+#include "latentlab/core/error.hpp"
 
 namespace latentlab {
 
@@ -34,7 +35,7 @@ Pca pca_from_second_moment(const xt::xtensor<double, 2>& C) {
     const std::size_t n = C.shape()[0];
     xt::xtensor<double, 2> V = C;
     xt::xtensor<double, 1> w = xt::xtensor<double, 1>::from_shape({n});
-    if (int info = blas::syevd(n, V.data(), w.data()); info != 0)
+    if (int info = lapack::syevd(n, V.data(), w.data()); info != 0)
         throw Error("PCA: LAPACK dsyevd failed (info " + std::to_string(info) + ")");
     Pca p;
     p.eigenvalues = xt::xtensor<double, 1>::from_shape({n});

@@ -4,7 +4,8 @@
 #include <cmath>
 
 #include "latentlab/linalg/blas.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/linalg/lapack.hpp"
+#include "latentlab/core/error.hpp"
 
 namespace latentlab {
 
@@ -42,8 +43,8 @@ std::vector<double> principal_angles_deg(const xt::xtensor<double, 2>& A,
     // Rres = Qa − M Qb (p×n): sines
     std::vector<double> R(Qa.begin(), Qa.end());
     blas::gemm<double>(Op::N, Op::N, p, n, q, -1.0, M.data(), q, Qb.data(), n, 1.0, R.data(), n);
-    if (blas::singular_values(p, q, M.data(), cosv.data()) != 0 ||
-        blas::singular_values(p, n, R.data(), sinv.data()) != 0)
+    if (lapack::singular_values(p, q, M.data(), cosv.data()) != 0 ||
+        lapack::singular_values(p, n, R.data(), sinv.data()) != 0)
         throw Error("principal angles: LAPACK dgesdd failed");
     // cos descending pairs with sin ascending (the smallest angles first).
     std::vector<double> deg(k);

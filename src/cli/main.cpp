@@ -7,7 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "latentlab/config/config.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
 #include "run.hpp"
 
 namespace {

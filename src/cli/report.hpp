@@ -1,6 +1,7 @@
 // What the CLI knows about each model type beyond the generic loop: exact
 // references computed before training (e.g. the PCA optimum of the linear
-// AE), extra metrics columns, and the summary.json keys and the printed
+// AE) and written to the run directory, the metrics each epoch's record
+// carries (train/metrics.hpp), and the summary.json keys and the printed
 // table after training.
 #pragma once
 #include <memory>
@@ -11,28 +12,26 @@
 #include <spdlog/logger.h>
 
 #include "latentlab/config/config.hpp"
+#include "latentlab/core/json.hpp"
 #include "latentlab/data/dataset.hpp"
 #include "latentlab/models/model.hpp"
-#include "latentlab/train/callbacks.hpp"
 #include "latentlab/train/trainer.hpp"
-#include "latentlab/util/json.hpp"
 
 namespace latentlab::cli {
 
 using Table = std::vector<std::pair<std::string, std::string>>;
 
-std::string fmt(double v, const char* f = "%.8g");
-
 template <class T>
 class ModelReport {
 public:
     virtual ~ModelReport() = default;
-    // Before training, once the run directory exists.
+    // Before training, once the run directory exists: references and their files.
     virtual void prepare(const Config&, const Dataset<T>&, Model<T>&, const std::string& /*dir*/,
-                         spdlog::logger&, TrainerOptions<T>&) {}
+                         spdlog::logger&) {}
     // The exact optimum of the training loss, if known (progress shows L/L*).
     virtual double optimum() const { return 0.0; }
-    virtual std::vector<typename MetricsCsvCallback<T>::Derived> derived_columns() const { return {}; }
+    // The metric callbacks of this model type (owned by the report).
+    virtual std::vector<Callback<T>*> metrics() { return {}; }
     // After training: summary keys and table rows.
     virtual void finish(const Config&, const Dataset<T>&, Model<T>&, const TrainResult&,
                         const std::string& /*dir*/, spdlog::logger&, JsonObject&, Table&) {}

@@ -7,7 +7,9 @@
 
 #include "latentlab/analysis/pca.hpp"
 #include "latentlab/analysis/principal_angles.hpp"
-#include "latentlab/data/npy.hpp"
+#include "latentlab/core/format.hpp"
+#include "latentlab/io/npy.hpp"
+#include "latentlab/train/metrics.hpp"
 #include "report.hpp"
 
 namespace latentlab::cli {
@@ -20,7 +22,7 @@ public:
     explicit AutoencoderReport(bool linear) : linear_(linear) {}
 
     void prepare(const Config& cfg, const Dataset<T>& data, Model<T>&, const std::string& dir,
-                 spdlog::logger& log, TrainerOptions<T>& topt) override {
+                 spdlog::logger& log) override {
         const auto t0 = std::chrono::steady_clock::now();
         n_ = data.dim();
         m_ = static_cast<std::size_t>(cfg.model.latent_dim);
@@ -32,12 +34,14 @@ public:
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         write_npy(dir + "/pca_components.npy", make_raw<double>(top().data(), {m_, n_}));
         write_npy(dir + "/pca_eigenvalues.npy", make_raw<double>(pca_.eigenvalues.data(), {n_}));
-        if (!linear_) return;  // the nonlinear model is evaluated by the generic loop
         // Exact full-data loss and gradient from C in O(m n²): free each epoch.
-        topt.train_eval = [this](const Model<T>& mdl) {
-            const auto e = ae_full_eval<T>(mdl.params().data(), m_, n_, C_, samples_);
-            return Evaluation{e.loss, e.grad_norm};
-        };
+        // (The nonlinear model is evaluated by the loop.)
+        if (linear_) exact_ = std::make_unique<ExactAutoencoderLoss<T>>(C_, m_, samples_);
+    }
+
+    std::vector<Callback<T>*> metrics() override {
+        if (exact_) return {exact_.get()};
+        return {};
     }
 
     double optimum() const override { return optimum_; }
@@ -73,13 +77,13 @@ public:
         summary.set("orthonormality_error", ortho);
         summary.set("variance_captured", var).set("pca_variance_captured", pca_var / total);
         if (!linear_) summary.set("pca_comparison", "reported only: L* is the optimum of the linear model");
-        table = {{"final loss (train mean)", fmt(eval.loss)},
-                 {linear_ ? "optimal loss L* (PCA)" : "linear optimum L* (PCA)", fmt(optimum_)},
-                 {"loss ratio L/L*", fmt(ratio, "%.6f")},
-                 {"max principal angle", fmt(mx, "%.4f deg")},
-                 {"mean principal angle", fmt(sum / angles.size(), "%.4f deg")},
-                 {"||W W^T - I||_F", fmt(ortho, "%.3e")},
-                 {"variance captured (W / PCA)", fmt(var, "%.6f") + " / " + fmt(pca_var / total, "%.6f")}};
+        table = {{"final loss (train mean)", format_g(eval.loss, 8)},
+                 {linear_ ? "optimal loss L* (PCA)" : "linear optimum L* (PCA)", format_g(optimum_, 8)},
+                 {"loss ratio L/L*", format_fixed(ratio, 6)},
+                 {"max principal angle", format_fixed(mx, 4) + " deg"},
+                 {"mean principal angle", format_fixed(sum / angles.size(), 4) + " deg"},
+                 {"||W W^T - I||_F", format_sci(ortho, 3)},
+                 {"variance captured (W / PCA)", format_fixed(var, 6) + " / " + format_fixed(pca_var / total, 6)}};
     }
 
 private:
@@ -93,6 +97,7 @@ private:
     xt::xtensor<double, 2> C_;
     Pca pca_;
     double optimum_ = 0;
+    std::unique_ptr<ExactAutoencoderLoss<T>> exact_;
 };
 
 }  // namespace

@@ -1,7 +1,9 @@
 // The MLP classifier's report (homework.md Problem 3): accuracy per epoch on
 // the training and test rows, and the final test accuracy.
 #include "latentlab/models/mlp.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
+#include "latentlab/core/format.hpp"
+#include "latentlab/train/metrics.hpp"
 #include "report.hpp"
 
 namespace latentlab::cli {
@@ -11,8 +13,8 @@ namespace {
 template <class T>
 class ClassifierReport : public ModelReport<T> {
 public:
-    void prepare(const Config& cfg, const Dataset<T>& data, Model<T>& model, const std::string&, spdlog::logger&,
-                 TrainerOptions<T>&) override {
+    void prepare(const Config& cfg, const Dataset<T>& data, Model<T>& model, const std::string&,
+                 spdlog::logger&) override {
         if (!data.has_labels())
             throw ConfigError("model.type mlp needs class labels: set data.labels (or use a labelled set: mnist, "
                               "fashion-mnist)");
@@ -20,33 +22,33 @@ public:
             if (l < 0 || l >= cfg.model.classes)
                 throw ConfigError("model.classes " + std::to_string(cfg.model.classes) + " is too small: the data have label " +
                                   std::to_string(l));
-        mlp_ = dynamic_cast<Mlp<T>*>(&model);
-        if (!mlp_) throw Error("internal: classifier report without an Mlp model");
-        train_ = data.train();
-        test_ = data.test();
+        auto* mlp = dynamic_cast<Mlp<T>*>(&model);
+        if (!mlp) throw Error("internal: classifier report without an Mlp model");
+        accuracy_ = std::make_unique<AccuracyMetric<T>>(
+            [mlp](const MatrixView<T>& X) { return mlp->accuracy(X); }, data.train(), data.test());
+        n_test_ = data.n_test;
     }
 
-    std::vector<typename MetricsCsvCallback<T>::Derived> derived_columns() const override {
-        return {{"train_accuracy", [this](const EpochRecord&) { return mlp_->accuracy(train_); }},
-                {"test_accuracy",
-                 [this](const EpochRecord&) { return test_.rows ? mlp_->accuracy(test_) : std::nan(""); }}};
-    }
+    std::vector<Callback<T>*> metrics() override { return {accuracy_.get()}; }
 
-    void finish(const Config&, const Dataset<T>&, Model<T>&, const TrainResult&, const std::string&,
+    // The accuracies of the last record (the final parameters).
+    void finish(const Config&, const Dataset<T>&, Model<T>&, const TrainResult& result, const std::string&,
                 spdlog::logger&, JsonObject& summary, Table& table) override {
-        const double tr = mlp_->accuracy(train_);
-        summary.set("train_accuracy", tr);
-        table.push_back({"train accuracy", fmt(tr, "%.4f")});
-        if (test_.rows) {
-            const double te = mlp_->accuracy(test_);
-            summary.set("test_accuracy", te);
-            table.push_back({"test accuracy", fmt(te, "%.4f") + " (" + std::to_string(test_.rows) + " held out)"});
+        if (result.history.empty()) return;
+        for (const auto& [k, v] : result.history.back().metrics) {
+            if (k == "train_accuracy") {
+                summary.set(k, v);
+                table.push_back({"train accuracy", format_fixed(v, 4)});
+            } else if (k == "test_accuracy" && n_test_) {
+                summary.set(k, v);
+                table.push_back({"test accuracy", format_fixed(v, 4) + " (" + std::to_string(n_test_) + " held out)"});
+            }
         }
     }
 
 private:
-    Mlp<T>* mlp_ = nullptr;
-    MatrixView<T> train_, test_;
+    std::unique_ptr<AccuracyMetric<T>> accuracy_;
+    std::size_t n_test_ = 0;
 };
 
 }  // namespace

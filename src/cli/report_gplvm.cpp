@@ -4,9 +4,9 @@
 
 #include "latentlab/analysis/gplvm_optimum.hpp"
 #include "latentlab/analysis/knn.hpp"
-#include "latentlab/data/npy.hpp"
-#include "latentlab/models/gplvm.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/io/npy.hpp"
+#include "latentlab/core/format.hpp"
+#include "latentlab/train/metrics.hpp"
 #include "report.hpp"
 
 namespace latentlab::cli {
@@ -16,11 +16,8 @@ namespace {
 template <class T>
 class GplvmReport : public ModelReport<T> {
 public:
-    void prepare(const Config& cfg, const Dataset<T>& data, Model<T>& model, const std::string& dir,
-                 spdlog::logger& log, TrainerOptions<T>&) override {
-        auto* gp = dynamic_cast<Gplvm<T>*>(&model);
-        if (!gp) throw Error("internal: gplvm report without a Gplvm model");
-        gp->on_warning = [&log](const std::string& msg) { log.warn("{}", msg); };
+    void prepare(const Config& cfg, const Dataset<T>& data, Model<T>&, const std::string& dir,
+                 spdlog::logger& log) override {
         if (!cfg.data.center)
             log.warn("gplvm on uncentred data (data.center: false): the model has no mean function");
         q_ = static_cast<std::size_t>(cfg.model.latent_dim);
@@ -33,43 +30,41 @@ public:
             write_npy(dir + "/labels.npy", make_raw<double>(lab.data(), {Y.rows}));
             pca_knn_ = loo_1nn_error(pca_latent_.data(), Y.rows, q_, Y.labels);
         }
-        if (gp->options().kernel == KernelType::linear && !gp->options().learn_hyperparameters) {
-            const auto opt = linear_gplvm_optimum(Y, pca_, q_, gp->options().variance, gp->options().noise_variance);
+        if (cfg.model.kernel == "linear" && !cfg.model.learn_hyperparameters) {
+            const auto opt = linear_gplvm_optimum(Y, pca_, q_, cfg.model.variance, cfg.model.noise_variance);
             analytic_ = opt.log_likelihood;
             has_analytic_ = true;
             log.info("analytic maximum (alpha, beta fixed: probabilistic PCA): log-likelihood {:.10g}", analytic_);
         }
     }
 
-    std::vector<typename MetricsCsvCallback<T>::Derived> derived_columns() const override {
-        return {{"log_likelihood", [](const EpochRecord& r) { return -r.train_loss; }}};
-    }
+    std::vector<Callback<T>*> metrics() override { return {&log_likelihood_}; }
 
-    void finish(const Config&, const Dataset<T>& data, Model<T>& model, const TrainResult& result,
+    void finish(const Config& cfg, const Dataset<T>& data, Model<T>& model, const TrainResult& result,
                 const std::string&, spdlog::logger&, JsonObject& summary, Table& table) override {
-        auto& gp = dynamic_cast<Gplvm<T>&>(model);
         const auto Y = data.train();
         const double ll = -model.loss(Y);
         summary.set("log_likelihood", ll);
-        table.push_back({"log-likelihood", fmt(ll, "%.10g")});
+        table.push_back({"log-likelihood", format_g(ll, 10)});
         if (has_analytic_) {
             summary.set("analytic_log_likelihood", analytic_).set("likelihood_gap", analytic_ - ll);
             summary.set("likelihood_gap_relative", (analytic_ - ll) / std::abs(analytic_));
-            table.push_back({"analytic maximum (PPCA)", fmt(analytic_, "%.10g")});
-            table.push_back({"gap (analytic - achieved)", fmt(analytic_ - ll, "%.4g")});
+            table.push_back({"analytic maximum (PPCA)", format_g(analytic_, 10)});
+            table.push_back({"gap (analytic - achieved)", format_g(analytic_ - ll, 4)});
         }
-        for (const auto& [k, v] : gp.diagnostics()) {
+        for (const auto& [k, v] : model.diagnostics()) {
             summary.set(k, v);
-            if (k != "jitter" || v > 0) table.push_back({k, fmt(v, "%.6g")});
+            if (k != "jitter" || v > 0) table.push_back({k, format_g(v, 6)});
         }
         if (data.has_labels()) {
             std::vector<double> X(model.params().data(), model.params().data() + Y.rows * q_);
             const double knn = loo_1nn_error(X.data(), Y.rows, q_, Y.labels);
             summary.set("knn_error", knn).set("pca_knn_error", pca_knn_);
-            table.push_back({"1-NN error (GPLVM / PCA)", fmt(knn, "%.4f") + " / " + fmt(pca_knn_, "%.4f")});
+            table.push_back({"1-NN error (GPLVM / PCA)", format_fixed(knn, 4) + " / " + format_fixed(pca_knn_, 4)});
         }
-        summary.set("kernel", kernel_name(gp.options().kernel));
-        summary.set("method", gp.options().method == GplvmMethod::woodbury ? "woodbury" : "dense");
+        summary.set("kernel", cfg.model.kernel);
+        summary.set("method", cfg.model.method != "auto" ? cfg.model.method
+                              : cfg.model.kernel == "linear" ? "woodbury" : "dense");
         summary.set("iterations", result.epochs_done);
         if (!result.stop_reason.empty()) {
             summary.set("stop_reason", result.stop_reason);
@@ -83,6 +78,7 @@ private:
     xt::xtensor<double, 2> pca_latent_;
     double pca_knn_ = 0, analytic_ = 0;
     bool has_analytic_ = false;
+    LogLikelihoodMetric<T> log_likelihood_;
 };
 
 }  // namespace

@@ -17,18 +17,18 @@
 #include <spdlog/spdlog.h>
 
 #include "latentlab/analysis/gradcheck.hpp"
+#include "latentlab/config/build.hpp"
 #include "latentlab/config/config.hpp"
+#include "latentlab/core/format.hpp"
 #include "latentlab/data/dataset.hpp"
-#include "latentlab/data/npy.hpp"
-#include "latentlab/linalg/blas.hpp"
-#include "latentlab/models/make_model.hpp"
-#include "latentlab/optim/optimizer.hpp"
+#include "latentlab/io/npy.hpp"
+#include "latentlab/linalg/openblas.hpp"
 #include "latentlab/train/callbacks.hpp"
 #include "latentlab/train/checkpoint.hpp"
 #include "latentlab/train/trainer.hpp"
-#include "latentlab/util/error.hpp"
-#include "latentlab/util/files.hpp"
-#include "latentlab/util/json.hpp"
+#include "latentlab/core/error.hpp"
+#include "latentlab/core/files.hpp"
+#include "latentlab/core/json.hpp"
 
 namespace latentlab::cli {
 
@@ -143,14 +143,15 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     const auto t0 = Clock::now();
     blas::set_threads(static_cast<int>(cfg.train.threads));
     const int threads = blas::threads();
-    const bool full_batch = cfg.optim.type == "lbfgs";
     if (cfg.model.type == "gplvm" && cfg.data.test_fraction > 0)
         throw ConfigError("data.test_fraction must be 0 for model.type gplvm (it models every point it is given)");
 
     // 1. Data and model: errors here leave the run directory untouched.
-    Dataset<T> data = load_dataset<T>(cfg.data, static_cast<std::uint64_t>(cfg.seed));
+    Dataset<T> data = load_data<T>(cfg.data, static_cast<std::uint64_t>(cfg.seed));
     auto model = make_model<T>(cfg.model, data.dim(), data.n_train);
     auto optimizer = make_optimizer<T>(cfg.optim, model->num_params());
+    const bool full_batch = optimizer->line_search();  // iterations, not epochs
+    model->on_warning = [log](const std::string& msg) { log->warn("{}", msg); };
     if (!model->separable() && !full_batch)
         log->info("{} is a full-batch model: every {} step uses all {} samples", model->name(), cfg.optim.type,
                   data.n_train);
@@ -180,12 +181,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
                   cfg.optim.lr, cfg.optim.schedule, cfg.train.batch_size, cfg.train.epochs, cfg.seed, threads);
 
     // 3. Model-specific references (e.g. the PCA optimum of the linear AE).
-    TrainerOptions<T> topt;
-    topt.optim = cfg.optim;
-    topt.epochs = full_batch ? cfg.optim.max_iterations : cfg.train.epochs;
-    topt.batch_size = model->separable() ? static_cast<std::size_t>(cfg.train.batch_size) : data.n_train;
-    topt.seed = static_cast<std::uint64_t>(cfg.seed);
-    report->prepare(cfg, data, *model, setup.dir, *log, topt);
+    report->prepare(cfg, data, *model, setup.dir, *log);
 
     // 4. Initial state: fresh or from the checkpoint.
     StartPoint start;
@@ -197,9 +193,15 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         model->init_from_data(data.train(), rng);
     }
 
+    TrainerOptions topt;
+    topt.schedule = make_schedule(cfg.optim);
+    topt.epochs = run_length(cfg);
+    topt.batch_size = static_cast<std::size_t>(cfg.train.batch_size);
+    topt.seed = static_cast<std::uint64_t>(cfg.seed);
     Trainer<T> trainer(*model, *optimizer, data, topt);
+    for (auto* m : report->metrics()) trainer.add_callback(m);  // first: they fill the records
     ProgressCallback<T> progress(log, cfg.train.log_every, report->optimum());
-    MetricsCsvCallback<T> metrics(setup.dir + "/metrics.csv", start.epoch, report->derived_columns());
+    MetricsCsvCallback<T> metrics(setup.dir + "/metrics.csv", start.epoch);
     CheckpointCallback<T> checkpoint(setup.dir, cfg.train.checkpoint);
     trainer.add_callback(&progress);
     trainer.add_callback(&metrics);
@@ -217,11 +219,13 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         result = trainer.run(start);
     } catch (const NumericalError& e) {
         // Keep what is good: the last good parameters and a summary saying why.
+        std::string msg = e.what();
+        if (!full_batch) msg += "; optim.lr " + format_g(cfg.optim.lr) + " may be too large";
         save_params_npy(setup.dir, *model);
-        summary.set("status", "diverged").set("error", e.what());
+        summary.set("status", "diverged").set("error", msg);
         write_file_atomic(setup.dir + "/summary.json", summary.dump());
-        log->error("{}", e.what());
-        throw;
+        log->error("{}", msg);
+        throw NumericalError(msg);
     }
     save_params_npy(setup.dir, *model);
 
@@ -235,13 +239,13 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     report->finish(cfg, data, *model, result, setup.dir, *log, summary, table);
     if (!summary.has("final_loss")) {
         summary.set("final_loss", last.train_loss);
-        table.insert(table.begin(), {"final loss", fmt(last.train_loss)});
+        table.insert(table.begin(), {"final loss", format_g(last.train_loss, 8)});
     }
-    if (!std::isnan(last.test_loss)) table.push_back({"test loss", fmt(last.test_loss)});
+    if (!std::isnan(last.test_loss)) table.push_back({"test loss", format_g(last.test_loss, 8)});
     table.push_back({full_batch ? "iterations" : "epochs", std::to_string(result.epochs_done)});
-    table.push_back({"seconds (whole run)", fmt(result.seconds, "%.2f")});
+    table.push_back({"seconds (whole run)", format_fixed(result.seconds, 2)});
     table.push_back({full_batch ? "seconds per iteration" : "seconds per epoch (steps)",
-                     fmt(median(result.epoch_seconds), "%.3f")});
+                     format_fixed(median(result.epoch_seconds), 3)});
     summary.set("wall_seconds_this_session", std::chrono::duration<double>(Clock::now() - t0).count());
     write_file_atomic(setup.dir + "/summary.json", summary.dump());
     if (result.stopped_by_callback)
@@ -252,12 +256,6 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
 }
 
 }  // namespace
-
-std::string fmt(double v, const char* f) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, f, v);
-    return buf;
-}
 
 int run(const RunOptions& opt) {
     auto log = make_logger(opt.quiet);

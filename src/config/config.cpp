@@ -46,7 +46,7 @@
 #include <variant>
 #include <vector>
 
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
 
 namespace latentlab {
 namespace {

@@ -4,11 +4,81 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
-extern "C" void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+extern "C" {
+void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
+             double* w, double* work, const int* lwork, int* iwork, const int* liwork, int* info);
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda,
+             double* b, const int* ldb, int* info);
+void dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int* lda, double* s,
+             double* u, const int* ldu, double* vt, const int* ldvt, double* work,
+             const int* lwork, int* iwork, int* info);
+}
 
 namespace latentlab::lapack {
+
+namespace {
+int I(std::size_t v) { return static_cast<int>(v); }
+}  // namespace
+
+int syevd(std::size_t n, double* A, double* w) {
+    // Row-major symmetric A is its own column-major transpose; the column-major
+    // eigenvector j (contiguous) is row j of the row-major buffer.
+    const int N = I(n), lda = I(n);
+    int info = 0, lwork = -1, liwork = -1, iwq = 0;
+    double wq = 0;
+    dsyevd_("V", "U", &N, A, &lda, w, &wq, &lwork, &iwq, &liwork, &info);
+    if (info != 0) return info;
+    lwork = static_cast<int>(wq) + 1;
+    liwork = iwq;
+    std::vector<double> work(static_cast<std::size_t>(lwork));
+    std::vector<int> iwork(static_cast<std::size_t>(liwork));
+    dsyevd_("V", "U", &N, A, &lda, w, work.data(), &lwork, iwork.data(), &liwork, &info);
+    return info;
+}
+
+int potrf_lower(std::size_t n, double* A) {
+    // Row-major lower = column-major upper (numerics.md).
+    const int N = I(n);
+    int info = 0;
+    dpotrf_("U", &N, A, &N, &info);
+    return info;
+}
+
+int potrs_lower(std::size_t n, std::size_t nrhs, const double* L, double* B) {
+    // Column-major potrs wants B as n×nrhs column-major: that is our row-major
+    // Bᵀ. Transpose into a scratch buffer, solve all right-hand sides at once.
+    const int N = I(n), R = I(nrhs);
+    std::vector<double> Bt(n * nrhs);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < nrhs; ++j) Bt[j * n + i] = B[i * nrhs + j];
+    int info = 0;
+    dpotrs_("U", &N, &R, L, &N, Bt.data(), &N, &info);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < nrhs; ++j) B[i * nrhs + j] = Bt[j * n + i];
+    return info;
+}
+
+int singular_values(std::size_t M, std::size_t N, double* A, double* s) {
+    // Row-major M×N = column-major N×M (Aᵀ): same singular values.
+    const int m = I(N), n = I(M), lda = I(N), one = 1;
+    int info = 0, lwork = -1;
+    double wq = 0, dummy = 0;
+    std::vector<int> iwork(8 * std::min(M, N));
+    dgesdd_("N", &m, &n, A, &lda, s, &dummy, &one, &dummy, &one, &wq, &lwork, iwork.data(), &info);
+    if (info != 0) return info;
+    lwork = static_cast<int>(wq) + 1;
+    std::vector<double> work(static_cast<std::size_t>(lwork));
+    dgesdd_("N", &m, &n, A, &lda, s, &dummy, &one, &dummy, &one, work.data(), &lwork, iwork.data(),
+            &info);
+    return info;
+}
+
 
 void cholesky_solve(std::size_t n, std::size_t nrhs, const double* L, double* B) {
     const int N = static_cast<int>(n), R = static_cast<int>(nrhs);

@@ -2,7 +2,7 @@
 
 #include <iterator>
 
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
 
 namespace latentlab {
 
@@ -17,7 +17,7 @@ Activation activation_from_name(const std::string& name) {
         if (name == kNames[i]) return kValues[i];
     std::string list;
     for (const char* n : kNames) list += (list.empty() ? "" : " | ") + std::string(n);
-    throw ConfigError("unknown activation '" + name + "' (expected " + list + ")");
+    throw OptionError("activation", ": unknown activation '" + name + "' (expected " + list + ")");
 }
 
 std::string activation_name(Activation a) {

@@ -6,9 +6,11 @@
 #include <type_traits>
 
 #include "latentlab/linalg/blas.hpp"
+#include "latentlab/linalg/openblas.hpp"
 #include "latentlab/linalg/lapack.hpp"
 #include "latentlab/linalg/stream_gemm.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
+#include "latentlab/core/format.hpp"
 
 namespace latentlab {
 
@@ -17,11 +19,7 @@ using blas::Op;
 namespace {
 constexpr double kLog2Pi = 1.8378770664093454836;
 
-std::string fmt(double v) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%.3g", v);
-    return b;
-}
+std::string fmt(double v) { return format_g(v, 3); }
 
 // q×q helpers (row-major, double)
 std::vector<double> mul(const std::vector<double>& A, const std::vector<double>& B, std::size_t q) {
@@ -41,15 +39,15 @@ template <class T>
 Gplvm<T>::Gplvm(std::size_t N, std::size_t D, std::size_t q, GplvmOptions opt)
     : N_(N), D_(D), q_(q), opt_(opt) {
     if (q_ >= N_)
-        throw ConfigError("model.latent_dim " + std::to_string(q_) + " must be smaller than the number of points N = " +
+        throw OptionError("latent_dim", " " + std::to_string(q_) + " must be smaller than the number of points N = " +
                           std::to_string(N_));
     if (q_ >= D_)
-        throw ConfigError("model.latent_dim " + std::to_string(q_) + " must be smaller than the data dimension D = " +
+        throw OptionError("latent_dim", " " + std::to_string(q_) + " must be smaller than the data dimension D = " +
                           std::to_string(D_));
     if (!(opt_.noise_variance > 0))
-        throw ConfigError("model.noise_variance must be > 0 (got " + fmt(opt_.noise_variance) + ")");
+        throw OptionError("noise_variance", " must be > 0 (got " + fmt(opt_.noise_variance) + ")");
     if (opt_.method == GplvmMethod::woodbury && opt_.kernel != KernelType::linear)
-        throw ConfigError(std::string("model.method: woodbury needs the linear kernel, not ") + kernel_name(opt_.kernel));
+        throw OptionError("method", std::string(": woodbury needs the linear kernel, not ") + kernel_name(opt_.kernel));
     const std::size_t n_len = opt_.kernel == KernelType::linear ? 0 : opt_.kernel == KernelType::rbf ? 1 : q_;
     std::vector<ParamBlock> blocks{ParamBlock{"X", {N_, q_}, 0}};
     if (opt_.learn_hyperparameters) {
@@ -118,7 +116,7 @@ void Gplvm<T>::init_from_data(const MatrixView<T>& Y, std::mt19937_64& rng) {
     const double* Yd = y_as_double(Y);
     std::vector<double> C(D_ * D_), w(D_);
     blas::gram<double>(N_, D_, 1.0, Yd, 0.0, C.data());
-    if (blas::syevd(D_, C.data(), w.data()) != 0) throw NumericalError("GPLVM PCA init: LAPACK dsyevd failed");
+    if (lapack::syevd(D_, C.data(), w.data()) != 0) throw NumericalError("GPLVM PCA init: LAPACK dsyevd failed");
     std::vector<double> V(q_ * D_);  // rows: eigenvectors, largest first
     for (std::size_t j = 0; j < q_; ++j) std::copy_n(C.data() + (D_ - 1 - j) * D_, D_, V.data() + j * D_);
     std::vector<double> S(N_ * q_);
@@ -200,17 +198,17 @@ double Gplvm<T>::dense(const MatrixView<T>& Y, T* grad) {
     for (int attempt = 0;; ++attempt) {
         L = Kf;
         for (std::size_t i = 0; i < N; ++i) L[i * N + i] += s2 + jitter;
-        if (blas::potrf_lower(N, L.data()) == 0) break;
+        if (lapack::potrf_lower(N, L.data()) == 0) break;
         if (attempt == 5)
             throw NumericalError("gplvm: the kernel matrix K (" + std::to_string(N) + "x" + std::to_string(N) +
                                  ") is not positive definite even with jitter " + fmt(jitter) + " (" +
                                  fmt(jitter / mean_diag) +
-                                 " of its mean diagonal); raise model.noise_variance or remove duplicated points");
+                                 " of its mean diagonal); raise the noise variance or remove duplicated points");
         const double level = attempt == 0 ? 1e-6 : 10.0 * jitter / mean_diag;
         jitter = level * mean_diag;
         // Once per level (1e-6, 1e-5, ... of the mean diagonal), not once per evaluation.
-        if (on_warning && level != warned_level_) {
-            on_warning("gplvm: K is not positive definite; adding jitter " + fmt(jitter) + " (" + fmt(level) +
+        if (this->on_warning && level != warned_level_) {
+            this->on_warning("gplvm: K is not positive definite; adding jitter " + fmt(jitter) + " (" + fmt(level) +
                        " of its mean diagonal; reported once per level)");
             warned_level_ = level;
         }
@@ -270,7 +268,7 @@ double Gplvm<T>::woodbury(const MatrixView<T>& Y, T* grad) {
     std::vector<double> Minv(q * q);
     for (std::size_t i = 0; i < q * q; ++i) Minv[i] = alpha * beta * XtX[i];
     for (std::size_t i = 0; i < q; ++i) Minv[i * q + i] += 1.0;
-    if (blas::potrf_lower(q, Minv.data()) != 0)
+    if (lapack::potrf_lower(q, Minv.data()) != 0)
         throw NumericalError("gplvm: M = I + αβ XᵀX is not positive definite (non-finite latents?)");
     const double logdetM = lapack::cholesky_logdet(q, Minv.data());
     lapack::cholesky_inverse(q, Minv.data());

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "latentlab/linalg/blas.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
 
 namespace latentlab {
 
@@ -14,7 +14,7 @@ KernelType parse_kernel(const std::string& name) {
     if (name == "linear") return KernelType::linear;
     if (name == "rbf") return KernelType::rbf;
     if (name == "rbf_ard") return KernelType::rbf_ard;
-    throw ConfigError("model.kernel: unknown kernel '" + name + "' (linear, rbf, rbf_ard)");
+    throw OptionError("kernel", ": unknown kernel '" + name + "' (linear, rbf, rbf_ard)");
 }
 
 const char* kernel_name(KernelType k) {

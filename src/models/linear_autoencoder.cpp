@@ -4,50 +4,16 @@
 #include <utility>
 
 #include "latentlab/linalg/blas.hpp"
+#include "latentlab/linalg/openblas.hpp"
+#include "latentlab/linalg/partition.hpp"
 
 namespace latentlab {
 
 using blas::Op;
-
-namespace {
-
-// How the products are cut into calls. OpenBLAS runs a GEMM with M·N·K up to
-// small_gemm_limit() on unpacked kernels that, on these thin shapes (m ≪ n),
-// beat one packed call by ~1.5× (bench/bench_autoencoder.cpp, bench/results.md).
-// Chunk sizes depend only on the shapes (never on timings), so results are
-// reproducible run to run.
-struct Chunks {
-    std::size_t rows, k;
-};
-
-// For C (M×N) = op(A) op(B) with inner dimension K: the largest K-chunk from a
-// short list (n = 784 splits evenly by 196, 112, 98) such that M'·N·K' stays
-// within the limit, with M' rows at a time (at most max_rows).
-Chunks plan(std::size_t M, std::size_t N, std::size_t K, std::size_t max_rows) {
-    const double limit = blas::small_gemm_limit();
-    if (limit <= 0) return {M, K};  // no small kernels: one call
-    const std::size_t rows = std::max<std::size_t>(1, std::min(M, max_rows));
-    for (std::size_t k : {K, std::size_t{196}, std::size_t{112}, std::size_t{98}, std::size_t{64},
-                          std::size_t{32}, std::size_t{16}})
-        if (k <= K && static_cast<double>(rows) * N * k <= limit) return {rows, k};
-    return {M, K};  // too wide even at K' = 16: one packed call is as good
-}
-
-// A step's products are split into parts fixed by the shapes alone: rows of
-// A = X Wᵀ in blocks of at least 128 (and at most 1024 parts), columns of
-// the gradient in blocks of at least 128 (smaller blocks cost ~5% at one
-// thread on packed kernels: bench/bench_autoencoder.cpp). blas::parallel_for
-// runs the parts on train.threads workers with single-threaded BLAS inside,
-// so every element is computed by the same calls whatever the thread count
-// and whatever OpenBLAS's kernels (tests/test_perf_kernels.cpp; scripts/test
-// runs the suite under several kernel sets). Blocks are multiples of 16.
-std::size_t block_for(std::size_t total) {
-    const std::size_t per_part = (total + 1023) / 1024;
-    return std::max<std::size_t>(128, (per_part + 15) / 16 * 16);
-}
-std::size_t parts_of(std::size_t total, std::size_t block) { return (total + block - 1) / block; }
-
-}  // namespace
+using blas::Chunks;
+using blas::block_for;
+using blas::parts_of;
+using blas::small_gemm_chunks;
 
 template <class T>
 LinearAutoencoder<T>::LinearAutoencoder(std::size_t input_dim, std::size_t latent_dim,
@@ -76,8 +42,8 @@ double LinearAutoencoder<T>::forward(const MatrixView<T>& X, bool with_S) {
     blas::transpose<T>(m, n, W, n, Wt_.data(), m);
     // A = X Wᵀ (B×m): 2·B·m·n flops. Rows of 256 (128 for m ≥ 64) at a time.
     // Q = W Wᵀ (m×m), as (Wᵀ)ᵀ Wᵀ. Split into parts.
-    const Chunks ca = plan(B, m, n, m >= 64 ? 128 : 256);
-    const Chunks cq = plan(m, m, n, m);
+    const Chunks ca = small_gemm_chunks(B, m, n, m >= 64 ? 128 : 256);
+    const Chunks cq = small_gemm_chunks(m, m, n, m);
     // Without small-matrix kernels (packed GEMM only) the two Gram matrices
     // Q = W Wᵀ and S = Aᵀ A come from SYRK: half their flops, ~6% of a step.
     const bool packed = blas::small_gemm_limit() <= 0;
@@ -98,8 +64,8 @@ double LinearAutoencoder<T>::forward(const MatrixView<T>& X, bool with_S) {
     // A₂ = A (Q − 2I) (B×m) by the same row parts; with the gradient, the
     // last part forms S = Aᵀ A (m×m). Every product runs inside parallel_for,
     // small ones too: outside it OpenBLAS would thread them by its own rule.
-    const Chunks c2 = plan(B, m, m, B);
-    const Chunks cs = plan(m, m, B, m);
+    const Chunks c2 = small_gemm_chunks(B, m, m, B);
+    const Chunks cs = small_gemm_chunks(m, m, B, m);
     blas::parallel_for(row_parts + (with_S ? 1 : 0), [&](std::size_t p) {
         if (p == row_parts) return gram(B, m, A_.data(), S_.data(), cs);
         const std::size_t r0 = p * rb, r1 = std::min(B, r0 + rb);
@@ -134,8 +100,8 @@ double LinearAutoencoder<T>::loss_and_grad(const MatrixView<T>& X, xt::xtensor<T
     // second product over the batch, 2·B·m·n flops. (S is symmetric: Sᵀ W.)
     // At most 32 rows of G per call: for m = 64 that beats thinner K-chunks.
     // Split by columns into parts.
-    const Chunks cw = plan(m, n, m, 32);
-    const Chunks cg = plan(m, n, B, 32);
+    const Chunks cw = small_gemm_chunks(m, n, m, 32);
+    const Chunks cg = small_gemm_chunks(m, n, B, 32);
     const T* W = this->theta_.data();
     const std::size_t cb = block_for(n), col_parts = parts_of(n, cb);
     blas::parallel_for(col_parts, [&](std::size_t p) {

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "latentlab/linalg/blas.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
 
 namespace latentlab {
 
@@ -14,7 +14,7 @@ template <class T>
 Mlp<T>::Mlp(std::size_t input_dim, std::size_t hidden, std::size_t classes, Activation activation)
     : n_(input_dim), h_(hidden), c_(classes), f_(activation) {
     if (n_ == 0 || h_ == 0 || c_ < 2)
-        throw ConfigError("mlp: needs input_dim > 0, hidden > 0 and at least 2 classes (got " +
+        throw OptionError("hidden", ": the mlp needs input_dim > 0, hidden > 0 and at least 2 classes (got " +
                           std::to_string(n_) + ", " + std::to_string(h_) + ", " +
                           std::to_string(c_) + ")");
     this->allocate({ParamBlock{"W1", {h_, n_}, 0}, ParamBlock{"b1", {h_}, 0},
@@ -47,7 +47,7 @@ void Mlp<T>::check(const MatrixView<T>& X, bool need_labels) const {
         if (X.labels[i] < 0 || static_cast<std::size_t>(X.labels[i]) >= c_)
             throw DataError("mlp: label " + std::to_string(X.labels[i]) + " of row " +
                             std::to_string(i) + " is outside [0, " + std::to_string(c_) +
-                            ") (model.classes = " + std::to_string(c_) + ")");
+                            ") (classes = " + std::to_string(c_) + ")");
 }
 
 template <class T>

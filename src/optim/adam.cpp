@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "latentlab/linalg/simd.hpp"
-#include "latentlab/util/binary_io.hpp"
+#include "latentlab/core/binary_io.hpp"
 
 namespace latentlab {
 
@@ -64,7 +64,7 @@ Adam<T>::Adam(AdamOptions opt, std::size_t n) : opt_(opt) {
 }
 
 template <class T>
-void Adam<T>::step(xt::xtensor<T, 1>& x, const xt::xtensor<T, 1>& g, double lr) {
+void Adam<T>::update(xt::xtensor<T, 1>& x, const xt::xtensor<T, 1>& g, double lr) {
     state_.t += 1;
     const double bc1 = 1.0 - std::pow(opt_.beta1, static_cast<double>(state_.t));
     const double bc2 = 1.0 - std::pow(opt_.beta2, static_cast<double>(state_.t));

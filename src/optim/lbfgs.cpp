@@ -2,16 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
-#include "latentlab/util/binary_io.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/binary_io.hpp"
+#include "latentlab/linalg/blas.hpp"
+#include "latentlab/core/error.hpp"
 
 namespace latentlab {
 
 namespace {
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
 template <class A, class B>
 double dotv(const A& a, const B& b, std::size_t n) {
     double s = 0;
@@ -19,20 +19,7 @@ double dotv(const A& a, const B& b, std::size_t n) {
     return s;
 }
 
-// Minimiser of the cubic through (a, fa, da) and (b, fb, db), or NaN.
-double cubic_min(double a, double fa, double da, double b, double fb, double db) {
-    const double d1 = da + db - 3.0 * (fa - fb) / (a - b);
-    const double disc = d1 * d1 - da * db;
-    if (!(disc >= 0)) return std::nan("");
-    const double d2 = std::copysign(std::sqrt(disc), b - a);
-    return b - (b - a) * (db + d2 - d1) / (db - da + 2.0 * d2);
-}
 }  // namespace
-
-template <class T>
-void Lbfgs<T>::step(xt::xtensor<T, 1>&, const xt::xtensor<T, 1>&, double) {
-    throw ConfigError("optim.type lbfgs is a full-batch optimiser and has no minibatch step");
-}
 
 template <class T>
 std::vector<double> Lbfgs<T>::direction(const xt::xtensor<T, 1>& g) const {
@@ -59,134 +46,21 @@ std::vector<double> Lbfgs<T>::direction(const xt::xtensor<T, 1>& g) const {
 }
 
 template <class T>
-bool Lbfgs<T>::iterate(xt::xtensor<T, 1>& x, double& f, xt::xtensor<T, 1>& g, const Objective<T>& fn) {
-    const std::size_t n = x.size();
-    const xt::xtensor<T, 1> x0 = x, g0 = g;
-    const double f0 = f;
-    std::vector<double> d = direction(g0);
-    double d0 = dotv(g0, d, n);
-    if (!(d0 < 0)) {  // not a descent direction: restart from steepest descent
-        state_.s.clear();
-        state_.y.clear();
-        state_.rho.clear();
-        d = direction(g0);
-        d0 = dotv(g0, d, n);
-    }
+void Lbfgs<T>::forget() {
+    state_.s.clear();
+    state_.y.clear();
+    state_.rho.clear();
+}
 
-    // φ(a) = f(x0 + a d); evaluates into x, g; +∞ where the objective fails.
-    xt::xtensor<T, 1> gt = g0;
-    double last_a = -1, last_f = kInf;  // the point x, gt hold
-    auto phi = [&](double a, double& fa, double& da) {
-        last_a = a;
-        for (std::size_t i = 0; i < n; ++i) x[i] = static_cast<T>(static_cast<double>(x0[i]) + a * d[i]);
-        ++state_.evaluations;
-        try {
-            fa = fn(gt);
-        } catch (const NumericalError&) {
-            fa = kInf;
-        }
-        if (!std::isfinite(fa)) {
-            fa = last_f = kInf;
-            da = kInf;
-            return;
-        }
-        last_f = fa;
-        da = dotv(gt, d, n);
-    };
-
-    // Best point satisfying sufficient decrease so far (fallback).
-    double best_a = 0, best_f = f0;
-    xt::xtensor<T, 1> best_g = g0;
-    auto remember = [&](double a, double fa) {
-        if (fa < best_f && fa <= f0 + opt_.c1 * a * d0) {
-            best_a = a;
-            best_f = fa;
-            best_g = gt;
-        }
-    };
-
-    double a_prev = 0, f_prev = f0, d_prev = d0, a = 1.0, accepted = -1;
-    int evals = 0;
-    auto zoom = [&](double lo, double flo, double dlo, double hi, double fhi, double dhi) {
-        while (evals < opt_.max_evaluations) {
-            double a_j = std::isfinite(fhi) && std::isfinite(dhi) ? cubic_min(lo, flo, dlo, hi, fhi, dhi) : std::nan("");
-            const double left = std::min(lo, hi), right = std::max(lo, hi), w = right - left;
-            if (!(a_j > left + 0.1 * w && a_j < right - 0.1 * w)) a_j = 0.5 * (lo + hi);
-            double fj, dj;
-            phi(a_j, fj, dj);
-            ++evals;
-            remember(a_j, fj);
-            if (fj > f0 + opt_.c1 * a_j * d0 || fj >= flo) {
-                hi = a_j;
-                fhi = fj;
-                dhi = dj;
-            } else {
-                if (std::abs(dj) <= -opt_.c2 * d0) return a_j;
-                if (dj * (hi - lo) >= 0) {
-                    hi = lo;
-                    fhi = flo;
-                    dhi = dlo;
-                }
-                lo = a_j;
-                flo = fj;
-                dlo = dj;
-            }
-            if (std::abs(hi - lo) < 1e-16 * std::max(1.0, std::abs(lo))) break;
-        }
-        return -1.0;
-    };
-
-    for (int i = 1; evals < opt_.max_evaluations; ++i) {
-        double fa, da;
-        phi(a, fa, da);
-        ++evals;
-        remember(a, fa);
-        if (fa > f0 + opt_.c1 * a * d0 || (i > 1 && fa >= f_prev)) {
-            accepted = zoom(a_prev, f_prev, d_prev, a, fa, da);
-            break;
-        }
-        if (std::abs(da) <= -opt_.c2 * d0) {
-            accepted = a;
-            break;
-        }
-        if (da >= 0) {
-            accepted = zoom(a, fa, da, a_prev, f_prev, d_prev);
-            break;
-        }
-        a_prev = a;
-        f_prev = fa;
-        d_prev = da;
-        a *= 2.0;
-    }
-    // The Wolfe point, or the best point with sufficient decrease.
-    if (accepted < 0) accepted = best_a;
-    if (accepted <= 0) {
-        x = x0;
-        g = g0;
-        f = f0;
-        reason_ = "line search found no decrease (at a minimum to working precision)";
-        return true;
-    }
-    if (accepted == last_a) {  // x and gt hold it already
-        f = last_f;
-        g = gt;
-    } else if (accepted == best_a) {
-        for (std::size_t i = 0; i < n; ++i) x[i] = static_cast<T>(static_cast<double>(x0[i]) + accepted * d[i]);
-        f = best_f;
-        g = best_g;
-    } else {
-        double da;
-        phi(accepted, f, da);  // re-evaluate so that x, f, g agree
-        g = gt;
-    }
-    ++state_.iterations;
-    state_.last_step = accepted;
-
-    // Curvature pair.
+// Keeps the pair (s, y) = (x − x0, g − g0) when sᵀy > 0 (relative to |s||y|),
+// so that the implied inverse Hessian stays positive definite.
+template <class T>
+void Lbfgs<T>::update_history(const xt::xtensor<T, 1>& x0, const xt::xtensor<T, 1>& g0) {
+    const std::size_t n = x0.size();
     std::vector<double> s(n), y(n);
     for (std::size_t i = 0; i < n; ++i) {
-        s[i] = static_cast<double>(x[i]) - static_cast<double>(x0[i]);
-        y[i] = static_cast<double>(g[i]) - static_cast<double>(g0[i]);
+        s[i] = static_cast<double>(x_[i]) - static_cast<double>(x0[i]);
+        y[i] = static_cast<double>(g_[i]) - static_cast<double>(g0[i]);
     }
     const double sy = dotv(s, y, n);
     if (sy > 1e-12 * std::sqrt(dotv(s, s, n) * dotv(y, y, n))) {
@@ -199,18 +73,56 @@ bool Lbfgs<T>::iterate(xt::xtensor<T, 1>& x, double& f, xt::xtensor<T, 1>& g, co
         state_.y.push_back(std::move(y));
         state_.rho.push_back(1.0 / sy);
     }
+}
 
+// "" while none of the stopping rules holds.
+template <class T>
+std::string Lbfgs<T>::stopping_rule(double f0) const {
     double gmax = 0;
-    for (std::size_t i = 0; i < n; ++i) gmax = std::max(gmax, std::abs(static_cast<double>(g[i])));
-    if (gmax <= opt_.grad_tol) {
-        reason_ = "gradient norm below optim.grad_tol";
-        return true;
+    for (std::size_t i = 0; i < g_.size(); ++i) gmax = std::max(gmax, std::abs(static_cast<double>(g_[i])));
+    if (gmax <= opt_.grad_tol) return "largest |gradient| entry below grad_tol";
+    if (f0 - f_ <= opt_.rel_tol * std::max({std::abs(f0), std::abs(f_), 1.0}))
+        return "relative decrease below rel_tol";
+    return "";
+}
+
+template <class T>
+StepResult Lbfgs<T>::step(xt::xtensor<T, 1>& x, const Objective<T>& fn, double /*lr*/) {
+    const std::size_t n = x.size();
+    // f and ∇f at x: from the last step when it ended here, else evaluated.
+    if (x_.size() != n || std::memcmp(x_.data(), x.data(), n * sizeof(T)) != 0) {
+        g_ = xt::zeros<T>({n});
+        f_ = fn(g_);
     }
-    if (f0 - f <= opt_.rel_tol * std::max({std::abs(f0), std::abs(f), 1.0})) {
-        reason_ = "relative change below optim.rel_tol";
-        return true;
+    const xt::xtensor<T, 1> x0 = x, g0 = g_;
+    const double f0 = f_;
+    StepResult r;
+    r.loss = f0;
+
+    std::vector<double> d = direction(g0);
+    double d0 = dotv(g0, d, n);
+    if (!(d0 < 0)) {  // not a descent direction: restart from steepest descent
+        forget();
+        d = direction(g0);
+        d0 = dotv(g0, d, n);
     }
-    return false;
+    const auto ls = strong_wolfe_search<T>(x, g_, x0, f0, g0, d, d0, fn, opt_.line_search);
+    state_.evaluations += ls.evaluations;
+    f_ = ls.f;
+    x_ = x;
+    r.end_loss = f_;
+    r.end_grad_norm = std::sqrt(blas::sqnorm<T>(n, g_.data()));
+    if (ls.step <= 0) {
+        r.converged = true;
+        r.stop_reason = "line search found no decrease (at a minimum to working precision)";
+        return r;
+    }
+    ++state_.iterations;
+    state_.last_step = ls.step;
+    update_history(x0, g0);
+    r.stop_reason = stopping_rule(f0);
+    r.converged = !r.stop_reason.empty();
+    return r;
 }
 
 template <class T>
@@ -230,6 +142,7 @@ void Lbfgs<T>::save_state(std::ostream& out) const {
 template <class T>
 void Lbfgs<T>::load_state(std::istream& in) {
     state_ = {};
+    x_ = xt::xtensor<T, 1>();  // evaluate afresh at the restored parameters
     state_.iterations = bin::get<std::int64_t>(in);
     state_.evaluations = bin::get<std::int64_t>(in);
     state_.last_step = bin::get<double>(in);

@@ -1,18 +1,22 @@
 #include "latentlab/optim/schedule.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace latentlab {
 
-double learning_rate(const OptimConfig& cfg, double epoch, long total_epochs) {
-    if (cfg.schedule == "step") {
-        return cfg.lr * std::pow(cfg.gamma, std::floor(epoch / static_cast<double>(cfg.step_epochs)));
+double Schedule::at(double epoch, long total_epochs) const {
+    switch (kind) {
+        case Kind::step:
+            return lr * std::pow(gamma, std::floor(epoch / static_cast<double>(step_epochs)));
+        case Kind::cosine: {
+            const double progress = total_epochs > 0 ? std::min(1.0, epoch / total_epochs) : 1.0;
+            return min_lr + 0.5 * (lr - min_lr) * (1.0 + std::cos(M_PI * progress));
+        }
+        case Kind::constant:
+            break;
     }
-    if (cfg.schedule == "cosine") {
-        const double progress = total_epochs > 0 ? std::min(1.0, epoch / total_epochs) : 1.0;
-        return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1.0 + std::cos(M_PI * progress));
-    }
-    return cfg.lr;
+    return lr;
 }
 
 }  // namespace latentlab

@@ -1,7 +1,7 @@
 #include "latentlab/optim/sgd.hpp"
 
 #include "latentlab/linalg/simd.hpp"
-#include "latentlab/util/binary_io.hpp"
+#include "latentlab/core/binary_io.hpp"
 
 namespace latentlab {
 
@@ -49,7 +49,7 @@ Sgd<T>::Sgd(SgdOptions opt, std::size_t n) : opt_(opt) {
 }
 
 template <class T>
-void Sgd<T>::step(xt::xtensor<T, 1>& x, const xt::xtensor<T, 1>& g, double lr) {
+void Sgd<T>::update(xt::xtensor<T, 1>& x, const xt::xtensor<T, 1>& g, double lr) {
     const T eta = static_cast<T>(lr), mu = static_cast<T>(opt_.momentum),
             wd = static_cast<T>(opt_.weight_decay);
     if (opt_.momentum == 0.0) return sgd_plain<T>(x.size(), x.data(), g.data(), eta, wd);

@@ -8,7 +8,7 @@
 #include <exception>
 #include <string>
 
-#include "latentlab/analysis/derivations.hpp"
+#include "latentlab/tools/derivations.hpp"
 
 int main(int argc, char** argv) {
     std::uint64_t seed = 20240601;

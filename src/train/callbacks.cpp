@@ -8,8 +8,9 @@
 #include <spdlog/spdlog.h>
 
 #include "latentlab/train/checkpoint.hpp"
-#include "latentlab/util/files.hpp"
-#include "latentlab/util/json.hpp"
+#include "latentlab/core/files.hpp"
+#include "latentlab/core/format.hpp"
+#include "latentlab/core/json.hpp"
 
 namespace latentlab {
 
@@ -17,11 +18,7 @@ namespace {
 double secs(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // For the console: 8 significant digits.
-std::string short_number(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.8g", v);
-    return buf;
-}
+std::string short_number(double v) { return format_g(v, 8); }
 
 // Shortest text that reads back to the same double (numpy reads it exactly).
 std::string csv_number(double v) {
@@ -46,7 +43,7 @@ void ProgressCallback<T>::clear_line() {
 template <class T>
 void ProgressCallback<T>::on_run_begin(const TrainContext<T>& ctx) {
     last_ = epoch_start_ = std::chrono::steady_clock::now();
-    if (ctx.optimizer.full_batch())
+    if (ctx.iterations)
         log_->info("training: at most {} {} iterations on the full batch", ctx.total_epochs, ctx.optimizer.name());
     else
         log_->info("training: {} epochs of {} batches, optimiser {}", ctx.total_epochs, ctx.num_batches,
@@ -55,6 +52,7 @@ void ProgressCallback<T>::on_run_begin(const TrainContext<T>& ctx) {
 
 template <class T>
 bool ProgressCallback<T>::on_step(const TrainContext<T>& ctx, std::size_t batch, double loss) {
+    if (ctx.iterations) return false;  // an iteration is a line of its own (on_epoch_end)
     auto now = std::chrono::steady_clock::now();
     if (batch == 0) {
         epoch_start_ = now;
@@ -88,13 +86,14 @@ template <class T>
 bool ProgressCallback<T>::on_epoch_end(const TrainContext<T>& ctx, const EpochRecord& r) {
     clear_line();
     std::ostringstream s;
-    const bool iteration = std::isnan(r.lr) || ctx.optimizer.full_batch();  // L-BFGS: one row per iteration
+    const bool iteration = ctx.iterations;  // L-BFGS: one row per iteration
     s << (iteration ? "iteration " : "epoch ") << r.epoch << "/" << ctx.total_epochs << "  train "
       << short_number(r.train_loss);
     if (optimum_ > 0) s << " (L/L* " << short_number(r.train_loss / optimum_) << ")";
     if (!std::isnan(r.test_loss)) s << "  test " << short_number(r.test_loss);
     s << "  |grad| " << short_number(r.grad_norm);
     if (!iteration) s << "  lr " << short_number(r.lr);
+    for (const auto& kv : r.metrics) s << "  " << kv.first << " " << short_number(kv.second);
     for (const auto& kv : r.extra)
         if (kv.first != "jitter" || kv.second > 0) s << "  " << kv.first << " " << short_number(kv.second);
     if (r.epoch > 0) s << "  " << short_number(std::round(r.epoch_seconds * 100) / 100) << "s";
@@ -109,8 +108,7 @@ const char* MetricsCsvCallback<T>::header() {
 }
 
 template <class T>
-MetricsCsvCallback<T>::MetricsCsvCallback(std::string path, long resume_epoch, std::vector<Derived> derived)
-    : path_(std::move(path)), derived_(std::move(derived)) {
+MetricsCsvCallback<T>::MetricsCsvCallback(std::string path, long resume_epoch) : path_(std::move(path)) {
     if (resume_epoch > 0 && file_exists(path_)) {
         std::istringstream in(read_file(path_));
         std::string line;
@@ -129,12 +127,12 @@ bool MetricsCsvCallback<T>::on_epoch_end(const TrainContext<T>&, const EpochReco
     row << r.epoch << ',' << r.step << ',' << csv_number(r.train_loss) << ','
         << csv_number(r.test_loss) << ',' << csv_number(r.grad_norm) << ',' << csv_number(r.lr)
         << ',' << csv_number(r.seconds) << ',' << csv_number(r.epoch_seconds);
-    for (const auto& d : derived_) row << ',' << csv_number(d.second(r));
+    for (const auto& kv : r.metrics) row << ',' << csv_number(kv.second);
     for (const auto& kv : r.extra) row << ',' << csv_number(kv.second);
     rows_.push_back(row.str());
     if (header_.empty()) {
         header_ = header();
-        for (const auto& d : derived_) header_ += "," + d.first;
+        for (const auto& kv : r.metrics) header_ += "," + kv.first;
         for (const auto& kv : r.extra) header_ += "," + kv.first;
     }
     std::string all = header_ + "\n";

@@ -3,10 +3,10 @@
 #include <cstring>
 #include <sstream>
 
-#include "latentlab/data/npy.hpp"
-#include "latentlab/util/binary_io.hpp"
-#include "latentlab/util/error.hpp"
-#include "latentlab/util/files.hpp"
+#include "latentlab/io/npy.hpp"
+#include "latentlab/core/binary_io.hpp"
+#include "latentlab/core/error.hpp"
+#include "latentlab/core/files.hpp"
 
 namespace latentlab {
 

@@ -2,11 +2,14 @@
 
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <sstream>
 
+#include "latentlab/core/error.hpp"
+#include "latentlab/core/format.hpp"
+#include "latentlab/data/batcher.hpp"
 #include "latentlab/linalg/blas.hpp"
-#include "latentlab/optim/schedule.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/linalg/openblas.hpp"
 
 namespace latentlab {
 
@@ -14,11 +17,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-std::string fmt_g(double v) {
-    std::ostringstream s;
-    s << v;
-    return s.str();
 }
 }  // namespace
 
@@ -59,102 +57,126 @@ Evaluation evaluate_model(Model<T>& model, const MatrixView<T>& X, bool with_gra
 }
 
 template <class T>
-Trainer<T>::Trainer(Model<T>& model, Optimizer<T>& opt, const Dataset<T>& data,
-                    TrainerOptions<T> options)
-    : model_(model), opt_(opt), data_(data), options_(std::move(options)) {}
+Trainer<T>::Trainer(Model<T>& model, Optimizer<T>& opt, const Dataset<T>& data, TrainerOptions options)
+    : model_(model),
+      opt_(opt),
+      data_(data),
+      options_(std::move(options)),
+      // A full-batch model (GPLVM) sees its rows in order: row i of Y belongs
+      // to latent i, so they are never shuffled. A line search needs the same
+      // objective at every trial point.
+      full_batch_(!model.separable() || opt.line_search()) {}
 
 template <class T>
-EpochRecord Trainer<T>::evaluate(long epoch, long step, double lr) {
+EpochRecord Trainer<T>::evaluate(const TrainContext<T>& ctx, long epoch, double lr, const StepResult* last) {
     EpochRecord r;
     r.epoch = epoch;
-    r.step = step;
+    r.step = ctx.step;
     r.lr = lr;
-    const Evaluation tr = options_.train_eval ? options_.train_eval(model_)
-                                              : evaluate_model(model_, data_.train(), true);
-    r.train_loss = tr.loss;
-    r.grad_norm = tr.grad_norm;
+    r.train_loss = r.grad_norm = std::numeric_limits<double>::quiet_NaN();
+    bool claimed = false;
+    for (auto* cb : callbacks_) claimed |= cb->evaluates_train_loss();
+    if (last && last->has_end_value()) {
+        r.train_loss = last->end_loss;
+        r.grad_norm = last->end_grad_norm;
+    } else if (!claimed) {
+        const Evaluation tr = evaluate_model(model_, data_.train(), true);
+        r.train_loss = tr.loss;
+        r.grad_norm = tr.grad_norm;
+    }
     if (data_.n_test > 0) r.test_loss = evaluate_model(model_, data_.test(), false).loss;
     r.extra = model_.diagnostics();
+    for (auto* cb : callbacks_) cb->on_evaluate(ctx, r);
     return r;
 }
 
 template <class T>
 TrainResult Trainer<T>::run(StartPoint start) {
     const auto t_begin = Clock::now();
-    const auto workers = static_cast<std::size_t>(std::max(1, blas::threads()));
-    Batcher<T> batcher(data_, options_.batch_size, options_.seed, workers);
-    TrainContext<T> ctx{model_, opt_, start.epoch, start.step, options_.epochs,
-                        batcher.num_batches(), start.seconds};
+    std::unique_ptr<Batcher<T>> batcher;
+    if (!full_batch_)
+        batcher = std::make_unique<Batcher<T>>(data_, options_.batch_size, options_.seed,
+                                               static_cast<std::size_t>(std::max(1, blas::threads())));
+    const std::size_t nb = batcher ? batcher->num_batches() : 1;
+    TrainContext<T> ctx{model_, opt_, start.epoch, start.step, options_.epochs, nb, opt_.line_search(),
+                        start.seconds};
     auto elapsed = [&] { return start.seconds + since(t_begin); };
     TrainResult result;
     result.epochs_done = start.epoch;
     result.steps = start.step;
 
-    for (auto* cb : callbacks_) cb->on_run_begin(ctx);
-    const double nb = static_cast<double>(batcher.num_batches());
-    double lr = learning_rate(options_.optim, static_cast<double>(start.epoch), options_.epochs);
-    bool stop = false;
-
+    // The learning rate at a point of training (NaN for a line search).
+    auto rate = [&](double epoch) {
+        return opt_.line_search() ? std::numeric_limits<double>::quiet_NaN()
+                                  : options_.schedule.at(epoch, options_.epochs);
+    };
+    double lr = rate(static_cast<double>(start.epoch));
     auto fail = [&](const std::string& what, long epoch) {
         std::ostringstream s;
-        s << "epoch " << epoch << ", step " << ctx.step << ": " << what << " (learning rate " << lr
-          << ", optim.lr " << options_.optim.lr << "); stopped, parameters of the last good step kept";
+        s << (ctx.iterations ? "iteration " : "epoch ") << epoch << ", step " << ctx.step << ": " << what;
+        if (!ctx.iterations) s << " (learning rate " << lr << ", initially " << options_.schedule.lr << ")";
+        s << "; stopped, parameters of the last good step kept";
         throw NumericalError(s.str());
     };
 
+    for (auto* cb : callbacks_) cb->on_run_begin(ctx);
+    bool stop = false;
     if (start.epoch == 0) {
-        EpochRecord r0 = evaluate(0, 0, lr);
+        EpochRecord r0 = evaluate(ctx, 0, lr, nullptr);
         r0.seconds = elapsed();
-        if (!std::isfinite(r0.train_loss)) fail("initial loss is " + fmt_g(r0.train_loss), 0);
+        if (!std::isfinite(r0.train_loss)) fail("initial loss is " + format_g(r0.train_loss), 0);
         result.history.push_back(r0);
         for (auto* cb : callbacks_) stop |= cb->on_epoch_end(ctx, r0);
     }
     const double first_loss = result.history.empty() ? 0.0 : result.history.front().train_loss;
 
-    xt::xtensor<T, 1> g = xt::zeros<T>({model_.num_params()});
-    if (opt_.full_batch()) {
-        run_full_batch(ctx, result, stop, elapsed);
-        result.seconds = ctx.seconds = elapsed();
-        for (auto* cb : callbacks_) cb->on_run_end(ctx);
-        return result;
-    }
+    // The objective of a step: the loss and gradient on the step's batch,
+    // checked. A good evaluation's point is kept as the last good one, so
+    // that a failure restores it.
     xt::xtensor<T, 1> last_good = model_.params();
-    for (long epoch = start.epoch + 1; epoch <= options_.epochs && !stop; ++epoch) {
+    MatrixView<T> batch;
+    long epoch = start.epoch;
+    const Objective<T> objective = [&](xt::xtensor<T, 1>& g) {
+        const double loss = model_.loss_and_grad(batch, g);
+        const double gn2 = blas::sqnorm<T>(g.size(), g.data());
+        if (!std::isfinite(loss) || !std::isfinite(gn2))
+            fail(std::string(std::isfinite(loss) ? "gradient" : "loss") + " is not finite (" +
+                     (std::isnan(loss) ? "NaN" : format_g(loss)) + "): the run diverged",
+                 epoch);
+        if (first_loss > 0 && loss > 1e8 * first_loss)
+            fail("loss " + format_g(loss) + " is 1e8 times the initial " + format_g(first_loss) +
+                     ": the run diverged",
+                 epoch);
+        std::memcpy(last_good.data(), model_.params().data(), g.size() * sizeof(T));
+        return loss;
+    };
+
+    for (epoch = start.epoch + 1; epoch <= options_.epochs && !stop; ++epoch) {
         ctx.epoch = epoch;
-        batcher.start_epoch(epoch);
+        if (batcher) batcher->start_epoch(epoch);
         const auto t_epoch = Clock::now();
-        const std::size_t n_batches = model_.separable() ? batcher.num_batches() : 1;
-        for (std::size_t b = 0; b < n_batches && !stop; ++b) {
-            lr = learning_rate(options_.optim, static_cast<double>(epoch - 1) + b / nb, options_.epochs);
-            // A full-batch model (GPLVM) sees its rows in order: row i of Y
-            // belongs to latent i, so they are never shuffled.
-            const auto batch = model_.separable() ? batcher.batch(b) : data_.train();
-            const double loss = model_.loss_and_grad(batch, g);
-            const double gn2 = blas::sqnorm<T>(g.size(), g.data());
-            if (!std::isfinite(loss) || !std::isfinite(gn2)) {
+        StepResult last;
+        for (std::size_t b = 0; b < nb && !stop; ++b) {
+            lr = rate(static_cast<double>(epoch - 1) + static_cast<double>(b) / static_cast<double>(nb));
+            batch = batcher ? batcher->batch(b) : data_.train();
+            try {
+                last = opt_.step(model_.params(), objective, lr);
+            } catch (const NumericalError&) {
                 model_.params() = last_good;
-                fail(std::string(std::isfinite(loss) ? "gradient" : "loss") + " is not finite (" +
-                         (std::isnan(loss) ? "NaN" : fmt_g(loss)) + "): the run diverged",
-                     epoch);
+                throw;
             }
-            if (first_loss > 0 && loss > 1e8 * first_loss) {
-                model_.params() = last_good;
-                fail("loss " + fmt_g(loss) + " is 1e8 times the initial " + fmt_g(first_loss) +
-                         ": the run diverged",
-                     epoch);
-            }
-            std::memcpy(last_good.data(), model_.params().data(), g.size() * sizeof(T));
-            opt_.step(model_.params(), g, lr);
             ++ctx.step;
-            for (auto* cb : callbacks_) stop |= cb->on_step(ctx, b, loss);
+            for (auto* cb : callbacks_) stop |= cb->on_step(ctx, b, last.loss);
         }
         const double epoch_time = since(t_epoch);
         result.epoch_seconds.push_back(epoch_time);
 
-        EpochRecord r = evaluate(epoch, ctx.step, lr);
-        if (!std::isfinite(r.train_loss)) {
+        EpochRecord r = evaluate(ctx, epoch, lr, full_batch_ ? &last : nullptr);
+        if (!std::isfinite(r.train_loss) || !std::isfinite(r.grad_norm)) {
             model_.params() = last_good;
-            fail("training loss is " + fmt_g(r.train_loss) + " after the epoch: the run diverged", epoch);
+            fail("training loss is " + format_g(r.train_loss) + " (|grad| " + format_g(r.grad_norm) +
+                     ") after the " + (ctx.iterations ? "iteration" : "epoch") + ": the run diverged",
+                 epoch);
         }
         r.epoch_seconds = epoch_time;
         r.seconds = ctx.seconds = elapsed();
@@ -162,56 +184,16 @@ TrainResult Trainer<T>::run(StartPoint start) {
         result.epochs_done = epoch;
         result.steps = ctx.step;
         for (auto* cb : callbacks_) stop |= cb->on_epoch_end(ctx, r);
-    }
-    result.stopped_by_callback = stop && result.epochs_done < options_.epochs;
-    result.seconds = ctx.seconds = elapsed();
-    for (auto* cb : callbacks_) cb->on_run_end(ctx);
-    return result;
-}
-
-template <class T>
-void Trainer<T>::run_full_batch(TrainContext<T>& ctx, TrainResult& result, bool& stop,
-                                const std::function<double()>& elapsed) {
-    // One optimiser iteration (with its line search) per epoch, on all
-    // training rows; f and ∇f come from the iteration itself.
-    const auto train = data_.train();
-    Objective<T> fn = [&](xt::xtensor<T, 1>& grad) { return model_.loss_and_grad(train, grad); };
-    xt::xtensor<T, 1> g = xt::zeros<T>({model_.num_params()});
-    double f = fn(g);
-    for (long epoch = ctx.epoch + 1; epoch <= options_.epochs && !stop; ++epoch) {
-        ctx.epoch = epoch;
-        const auto t_iter = Clock::now();
-        const xt::xtensor<T, 1> before = model_.params();
-        const bool converged = opt_.iterate(model_.params(), f, g, fn);
-        const double gn = std::sqrt(blas::sqnorm<T>(g.size(), g.data()));
-        if (!std::isfinite(f) || !std::isfinite(gn)) {
-            model_.params() = before;
-            throw NumericalError("iteration " + std::to_string(epoch) + ": the objective is not finite; stopped, "
-                                 "parameters of the last good iteration kept");
-        }
-        ++ctx.step;
-        const double iter_time = since(t_iter);
-        result.epoch_seconds.push_back(iter_time);
-        EpochRecord r;
-        r.epoch = epoch;
-        r.step = ctx.step;
-        r.train_loss = f;
-        r.grad_norm = gn;
-        r.lr = std::nan("");
-        if (data_.n_test > 0) r.test_loss = evaluate_model(model_, data_.test(), false).loss;
-        r.epoch_seconds = iter_time;
-        r.seconds = ctx.seconds = elapsed();
-        r.extra = model_.diagnostics();
-        result.history.push_back(r);
-        result.epochs_done = epoch;
-        result.steps = ctx.step;
-        for (auto* cb : callbacks_) stop |= cb->on_epoch_end(ctx, r);
-        if (converged) {
+        if (last.converged) {
             result.converged = true;
-            result.stop_reason = opt_.stop_reason();
+            result.stop_reason = last.stop_reason;
             break;
         }
     }
+    result.stopped_by_callback = stop && !result.converged && result.epochs_done < options_.epochs;
+    result.seconds = ctx.seconds = elapsed();
+    for (auto* cb : callbacks_) cb->on_run_end(ctx);
+    return result;
 }
 
 template class Trainer<float>;

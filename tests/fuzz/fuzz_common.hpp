@@ -15,8 +15,8 @@
 
 #include "latentlab/config/config.hpp"
 #include "latentlab/data/dataset.hpp"
-#include "latentlab/data/raw_tensor.hpp"
-#include "latentlab/util/error.hpp"
+#include "latentlab/io/raw_tensor.hpp"
+#include "latentlab/core/error.hpp"
 
 namespace latentlab::fuzz {
 

@@ -1,6 +1,6 @@
 // libFuzzer target: the CSV reader (with each row's line), then the Dataset.
 #include "fuzz_common.hpp"
-#include "latentlab/data/csv.hpp"
+#include "latentlab/io/csv.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace latentlab;

@@ -2,7 +2,7 @@
 // Property: any bytes give a consistent tensor or a one-line DataError; no
 // crash, leak, undefined behaviour, or allocation the file cannot back.
 #include "fuzz_common.hpp"
-#include "latentlab/data/idx.hpp"
+#include "latentlab/io/idx.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace latentlab;

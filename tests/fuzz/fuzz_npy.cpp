@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "fuzz_common.hpp"
-#include "latentlab/data/npy.hpp"
+#include "latentlab/io/npy.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace latentlab;

@@ -16,7 +16,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "latentlab/analysis/pca.hpp"
-#include "latentlab/data/matrix_view.hpp"
+#include "latentlab/core/matrix_view.hpp"
 
 namespace latentlab {
 

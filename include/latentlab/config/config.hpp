@@ -9,17 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "latentlab/data/options.hpp"
+
 namespace latentlab {
 
-struct DataConfig {
-    std::string source = "mnist";   // mnist | fashion-mnist | idx | npy | csv
-    std::string path;               // file (idx/npy/csv) or directory (mnist, fashion-mnist); "" = default
-    std::string labels;             // labels file (idx/npy/csv); "" = the set's own labels, if any
-    long limit = 0;                 // use `limit` samples: a seeded random subset (0 = all)
-    double test_fraction = 0.0;     // held-out fraction (0 disables the test split)
-    bool center = false;            // subtract the training mean
-    double scale = 0.0;             // multiply values by this; 0 = auto (1/255 for u8 IDX, else 1)
-};
+// data: the data layer's own options (data/options.hpp).
+using DataConfig = DataOptions;
 
 struct ModelConfig {
     std::string type = "linear_autoencoder";

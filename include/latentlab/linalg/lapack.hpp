@@ -1,10 +1,30 @@
 // Cholesky-based solves and inverses on row-major double storage, for the
 // GPLVM's kernel matrices (numerics.md: never xt::linalg's solve helpers with
-// a matrix right-hand side). `L` is the lower factor from blas::potrf_lower.
+// a matrix right-hand side). `L` is the lower factor from lapack::potrf_lower.
 #pragma once
 #include <cstddef>
 
 namespace latentlab::lapack {
+
+// --- LAPACK drivers, double, setup-time work ---------------------------------
+
+// Symmetric eigendecomposition of the row-major n×n matrix A (dsyevd).
+// On return `w` holds the eigenvalues in ascending order and row j of A the
+// unit eigenvector of w[j]. Returns LAPACK's info (0 = success).
+int syevd(std::size_t n, double* A, double* w);
+
+// Cholesky of the row-major SPD n×n matrix A: on success the lower triangle
+// of A holds L with A = L Lᵀ (upper triangle untouched). Returns info (> 0:
+// not positive definite at that leading minor).
+int potrf_lower(std::size_t n, double* A);
+
+// Solves A X = B for B (n×nrhs, row-major) in place, given potrf_lower's L.
+int potrs_lower(std::size_t n, std::size_t nrhs, const double* L, double* B);
+
+// Singular values (descending) of the row-major M×N matrix A (destroyed).
+int singular_values(std::size_t M, std::size_t N, double* A, double* s);
+
+// --- built on them ---------------------------------------------------------
 
 // B (n×nrhs, row-major) ← K⁻¹ B with K = L Lᵀ: two triangular solves with all
 // right-hand sides at once, no transposed copies.

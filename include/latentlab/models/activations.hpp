@@ -26,7 +26,7 @@ namespace latentlab {
 
 enum class Activation { identity, sigmoid, tanh, relu, swish };
 
-// "identity" | "sigmoid" | "tanh" | "relu" | "swish"; throws ConfigError
+// "identity" | "sigmoid" | "tanh" | "relu" | "swish"; throws OptionError
 // naming the valid choices otherwise.
 Activation activation_from_name(const std::string& name);
 std::string activation_name(Activation a);

@@ -63,9 +63,6 @@ public:
     std::size_t latent_dim() const { return q_; }
     const GplvmOptions& options() const { return opt_; }
 
-    // Reports each jitter the dense path had to add.
-    std::function<void(const std::string&)> on_warning;
-
 private:
     double evaluate(const MatrixView<T>& Y, T* grad);  // grad may be null
     double dense(const MatrixView<T>& Y, T* grad);

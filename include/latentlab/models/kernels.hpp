@@ -20,7 +20,7 @@ namespace latentlab {
 
 enum class KernelType { linear, rbf, rbf_ard };
 
-KernelType parse_kernel(const std::string& name);  // throws ConfigError
+KernelType parse_kernel(const std::string& name);  // throws OptionError
 const char* kernel_name(KernelType k);
 
 struct KernelParams {

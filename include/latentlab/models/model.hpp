@@ -3,13 +3,14 @@
 // `grad(batch, g)` and the fused `loss_and_grad(batch, g)`. Losses are means
 // over the batch's rows and are returned in double.
 #pragma once
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
 
-#include "latentlab/data/matrix_view.hpp"
+#include "latentlab/core/matrix_view.hpp"
 
 namespace latentlab {
 
@@ -45,6 +46,10 @@ public:
     // True when the loss is a mean over rows, so that it may be evaluated in
     // chunks and trained on minibatches; false for full-batch models (GPLVM).
     virtual bool separable() const { return true; }
+
+    // Where a model reports trouble it recovered from (e.g. jitter added to a
+    // kernel matrix); the run logs it. Unset: silent.
+    std::function<void(const std::string&)> on_warning;
 
     // Named scalars worth logging per epoch (e.g. kernel hyperparameters).
     virtual std::vector<std::pair<std::string, double>> diagnostics() const { return {}; }

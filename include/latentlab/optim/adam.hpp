@@ -21,11 +21,11 @@ struct AdamState {
 };
 
 template <class T>
-class Adam : public Optimizer<T> {
+class Adam : public FirstOrderOptimizer<T> {
 public:
     Adam(AdamOptions opt, std::size_t n);
     std::string name() const override { return "adam"; }
-    void step(xt::xtensor<T, 1>& x, const xt::xtensor<T, 1>& g, double lr) override;
+    void update(xt::xtensor<T, 1>& x, const xt::xtensor<T, 1>& g, double lr) override;
     void save_state(std::ostream& out) const override;
     void load_state(std::istream& in) override;
     const AdamState<T>& state() const { return state_; }

@@ -1,15 +1,18 @@
 // Limited-memory BFGS (Nocedal 1980; Nocedal & Wright, Numerical
-// Optimization, 2nd ed.): the two-loop recursion (Alg. 7.4) with the initial
-// scaling γ = sᵀy / yᵀy, and a line search satisfying the strong Wolfe
-// conditions (Alg. 3.5 with zoom, Alg. 3.6; cubic interpolation, bisection
-// as the safeguard). A trial point where the objective throws (e.g. a kernel
-// that is not positive definite) counts as f = +∞, so the search backs off.
-//
-// Stops when ‖∇f‖∞ ≤ grad_tol, or when the decrease of one iteration is
-// ≤ rel_tol · max(|f|, 1), or when the line search cannot make progress.
+// Optimization, 2nd ed.), in its named parts:
+//   direction:   the two-loop recursion (Alg. 7.4) with the initial scaling
+//                γ = sᵀy / yᵀy (steepest descent, step ≤ 1, when empty);
+//   line search: strong Wolfe (optim/line_search.hpp);
+//   history:     the last `history` curvature pairs (s, y) with sᵀy > 0;
+//   stopping:    ‖∇f‖∞ ≤ grad_tol, or one iteration's decrease
+//                ≤ rel_tol · max(|f|, 1), or a line search without progress.
+// One step() is one iteration. It needs the same objective at every step
+// (the full batch) and takes no learning rate.
 #pragma once
+#include <string>
 #include <vector>
 
+#include "latentlab/optim/line_search.hpp"
 #include "latentlab/optim/optimizer.hpp"
 
 namespace latentlab {
@@ -18,9 +21,7 @@ struct LbfgsOptions {
     std::size_t history = 10;
     double grad_tol = 1e-5;
     double rel_tol = 1e-12;
-    double c1 = 1e-4;       // sufficient decrease
-    double c2 = 0.9;        // curvature
-    int max_evaluations = 25;  // per line search
+    LineSearchOptions line_search;
 };
 
 template <class T>
@@ -37,20 +38,24 @@ class Lbfgs : public Optimizer<T> {
 public:
     explicit Lbfgs(LbfgsOptions opt) : opt_(opt) {}
     std::string name() const override { return "lbfgs"; }
-    bool full_batch() const override { return true; }
-    // A minibatch step is not defined for L-BFGS.
-    void step(xt::xtensor<T, 1>&, const xt::xtensor<T, 1>&, double) override;
-    bool iterate(xt::xtensor<T, 1>& x, double& f, xt::xtensor<T, 1>& g, const Objective<T>& fn) override;
-    std::string stop_reason() const override { return reason_; }
+    bool line_search() const override { return true; }
+    StepResult step(xt::xtensor<T, 1>& x, const Objective<T>& fn, double lr) override;
     void save_state(std::ostream& out) const override;
     void load_state(std::istream& in) override;
     const LbfgsState<T>& state() const { return state_; }
 
 private:
     std::vector<double> direction(const xt::xtensor<T, 1>& g) const;
+    void forget();
+    void update_history(const xt::xtensor<T, 1>& x0, const xt::xtensor<T, 1>& g0);
+    std::string stopping_rule(double f0) const;
+
     LbfgsOptions opt_;
     LbfgsState<T> state_;
-    std::string reason_;
+    // f and ∇f at x_ (the point the last step ended on), so that the next
+    // step does not evaluate them again.
+    xt::xtensor<T, 1> x_, g_;
+    double f_ = 0;
 };
 
 }  // namespace latentlab

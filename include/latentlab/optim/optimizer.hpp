@@ -1,45 +1,70 @@
-// What the training loop needs of an optimiser: one update from a gradient,
+// What the training loop needs of an optimiser: one step on an objective,
 // and its per-run state saved/restored so that a run resumes bit-exactly.
+//
+// Every optimiser takes the same step (ensmallen's contract): it evaluates
+// the objective at x as often as it needs (first-order methods once, L-BFGS
+// along its line search) and moves x. The training loop (train/trainer.hpp)
+// is therefore one loop for all of them, with the same callbacks.
 #pragma once
 #include <functional>
 #include <iosfwd>
-#include <memory>
+#include <limits>
 #include <string>
 
 #include <xtensor/xtensor.hpp>
 
-#include "latentlab/config/config.hpp"
-
 namespace latentlab {
 
-// A full-batch objective evaluated at the current parameters: returns f and
-// writes ∇f into g. It throws NumericalError where f is undefined.
+// The objective at the optimiser's current x (the buffer that step() moves):
+// returns f(x) and writes ∇f(x) into g (sized to x). It may throw
+// NumericalError where f is undefined.
 template <class T>
 using Objective = std::function<double(xt::xtensor<T, 1>& g)>;
+
+// What one step did.
+struct StepResult {
+    double loss = 0;  // f at the point the step started from
+    // Optimisers that evaluate at the point they end on (L-BFGS) report f and
+    // ‖∇f‖ there, so the loop need not evaluate again; NaN otherwise.
+    double end_loss = std::numeric_limits<double>::quiet_NaN();
+    double end_grad_norm = std::numeric_limits<double>::quiet_NaN();
+    bool converged = false;  // a stopping rule holds: no further step will help
+    std::string stop_reason;  // why, when converged
+    bool has_end_value() const { return end_loss == end_loss; }
+};
 
 template <class T>
 class Optimizer {
 public:
     virtual ~Optimizer() = default;
     virtual std::string name() const = 0;
-    // x ← update(x, g) with learning rate `lr` (from the schedule).
-    virtual void step(xt::xtensor<T, 1>& x, const xt::xtensor<T, 1>& g, double lr) = 0;
-    // Full-batch optimisers (L-BFGS) evaluate the objective themselves: one
-    // iteration from x (with f = f(x), g = ∇f(x)) moves x in place and updates
-    // f and g. Returns true when a stopping rule holds (see stop_reason()).
-    virtual bool full_batch() const { return false; }
-    virtual bool iterate(xt::xtensor<T, 1>& /*x*/, double& /*f*/, xt::xtensor<T, 1>& /*g*/,
-                         const Objective<T>& /*fn*/) {
-        return true;
-    }
-    virtual std::string stop_reason() const { return ""; }
+    // One step from x on `f`, with learning rate `lr` (from the schedule;
+    // ignored by optimisers that choose their own step length).
+    virtual StepResult step(xt::xtensor<T, 1>& x, const Objective<T>& f, double lr) = 0;
+    // True for methods that choose their own step length by a line search
+    // (L-BFGS): they need the same objective at every step (the full batch)
+    // and take no learning rate; a step of theirs is one iteration.
+    virtual bool line_search() const { return false; }
     // Per-run state (moments, step count), binary.
     virtual void save_state(std::ostream& out) const = 0;
     virtual void load_state(std::istream& in) = 0;
 };
 
-// Builds the optimiser named by cfg.type ("sgd" | "adam") for n parameters.
+// First-order methods: one evaluation, then x ← update(x, ∇f(x), lr).
 template <class T>
-std::unique_ptr<Optimizer<T>> make_optimizer(const OptimConfig& cfg, std::size_t n);
+class FirstOrderOptimizer : public Optimizer<T> {
+public:
+    virtual void update(xt::xtensor<T, 1>& x, const xt::xtensor<T, 1>& g, double lr) = 0;
+    StepResult step(xt::xtensor<T, 1>& x, const Objective<T>& f, double lr) final {
+        if (g_.size() != x.size()) g_ = xt::zeros<T>({x.size()});
+        StepResult r;
+        r.loss = f(g_);
+        update(x, g_, lr);
+        return r;
+    }
+
+private:
+    xt::xtensor<T, 1> g_;
+};
 
 }  // namespace latentlab

@@ -19,11 +19,11 @@ struct SgdState {
 };
 
 template <class T>
-class Sgd : public Optimizer<T> {
+class Sgd : public FirstOrderOptimizer<T> {
 public:
     Sgd(SgdOptions opt, std::size_t n);
     std::string name() const override { return "sgd"; }
-    void step(xt::xtensor<T, 1>& x, const xt::xtensor<T, 1>& g, double lr) override;
+    void update(xt::xtensor<T, 1>& x, const xt::xtensor<T, 1>& g, double lr) override;
     void save_state(std::ostream& out) const override;
     void load_state(std::istream& in) override;
     const SgdState<T>& state() const { return state_; }

@@ -36,15 +36,14 @@ private:
 };
 
 // metrics.csv: one row per epoch (epoch 0 = the initial state; for L-BFGS one
-// row per iteration), then the model's diagnostics as extra columns, rewritten
+// row per iteration): the fixed columns, the record's metrics (callbacks of
+// train/metrics.hpp), then the model's diagnostics, rewritten
 // atomically after every epoch. On resume, rows after the checkpoint's epoch
 // are dropped, so the file always matches the parameters on disk.
 template <class T>
 class MetricsCsvCallback : public Callback<T> {
 public:
-    // A column computed from each record (e.g. log_likelihood = −train_loss).
-    using Derived = std::pair<std::string, std::function<double(const EpochRecord&)>>;
-    MetricsCsvCallback(std::string path, long resume_epoch, std::vector<Derived> derived = {});
+    MetricsCsvCallback(std::string path, long resume_epoch);
     bool on_epoch_end(const TrainContext<T>& ctx, const EpochRecord& r) override;
     // The fixed columns; a model's diagnostics follow as extra columns.
     static const char* header();
@@ -52,7 +51,6 @@ public:
 private:
     std::string path_;
     std::string header_;
-    std::vector<Derived> derived_;
     std::vector<std::string> rows_;
 };
 

@@ -1,7 +1,10 @@
-// The generic minibatch training loop: epochs over seeded shuffled batches,
-// the learning-rate schedule, a NaN/Inf check at every step, a per-epoch
+// The training loop, one for every optimiser: epochs over a batch plan
+// decided once (seeded shuffled minibatches, or the ordered full set for a
+// model that is not separable or an optimiser with a line search), the
+// learning-rate schedule, a NaN/Inf check at every evaluation, a per-epoch
 // evaluation, and callbacks for everything optional (progress, metrics,
-// checkpoints: train/callbacks.hpp).
+// checkpoints: train/callbacks.hpp; model-specific metrics:
+// train/metrics.hpp).
 #pragma once
 #include <cmath>
 #include <functional>
@@ -9,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "latentlab/config/config.hpp"
 #include "latentlab/data/dataset.hpp"
 #include "latentlab/models/model.hpp"
 #include "latentlab/optim/optimizer.hpp"
+#include "latentlab/optim/schedule.hpp"
 
 namespace latentlab {
 
@@ -23,9 +26,11 @@ struct EpochRecord {
     double train_loss = 0;         // mean over all training samples
     double test_loss = std::numeric_limits<double>::quiet_NaN();  // NaN without a test split
     double grad_norm = 0;          // ‖∇L‖ over all training samples
-    double lr = 0;                 // learning rate at the end of the epoch
+    double lr = 0;                 // learning rate at the end of the epoch (NaN: a line search chose the steps)
     double seconds = 0;            // wall time since the run began (all sessions)
     double epoch_seconds = 0;      // time of this epoch's optimisation steps only
+    // Named metrics filled by callbacks (train/metrics.hpp: accuracy, log-likelihood, ...).
+    std::vector<std::pair<std::string, double>> metrics;
     std::vector<std::pair<std::string, double>> extra;  // model diagnostics (e.g. hyperparameters)
 };
 
@@ -37,7 +42,8 @@ struct TrainContext {
     long epoch = 0;           // current (1-based) or last finished epoch
     long step = 0;
     long total_epochs = 0;
-    std::size_t num_batches = 0;
+    std::size_t num_batches = 0;  // per epoch (1: the full set)
+    bool iterations = false;  // an epoch is one iteration of a line-search optimiser
     double seconds = 0;       // since the run began (all sessions)
 };
 
@@ -46,6 +52,13 @@ class Callback {
 public:
     virtual ~Callback() = default;
     virtual void on_run_begin(const TrainContext<T>&) {}
+    // True if on_evaluate sets the record's train_loss and grad_norm itself
+    // (an exact evaluation), so that the loop does not evaluate them.
+    virtual bool evaluates_train_loss() const { return false; }
+    // Fills the record of each epoch (and of epoch 0) after the loop's own
+    // evaluation, before any on_epoch_end: metrics the log line, metrics.csv
+    // and the summary all see.
+    virtual void on_evaluate(const TrainContext<T>&, EpochRecord&) {}
     // After each optimiser step; return true to stop the run.
     virtual bool on_step(const TrainContext<T>&, std::size_t /*batch*/, double /*loss*/) { return false; }
     // After each epoch's evaluation (and once for epoch 0); true stops the run.
@@ -59,15 +72,11 @@ struct Evaluation {
     double grad_norm = 0;
 };
 
-template <class T>
 struct TrainerOptions {
-    OptimConfig optim;       // for the schedule
-    long epochs = 1;
+    Schedule schedule;       // learning rate by epoch (first-order optimisers)
+    long epochs = 1;         // iterations, for a line-search optimiser
     std::size_t batch_size = 256;
     std::uint64_t seed = 0;
-    // Exact training-set evaluation; when empty, the loop evaluates the model
-    // over the training rows in chunks.
-    std::function<Evaluation(const Model<T>&)> train_eval;
 };
 
 struct TrainResult {
@@ -77,7 +86,7 @@ struct TrainResult {
     std::vector<double> epoch_seconds;  // optimisation time of each epoch of this session
     std::vector<EpochRecord> history;   // this session's records
     bool stopped_by_callback = false;
-    bool converged = false;         // a full-batch optimiser's stopping rule held
+    bool converged = false;         // the optimiser's stopping rule held
     std::string stop_reason;
 };
 
@@ -91,7 +100,7 @@ struct StartPoint {
 template <class T>
 class Trainer {
 public:
-    Trainer(Model<T>& model, Optimizer<T>& opt, const Dataset<T>& data, TrainerOptions<T> options);
+    Trainer(Model<T>& model, Optimizer<T>& opt, const Dataset<T>& data, TrainerOptions options);
     void add_callback(Callback<T>* cb) { callbacks_.push_back(cb); }
 
     // Runs epochs start.epoch+1 .. options.epochs. Throws NumericalError on a
@@ -99,16 +108,21 @@ public:
     // the last good step.
     TrainResult run(StartPoint start = {});
 
-    // Evaluates the current parameters on the training and test rows.
-    EpochRecord evaluate(long epoch, long step, double lr);
+    // True when every step sees all training rows in order (a model that is
+    // not separable, or an optimiser with a line search).
+    bool full_batch() const { return full_batch_; }
 
 private:
-    void run_full_batch(TrainContext<T>& ctx, TrainResult& result, bool& stop,
-                        const std::function<double()>& elapsed);
+    // The record of `epoch`: train loss and gradient norm from `last` (the
+    // step's end point, if the optimiser reported it) or evaluated, the test
+    // loss, the model's diagnostics, then the callbacks' metrics.
+    EpochRecord evaluate(const TrainContext<T>& ctx, long epoch, double lr, const StepResult* last);
+
     Model<T>& model_;
     Optimizer<T>& opt_;
     const Dataset<T>& data_;
-    TrainerOptions<T> options_;
+    TrainerOptions options_;
+    bool full_batch_;
     std::vector<Callback<T>*> callbacks_;
 };
 

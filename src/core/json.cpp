@@ -1,4 +1,5 @@
-#include "latentlab/util/json.hpp"
+#include "latentlab/core/json.hpp"
+#include "latentlab/core/format.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -7,15 +8,7 @@ namespace latentlab {
 
 std::string json_number(double v) {
     if (!std::isfinite(v)) return "null";
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    // Prefer the shortest form that round-trips.
-    for (int p = 6; p < 17; ++p) {
-        char s[40];
-        std::snprintf(s, sizeof s, "%.*g", p, v);
-        if (std::strtod(s, nullptr) == v) return s;
-    }
-    return buf;
+    return format_shortest(v);
 }
 
 std::string json_string(const std::string& s) {

@@ -5,7 +5,7 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "latentlab/util/error.hpp"
+#include "latentlab/core/error.hpp"
 
 namespace latentlab::bin {
 

@@ -2,7 +2,7 @@
 // of homework.md, computes it the way the homework writes it, and compares it
 // with central differences of the scalar it differentiates (or with its other
 // form). Vectors are n×1 matrices, as in the homework ("vectors are columns").
-#include "latentlab/analysis/derivations.hpp"
+#include "latentlab/tools/derivations.hpp"
 
 #include <algorithm>
 #include <cmath>

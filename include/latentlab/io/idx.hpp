@@ -4,7 +4,7 @@
 // 0x0E f64. Files may be gzip-compressed (detected by content, not name).
 #pragma once
 #include <string>
-#include "latentlab/data/raw_tensor.hpp"
+#include "latentlab/io/raw_tensor.hpp"
 
 namespace latentlab {
 

@@ -1,4 +1,4 @@
-#include "latentlab/util/thread_pool.hpp"
+#include "latentlab/core/thread_pool.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -5,7 +5,7 @@
 #pragma once
 #include <string>
 #include <vector>
-#include "latentlab/data/raw_tensor.hpp"
+#include "latentlab/io/raw_tensor.hpp"
 
 namespace latentlab {
 

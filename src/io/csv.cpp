@@ -2,15 +2,15 @@
 // located by their offsets in the text and converted with strtod directly
 // from it (a cell is bounded by ',', a line end or the string's NUL, none of
 // which can extend a number), so no per-cell string is made.
-#include "latentlab/data/csv.hpp"
+#include "latentlab/io/csv.hpp"
 
 #include <cstdlib>
 #include <cstring>
 #include <utility>
 #include <vector>
 
-#include "latentlab/util/error.hpp"
-#include "latentlab/util/files.hpp"
+#include "latentlab/core/error.hpp"
+#include "latentlab/core/files.hpp"
 
 namespace latentlab {
 

@@ -6,7 +6,7 @@
 // then the elements in C order. We parse that dict with a small strict
 // parser (no eval), check the data length against the shape before
 // allocating, and read the data in one bulk read.
-#include "latentlab/data/npy.hpp"
+#include "latentlab/io/npy.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -18,8 +18,8 @@
 #include <type_traits>
 #include <unistd.h>
 
-#include "latentlab/util/error.hpp"
-#include "latentlab/util/files.hpp"
+#include "latentlab/core/error.hpp"
+#include "latentlab/core/files.hpp"
 
 namespace latentlab {
 

@@ -1,4 +1,4 @@
-#include "latentlab/data/raw_tensor.hpp"
+#include "latentlab/io/raw_tensor.hpp"
 
 #include <cstring>
 #include <stdexcept>

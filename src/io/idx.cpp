@@ -3,7 +3,7 @@
 // for a gzip file against the ISIZE trailer (uncompressed size mod 2^32), the
 // deflate expansion limit and a hard cap. Only then is the buffer allocated,
 // filled with one bulk read and byte-swapped in place.
-#include "latentlab/data/idx.hpp"
+#include "latentlab/io/idx.hpp"
 
 #include <zlib.h>
 
@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "latentlab/util/error.hpp"
-#include "latentlab/util/files.hpp"
+#include "latentlab/core/error.hpp"
+#include "latentlab/core/files.hpp"
 
 namespace latentlab {
 

@@ -1,0 +1,56 @@
+// Model-specific metrics as callbacks that fill each epoch's record
+// (Callback::on_evaluate), so that the log line, metrics.csv and the summary
+// see the same numbers.
+#pragma once
+#include <functional>
+#include <string>
+
+#include <xtensor/xtensor.hpp>
+
+#include "latentlab/core/matrix_view.hpp"
+#include "latentlab/train/trainer.hpp"
+
+namespace latentlab {
+
+// The linear autoencoder's loss and gradient norm over the whole training
+// set, exactly and in double, from the second moment C = XᵀX alone
+// (analysis/pca.hpp: ae_full_eval), in place of the loop's chunked pass.
+template <class T>
+class ExactAutoencoderLoss : public Callback<T> {
+public:
+    ExactAutoencoderLoss(const xt::xtensor<double, 2>& C, std::size_t latent_dim, std::size_t n_samples)
+        : C_(C), m_(latent_dim), N_(n_samples) {}
+    bool evaluates_train_loss() const override { return true; }
+    void on_evaluate(const TrainContext<T>& ctx, EpochRecord& r) override;
+
+private:
+    const xt::xtensor<double, 2>& C_;
+    std::size_t m_, N_;
+};
+
+// train_accuracy and test_accuracy (NaN without a test split) of a
+// classifier, given as the function that scores a set of labelled rows.
+template <class T>
+class AccuracyMetric : public Callback<T> {
+public:
+    using Score = std::function<double(const MatrixView<T>&)>;
+    AccuracyMetric(Score accuracy, MatrixView<T> train, MatrixView<T> test)
+        : accuracy_(std::move(accuracy)), train_(train), test_(test) {}
+    void on_evaluate(const TrainContext<T>& ctx, EpochRecord& r) override;
+
+private:
+    Score accuracy_;
+    MatrixView<T> train_, test_;
+};
+
+// log_likelihood = −train_loss, for models whose loss is a negative
+// log-likelihood (the GPLVM).
+template <class T>
+class LogLikelihoodMetric : public Callback<T> {
+public:
+    void on_evaluate(const TrainContext<T>&, EpochRecord& r) override {
+        r.metrics.emplace_back("log_likelihood", -r.train_loss);
+    }
+};
+
+}  // namespace latentlab

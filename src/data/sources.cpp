@@ -1,0 +1,105 @@
+// Named data sources and file formats: from DataOptions to the raw tensors
+// that make_dataset turns into a Dataset.
+#include "latentlab/data/sources.hpp"
+
+#include <cstring>
+#include <string>
+
+#include "latentlab/core/error.hpp"
+#include "latentlab/core/files.hpp"
+#include "latentlab/io/csv.hpp"
+#include "latentlab/io/idx.hpp"
+#include "latentlab/io/npy.hpp"
+
+namespace latentlab {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+void check_is_file(const std::string& path) {
+    if (!file_exists(path)) throw DataError(path + ": no such file");
+    if (is_directory(path)) throw DataError(path + ": is a directory, expected a file");
+}
+
+RawTensor read_any(const std::string& path, const std::string& format) {
+    check_is_file(path);
+    if (format == "npy" || (format.empty() && ends_with(path, ".npy"))) return read_npy(path);
+    if (format == "csv" || (format.empty() && ends_with(path, ".csv"))) return read_csv(path);
+    return read_idx(path);
+}
+
+// A CSV's NaN/Inf named by its line and (1-based) column, as the CSV
+// reader names its other errors; Dataset would only know the row.
+void check_csv_finite(const RawTensor& t, const std::vector<std::size_t>& row_lines, const std::string& path) {
+    const std::size_t cols = t.row_size();
+    for (std::size_t i = 0; i < t.rows(); ++i)
+        for (std::size_t j = 0; j < cols; ++j) {
+            double v;
+            std::memcpy(&v, t.bytes.data() + (i * cols + j) * sizeof v, sizeof v);
+            if (!std::isfinite(v))
+                throw DataError(path + ":" + std::to_string(row_lines[i]) + ": column " + std::to_string(j + 1) +
+                                ": " + (std::isnan(v) ? "NaN" : "Inf") + " in data");
+        }
+}
+
+}  // namespace
+
+DataFiles resolve_data_files(const DataOptions& cfg) {
+    DataFiles f;
+    if (cfg.source == "mnist") {
+        const std::string dir =
+            cfg.path.empty() ? std::string(LATENTLAB_SOURCE_DIR) + "/datasets/mnist" : cfg.path;
+        f.images = dir + "/digits-images-idx3-f64";
+        f.labels = cfg.labels.empty() ? dir + "/digits-labels-idx1-ubyte" : cfg.labels;
+        if (!file_exists(f.images))
+            throw DataError(f.images + ": not found: run datasets/fetch_mnist (scripts/setup does) "
+                            "to obtain the MNIST digits");
+    } else if (cfg.source == "fashion-mnist") {
+        const std::string dir = cfg.path.empty() ? "/usr/share/datasets/fashion-mnist" : cfg.path;
+        f.images = dir + "/train-images-idx3-ubyte.gz";
+        f.labels = cfg.labels.empty() ? dir + "/train-labels-idx1-ubyte.gz" : cfg.labels;
+        if (!file_exists(f.images))
+            throw DataError(f.images + ": not found: install the Debian package "
+                            "dataset-fashion-mnist (scripts/setup does)");
+    } else {
+        if (cfg.path.empty())
+            throw OptionError("path", ": required for the source " + cfg.source + " (a file)");
+        f.images = cfg.path;
+        f.labels = cfg.labels;
+    }
+    return f;
+}
+
+template <class T>
+Dataset<T> load_dataset(const DataOptions& cfg, std::uint64_t seed) {
+    const DataFiles files = resolve_data_files(cfg);
+    const std::string fmt = (cfg.source == "npy" || cfg.source == "csv") ? cfg.source : "idx";
+    RawTensor images;
+    if (fmt == "csv") {
+        check_is_file(files.images);
+        std::vector<std::size_t> row_lines;
+        images = read_csv(files.images, &row_lines);
+        check_csv_finite(images, row_lines, files.images);
+    } else {
+        images = read_any(files.images, fmt);
+    }
+    if (files.labels.empty()) return make_dataset<T>(images, nullptr, cfg, seed, files.images);
+    RawTensor labels = read_any(files.labels, "");
+    try {
+        return make_dataset<T>(images, &labels, cfg, seed, files.images);
+    } catch (const DataError& e) {
+        // Name the labels file when the count or the values are at fault.
+        std::string msg = e.what();
+        const std::string tag = files.images + " (labels)";
+        if (msg.rfind(tag, 0) == 0) throw DataError(files.labels + msg.substr(tag.size()));
+        throw;
+    }
+}
+
+template Dataset<float> load_dataset<float>(const DataOptions&, std::uint64_t);
+template Dataset<double> load_dataset<double>(const DataOptions&, std::uint64_t);
+
+}  // namespace latentlab
