@@ -1,7 +1,8 @@
 // The derivation checker (derivations.hpp). Each block below states a formula
-// of homework.md, computes it the way the homework writes it, and compares it
-// with central differences of the scalar it differentiates (or with its other
-// form). Vectors are n×1 matrices, as in the homework ("vectors are columns").
+// of the homework (README, Reproducing the homework), computes it the way the
+// homework writes it, and compares it with central differences of the scalar
+// it differentiates (or with its other form). Vectors are n×1 matrices, as in
+// the homework ("vectors are columns").
 #include "latentlab/analysis/derivations.hpp"
 
 #include <algorithm>
@@ -44,7 +45,8 @@ constexpr double kMatches = 1e-6;       // ≤: matches FD
 constexpr double kDiffers = 1e-3;       // ≥: differs from FD
 constexpr double kEqual = 1e-12;        // ≤: equivalent forms are equal
 
-// --- small dense algebra, plain loops (no aliasing shortcuts: numerics.md) ---
+// --- small dense algebra, plain loops ------------------------------------------
+// (no xt::linalg::dot: dot(A, transpose(B)) returns A·Aᵀ when B shares A's buffer)
 
 Mat zeros(std::size_t r, std::size_t c) { return xt::zeros<double>({r, c}); }
 

@@ -1,5 +1,5 @@
 // CBLAS/LAPACK calls. This TU deliberately does not include xtensor-blas,
-// whose own CBLAS declarations clash with <cblas.h> (numerics.md).
+// whose own CBLAS declarations clash with <cblas.h> in the same TU.
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/simd.hpp"
 #include "latentlab/util/thread_pool.hpp"
@@ -304,7 +304,8 @@ int syevd(std::size_t n, double* A, double* w) {
 }
 
 int potrf_lower(std::size_t n, double* A) {
-    // Row-major lower = column-major upper (numerics.md).
+    // Row-major lower = column-major upper: potrf('U') on the row-major symmetric
+    // matrix yields its row-major lower factor without a copy.
     const int N = I(n);
     int info = 0;
     dpotrf_("U", &N, A, &N, &info);

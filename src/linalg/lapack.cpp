@@ -1,5 +1,5 @@
 // Like blas.cpp, this TU includes <cblas.h> and so stays out of the
-// precompiled header (it clashes with xtensor-blas: numerics.md).
+// precompiled header (it clashes with xtensor-blas's own CBLAS declarations).
 #include "latentlab/linalg/lapack.hpp"
 
 #include <cblas.h>

@@ -1,7 +1,8 @@
 // Thin typed wrappers over CBLAS/LAPACK on raw row-major storage (xtensor
 // buffers pass `.data()`). Kept free of <cblas.h> and xtensor-blas so that any
-// TU can include them (the two clash: numerics.md). Transposes are flags,
-// never copies; outputs go into caller-owned, preallocated buffers.
+// TU can include them (xtensor-blas's own CBLAS declarations clash with
+// <cblas.h> in one TU). Transposes are flags, never copies; outputs go into
+// caller-owned, preallocated buffers.
 #pragma once
 #include <cstddef>
 #include <functional>
