@@ -1,5 +1,5 @@
 // Micro-benchmarks of the linear autoencoder's training step, so that
-// regressions show (issue 5). Shapes are Fashion-MNIST's (n = 784).
+// regressions show. Shapes are Fashion-MNIST's (n = 784).
 //
 //   LossAndGrad<T>/B/m   the model's fused loss and gradient on a gathered batch
 //   Gemm<T>/B/m          "peak": the two batch GEMMs alone, A = X Wᵀ and P = Aᵀ X,
@@ -10,7 +10,7 @@
 //   Gather<T>/B          the Batcher's gather alone, on one thread (its full cost)
 //   Adam<T>/m            the Adam update of the m×n parameters alone
 //
-// GFLOP counters count 4·B·m·n per call (homework.md, Problem 1), the flops
+// GFLOP counters count 4·B·m·n per call (models/linear_autoencoder.hpp), the flops
 // of the two GEMMs over the batch; the m×m and m²·n terms are overhead.
 // Threads: BLAS threads from LATENTLAB_BENCH_THREADS (default 1).
 // `bench_autoencoder --kernels` prints the OpenBLAS kernel set and exits.

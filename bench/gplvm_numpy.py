@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The numpy peer of bench/gplvm_bench.cpp: the same GPLVM negative
-log-likelihood and gradient (homework.md Problem 2), written as a numpy user
-would, on the Y.npy and X.npy that gplvm_bench --dump wrote. Prints one JSON
-line with the median seconds of --reps evaluations and the value, so the two
-implementations also check each other."""
+log-likelihood and gradient (Lawrence 2005; README, Reproducing the homework:
+Problem 2), written as a numpy user would, on the Y.npy and X.npy that
+gplvm_bench --dump wrote. Prints one JSON line with the median seconds of
+--reps evaluations and the value, so the two implementations also check each
+other."""
 import argparse
 import json
 import time

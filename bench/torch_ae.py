@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The PyTorch peer of LatentLab's tied linear autoencoder (issue 5).
+"""The PyTorch peer of LatentLab's tied linear autoencoder (README, Benchmarks).
 
 Exactly the same problem and loop as `build/train --config configs/ae_fashion.yaml`
 with Adam at a constant learning rate:

@@ -69,7 +69,7 @@ TEST(Activations, SwishDerivativeHomeworkForms) {
         const double f3 = s * (1 + z - z * s);
         EXPECT_NEAR(act::swish_grad(z), f1, 1e-15 * std::max(1.0, std::abs(f1)));
         EXPECT_NEAR(act::swish_grad(z), f3, 1e-15 * std::max(1.0, std::abs(f3)));
-        // and it is not swish itself (homework.md's wrong variant)
+        // and it is not swish itself (the listed wrong variant swish'(z) = z σ(z))
         if (std::abs(z) > 0.1) {
             EXPECT_GT(std::abs(act::swish_grad(z) - act::swish(z)), 1e-3);
         }

@@ -1,9 +1,9 @@
-// Tests of the analysis layer that scores training against Baldi & Hornik
-// (homework.md, Problem 1): second moments, PCA on matrices with a known
-// eigendecomposition, the exact optimum L*, the O(m n²) full-data evaluation
-// against the model itself, principal angles (including the small-angle
-// precision that a cosine-only method loses), orthonormality error and
-// variance captured.
+// Tests of the analysis layer that scores training against Baldi & Hornik 1989
+// (README, Reproducing the homework: Problem 1): second moments, PCA on
+// matrices with a known eigendecomposition, the exact optimum L*, the O(m n²)
+// full-data evaluation against the model itself, principal angles (including
+// the small-angle precision that a cosine-only method loses), orthonormality
+// error and variance captured.
 #include <gtest/gtest.h>
 
 #include <algorithm>

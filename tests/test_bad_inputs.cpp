@@ -1,6 +1,6 @@
 // Bad inputs, end to end: each case runs the real `train` binary on one
 // malformed config, data file, flag or run directory, and checks what a user
-// sees and what is left on disk (issue 6, part 1):
+// sees and what is left on disk (reliability):
 //   - the exit code is the documented one (1 data/IO, 2 usage/config,
 //     3 numerical): non-zero and below 128, so never a signal;
 //   - stderr is exactly one line, and it names the file (and line) or the key;
@@ -9,7 +9,7 @@
 //     with its end marker, metrics.csv has whole rows, config.yaml parses.
 // One parameterised test per case, so ctest runs (and reports) each alone.
 //
-// GPLVM cases (issue 6) are added with the GPLVM model:
+// GPLVM cases are added with the GPLVM model:
 //   TODO(gplvm): "q >= N"  (model.latent_dim not below the number of samples)
 //   TODO(gplvm): "kernel matrix not positive definite beyond jitter"
 #include <gtest/gtest.h>

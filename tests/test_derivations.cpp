@@ -1,8 +1,8 @@
 // Tests of the derivation checker (analysis/derivations.hpp): on several
-// seeds every row has its expected verdict — each correct formula of
-// homework.md matches finite differences, each wrong variant of its table is
-// caught, each equivalent pair is equal to 1e-12 — and the Markdown table is
-// well formed.
+// seeds every row has its expected verdict — each correct formula of the
+// homework (README, Reproducing the homework) matches finite differences, each
+// listed wrong variant is caught, each equivalent pair is equal to 1e-12 — and
+// the Markdown table is well formed.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -21,7 +21,7 @@ TEST(Derivations, EveryRowHasItsExpectedVerdict) {
                                   << to_string(c.actual) << " (" << c.max_rel_error << ")";
         const DerivationSummary s = summarize(checks);
         EXPECT_TRUE(s.all_pass());
-        EXPECT_EQ(s.wrong_listed, 4u);  // homework.md's table
+        EXPECT_EQ(s.wrong_listed, 4u);  // the four listed wrong variants (derivations.hpp)
         EXPECT_EQ(s.wrong_listed_caught, 4u);
         EXPECT_GE(s.wrong, 4u);
         EXPECT_EQ(s.wrong_caught, s.wrong);
@@ -52,7 +52,7 @@ TEST(Derivations, CoversEveryPartOfTheHomework) {
     }
     for (const char* p : {"1c", "1d", "1-nonlinear", "2", "2b", "2d", "2e", "2-Woodbury", "2-RBF", "3"})
         EXPECT_TRUE(problems.count(p)) << p;
-    // the listed results, verbatim from homework.md
+    // the homework's results (Problems 1–3), verbatim
     for (const char* f : {"W r xᵀ + a rᵀ", "Aᵀ R + (R Wᵀ)ᵀ X", "S W + W Wᵀ P − 2 P", "K⁻ᵀ",
                           "−K⁻ᵀ Mᵀ K⁻ᵀ", "−α D K⁻¹ X", "α K⁻¹ Y Yᵀ K⁻¹ X",
                           "−α D K⁻¹ X + α K⁻¹ Y Yᵀ K⁻¹ X", "½ (K⁻¹ Y Yᵀ K⁻¹ − D K⁻¹)",
@@ -81,7 +81,7 @@ TEST(Derivations, MarkdownTable) {
     }
     EXPECT_EQ(table_lines, checks.size() + 2);
     EXPECT_NE(md.find("log\\|K\\|"), std::string::npos);
-    EXPECT_NE(md.find("4/4 of homework.md's table"), std::string::npos) << md;
+    EXPECT_NE(md.find("4/4 of the listed ones"), std::string::npos) << md;
     EXPECT_NE(md.find("2/2 listed pairs"), std::string::npos) << md;
     EXPECT_EQ(md.find("FAIL"), std::string::npos);
 }

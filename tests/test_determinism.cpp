@@ -1,4 +1,4 @@
-// Determinism (issue 6, part 5): two runs of `train` with the same seed and
+// Determinism (reliability): two runs of `train` with the same seed and
 // one BLAS thread write byte-identical W.npy, PCA files and metrics.csv
 // (but for its wall-time columns, seconds and epoch_seconds); a different
 // seed gives a different W.npy. For both precisions, both first-order

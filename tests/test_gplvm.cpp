@@ -1,6 +1,7 @@
-// GPLVM (homework.md Problem 2): the homework's gradient forms and the model's
-// gradients against central finite differences, dense = Woodbury, L-BFGS to
-// the analytic maximum, jitter and its failure.
+// GPLVM (Lawrence 2005; README, Reproducing the homework: Problem 2): the
+// homework's gradient forms and the model's gradients against central finite
+// differences, dense = Woodbury, L-BFGS to the analytic maximum, jitter and its
+// failure.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// Kill and resume (issue 6, part 4): a training run killed with SIGKILL in
+// Kill and resume (reliability): a training run killed with SIGKILL in
 // the middle of an epoch, then continued with `train --resume`, ends with
 // exactly the parameters (bit for bit) and the metrics of an uninterrupted
 // run with the same seed (one BLAS thread). After every kill the run

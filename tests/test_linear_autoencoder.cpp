@@ -1,8 +1,8 @@
-// Tests of the tied linear autoencoder (homework.md, Problem 1): the
-// homework's single-sample gradient W r xᵀ + a rᵀ against finite differences
-// (and the known-wrong W r xᵀ against them, to show the check bites), the
-// model's two-GEMM gradient and loss against the naive batched form
-// Aᵀ R + (R Wᵀ)ᵀ X written with plain loops, float against double, and the
+// Tests of the tied linear autoencoder (README, Reproducing the homework:
+// Problem 1): the homework's single-sample gradient W r xᵀ + a rᵀ against
+// finite differences (and the known-wrong W r xᵀ against them, to show the
+// check bites), the model's two-GEMM gradient and loss against the naive
+// batched form Aᵀ R + (R Wᵀ)ᵀ X written with plain loops, float against double, and the
 // reuse of the model's internal buffers across batch sizes.
 #include <gtest/gtest.h>
 
@@ -289,8 +289,8 @@ TEST(LinearAutoencoderModel, FloatAgreesWithDouble) {
 
 TEST(LinearAutoencoderModel, FloatAgreesWithDoubleNearTheOptimum) {
     // At W = top-m principal directions the loss is a small part of ½‖X‖²/B
-    // and the two-GEMM formula cancels (homework.md): float must still agree
-    // to 1e-5 in the regime of real data (L / (½‖X‖²/B) ≈ 0.13 and 0.014).
+    // and the two-GEMM formula cancels (the model sums it in double): float must
+    // still agree to 1e-5 in the regime of real data (L / (½‖X‖²/B) ≈ 0.13 and 0.014).
     const std::size_t B = 256, m = 4, n = 20;
     for (double small : {1.0, 0.3}) {
         SCOPED_TRACE(::testing::Message() << "tail scale " << small);

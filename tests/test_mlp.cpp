@@ -1,9 +1,10 @@
-// Tests of the 2-layer Swish network (homework.md, Problem 3): the batched
-// GEMM gradient against central differences for every activation, against
-// the homework's single-sample results (∂L/∂W₂ = (∂L/∂z₂) h₁ᵀ, …) averaged in
-// plain loops, float against double, chunked batches, the stable
-// log-softmax at huge logits, label errors, accuracy/predict, and training
-// with Adam to ≥ 95% accuracy on a separable synthetic problem.
+// Tests of the 2-layer Swish network (README, Reproducing the homework:
+// Problem 3): the batched GEMM gradient against central differences for every
+// activation, against the homework's single-sample results
+// (∂L/∂W₂ = (∂L/∂z₂) h₁ᵀ, …) averaged in plain loops, float against double,
+// chunked batches, the stable log-softmax at huge logits, label errors,
+// accuracy/predict, and training with Adam to ≥ 95% accuracy on a separable
+// synthetic problem.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,9 +1,10 @@
-// Tests of the tied nonlinear autoencoder (homework.md, Problem 1, nonlinear
-// variant): the model's batched GEMM gradient against central differences of
-// its loss for every activation, against the homework's single-sample form
-// h δ₂ᵀ + (f'(z₁) ⊙ W δ₂) xᵀ averaged in plain loops, against the linear
-// model when f = identity, float against double, chunked batches larger than
-// the chunk size, buffer reuse, encode(), shapes and init.
+// Tests of the tied nonlinear autoencoder (README, Reproducing the homework:
+// Problem 1, nonlinear variant): the model's batched GEMM gradient against
+// central differences of its loss for every activation, against the
+// homework's single-sample form h δ₂ᵀ + (f'(z₁) ⊙ W δ₂) xᵀ averaged in plain
+// loops, against the linear model when f = identity, float against double,
+// chunked batches larger than the chunk size, buffer reuse, encode(), shapes
+// and init.
 #include <gtest/gtest.h>
 
 #include <cmath>

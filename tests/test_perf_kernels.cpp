@@ -1,5 +1,5 @@
-// Tests of the performance work of issue 5: every fast path gives the same
-// numbers as the plain one.
+// Tests of the performance work (README, Benchmarks): every fast path gives
+// the same numbers as the plain one.
 //  - Adam and SGD: the AVX-512 paths are bit-identical to the scalar loops
 //    they replace (written out here as the reference), at every length
 //    (tails included).

@@ -1,5 +1,5 @@
-// The exact optimum L* on the real data sets against the independent numpy
-// reference values of homework.md (all rows, pixels as fed, float64):
+// The exact optimum L* on the real data sets against reference values computed
+// independently with numpy (all rows, pixels as fed, float64):
 // L* = ½ Σ_{j>m} λ_j(XᵀX) / N. scripts/setup provides both data sets.
 #include <gtest/gtest.h>
 

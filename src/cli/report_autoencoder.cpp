@@ -1,7 +1,8 @@
-// The tied autoencoders against PCA (homework.md Problem 1): L*, principal
-// angles, orthonormality. For the linear model L* is its exact optimum and the
-// per-epoch loss is computed exactly from the second moment; for the nonlinear
-// f(Wᵀ f(W x)) the same numbers are reported for comparison only.
+// The tied autoencoders against PCA (README, Reproducing the homework: Problem 1;
+// Baldi & Hornik 1989): L*, principal angles, orthonormality. For the linear
+// model L* is its exact optimum and the per-epoch loss is computed exactly from
+// the second moment; for the nonlinear f(Wᵀ f(W x)) the same numbers are
+// reported for comparison only.
 #include <algorithm>
 #include <chrono>
 

@@ -1,5 +1,5 @@
-// The MLP classifier's report (homework.md Problem 3): accuracy per epoch on
-// the training and test rows, and the final test accuracy.
+// The MLP classifier's report (README, Reproducing the homework: Problem 3):
+// accuracy per epoch on the training and test rows, and the final test accuracy.
 #include "latentlab/models/mlp.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/core/format.hpp"

@@ -4,7 +4,7 @@
 // To add a key: add the member (with its default) to the struct in
 // config.hpp and one line to `table()` below. Nothing else lists keys.
 //
-// Parsing rules (yaml-cpp 0.7, see docs/numerics.md):
+// Parsing rules (yaml-cpp 0.7):
 // - yaml-cpp accepts duplicate keys silently but keeps every pair when a map
 //   is iterated, so duplicates are found by walking the pairs; unknown keys
 //   are whatever the walk does not find in the table.

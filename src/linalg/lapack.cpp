@@ -1,5 +1,5 @@
 // Like blas.cpp, this TU includes <cblas.h> and so stays out of the
-// precompiled header (it clashes with xtensor-blas: numerics.md).
+// precompiled header (it clashes with xtensor-blas's own CBLAS declarations).
 #include "latentlab/linalg/lapack.hpp"
 
 #include <cblas.h>
@@ -43,7 +43,7 @@ int syevd(std::size_t n, double* A, double* w) {
 }
 
 int potrf_lower(std::size_t n, double* A) {
-    // Row-major lower = column-major upper (numerics.md).
+    // Row-major lower = column-major upper: the factor comes back without a copy.
     const int N = I(n);
     int info = 0;
     dpotrf_("U", &N, A, &N, &info);

@@ -1,7 +1,8 @@
 // The derivation checker (derivations.hpp). Each block below states a formula
-// of homework.md, computes it the way the homework writes it, and compares it
-// with central differences of the scalar it differentiates (or with its other
-// form). Vectors are n×1 matrices, as in the homework ("vectors are columns").
+// of the homework (README, Reproducing the homework), computes it the way the
+// homework writes it, and compares it with central differences of the scalar
+// it differentiates (or with its other form). Vectors are n×1 matrices, as in
+// the homework ("vectors are columns").
 #include "latentlab/tools/derivations.hpp"
 
 #include <algorithm>
@@ -44,7 +45,8 @@ constexpr double kMatches = 1e-6;       // ≤: matches FD
 constexpr double kDiffers = 1e-3;       // ≥: differs from FD
 constexpr double kEqual = 1e-12;        // ≤: equivalent forms are equal
 
-// --- small dense algebra, plain loops (no aliasing shortcuts: numerics.md) ---
+// --- small dense algebra, plain loops ------------------------------------------
+// (no xt::linalg::dot: dot(A, transpose(B)) returns A·Aᵀ when B shares A's buffer)
 
 Mat zeros(std::size_t r, std::size_t c) { return xt::zeros<double>({r, c}); }
 
@@ -581,7 +583,7 @@ std::string derivations_markdown(const std::vector<DerivationCheck>& checks) {
            std::to_string(s.correct) + " correct formulas match finite differences; " +
            std::to_string(s.wrong_caught) + "/" + std::to_string(s.wrong) +
            " wrong variants caught (" + std::to_string(s.wrong_listed_caught) + "/" +
-           std::to_string(s.wrong_listed) + " of homework.md's table); " +
+           std::to_string(s.wrong_listed) + " of the listed ones); " +
            std::to_string(s.equivalent_equal) + "/" + std::to_string(s.equivalent) +
            " equivalent forms equal to 1e-12 (" + std::to_string(s.equivalent_listed_equal) + "/" +
            std::to_string(s.equivalent_listed) + " listed pairs).\n"

@@ -1,7 +1,7 @@
-// `derivations [--seed N]`: checks every formula of homework.md against
-// central finite differences (analysis/derivations.hpp), prints the Markdown
-// table, and exits 1 if any row's verdict is not the expected one (2 on a
-// usage error).
+// `derivations [--seed N]`: checks every formula of the homework (README,
+// Reproducing the homework) against central finite differences
+// (analysis/derivations.hpp), prints the Markdown table, and exits 1 if any
+// row's verdict is not the expected one (2 on a usage error).
 #include <cstdint>
 #include <cstdio>
 #include <cstring>

@@ -1,5 +1,6 @@
 // The analytic maximum of the linear-kernel GPLVM with α and β fixed
-// (Lawrence 2005, JMLR 6; homework.md Problem 2): probabilistic PCA.
+// (Lawrence 2005, JMLR 6; README, Reproducing the homework: Problem 2):
+// probabilistic PCA (Tipping & Bishop 1999).
 //
 //   X* = U_q Λ Vᵀ,  l_j = sqrt(λ_j/α − 1/(αβ)) for λ_j > 1/β (else 0),
 //

@@ -1,5 +1,5 @@
 // PCA by LAPACK, and what it tells about a tied linear autoencoder
-// (homework.md, Problem 1; Baldi & Hornik 1989).
+// (README, Reproducing the homework: Problem 1; Baldi & Hornik 1989).
 //
 // C = Σᵢ xᵢ xᵢᵀ = Xᵀ X is the second-moment matrix of the data as fed (centred
 // or not). Every minimum of the batch-mean loss has W Wᵀ = I and rows spanning

@@ -1,5 +1,5 @@
 // Errors a user can act on. Library code throws these; only the CLI turns
-// them into one line on stderr and an exit code (style.md).
+// them into one line on stderr and an exit code.
 #pragma once
 #include <stdexcept>
 #include <string>

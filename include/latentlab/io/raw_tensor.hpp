@@ -1,6 +1,6 @@
 // A tensor as it was read from a file: shape, element type and the bytes in
 // native byte order. Readers produce it; Dataset converts it to T with a
-// scale, without an intermediate double copy (memory: issue 5).
+// scale, without an intermediate double copy (to keep peak memory down).
 #pragma once
 #include <cstddef>
 #include <cstdint>

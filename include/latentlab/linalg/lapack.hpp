@@ -1,6 +1,7 @@
 // Cholesky-based solves and inverses on row-major double storage, for the
-// GPLVM's kernel matrices (numerics.md: never xt::linalg's solve helpers with
-// a matrix right-hand side). `L` is the lower factor from lapack::potrf_lower.
+// GPLVM's kernel matrices (never xt::linalg's solve helpers: with a matrix
+// right-hand side, xtensor-blas 0.20 silently solves only its first column).
+// `L` is the lower factor from lapack::potrf_lower.
 #pragma once
 #include <cstddef>
 

@@ -1,4 +1,5 @@
-// Elementwise activations and their derivatives (homework.md, Problems 1 and 3).
+// Elementwise activations and their derivatives (README, Reproducing the
+// homework: Problems 1 and 3).
 //
 //   sigmoid  σ(z) = 1 / (1 + e^{−z})          σ'(z) = σ(z)(1 − σ(z))
 //   tanh     tanh(z)                          tanh'(z) = 1 − tanh(z)²

@@ -1,7 +1,7 @@
-// Gaussian-process latent variable model (Lawrence 2005; homework.md,
-// Problem 2). Data Y (N×D, rows are points) is given as the batch; the
-// parameters are the latents X (N×q) and, when learned, the log kernel
-// hyperparameters and the log noise variance σ² = β⁻¹ (positive by
+// Gaussian-process latent variable model (Lawrence 2005; README, Reproducing
+// the homework: Problem 2). Data Y (N×D, rows are points) is given as the
+// batch; the parameters are the latents X (N×q) and, when learned, the log
+// kernel hyperparameters and the log noise variance σ² = β⁻¹ (positive by
 // construction). The loss is the negative log-likelihood, constant included:
 //
 //   NLL = (N D / 2) log 2π + (D/2) log|K| + ½ tr(K⁻¹ Y Yᵀ),   K = K_f(X) + σ² I

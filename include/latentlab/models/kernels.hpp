@@ -7,7 +7,7 @@
 //   rbf_ard: k(x, x') = σ_f² exp(−Σ_d (x_d − x'_d)² / (2ℓ_d²))
 //
 // Because K is symmetric and x_i enters row i and column i, the path sum
-// gives the factor 2 of homework.md 2(b):
+// gives a factor 2 (the path through Xᵀ; dropping it halves ∂NLL/∂X):
 //   linear:  ∂NLL/∂X = 2α G X
 //   rbf:     ∂NLL/∂x_id = −(2/ℓ_d²) Σ_j A_ij (x_id − x_jd),  A = G ⊙ K_f
 //   ∂NLL/∂log σ_f² (or log α) = Σ A

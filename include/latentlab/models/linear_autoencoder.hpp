@@ -1,4 +1,5 @@
-// Tied linear autoencoder (homework.md, Problem 1).
+// Tied linear autoencoder (README, Reproducing the homework: Problem 1; Baldi &
+// Hornik 1989).
 //
 //   L(W) = (1/B) · ½ ‖X Wᵀ W − X‖_F²      X: B×n (rows are samples), W: m×n
 //

@@ -1,5 +1,5 @@
-// The 2-layer Swish network of homework.md, Problem 3, trained with softmax
-// cross-entropy on class labels.
+// The 2-layer Swish network of Problem 3 (README, Reproducing the homework),
+// trained with softmax cross-entropy on class labels.
 //
 //   one sample:  z₁ = W₁ x + b₁,  h₁ = f(z₁) (f = swish by default),  z₂ = W₂ h₁ + b₂,
 //                ℓ = −log softmax(z₂)_y

@@ -1,4 +1,4 @@
-// The contract every model meets (ensmallen-style, style.md): parameters in
+// The contract every model meets (ensmallen-style): parameters in
 // one contiguous buffer carved into named blocks, `loss(batch)`,
 // `grad(batch, g)` and the fused `loss_and_grad(batch, g)`. Losses are means
 // over the batch's rows and are returned in double.

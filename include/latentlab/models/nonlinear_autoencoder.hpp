@@ -1,4 +1,5 @@
-// Tied nonlinear autoencoder (homework.md, Problem 1, "the nonlinear variant"):
+// Tied nonlinear autoencoder (README, Reproducing the homework: Problem 1,
+// "the nonlinear variant"):
 //
 //   one sample:  L(W) = ½ ‖f(Wᵀ f(W x)) − x‖²                 x ∈ Rⁿ, W: m×n
 //   batch:       L(W) = (1/B) · ½ ‖f(f(X Wᵀ) W) − X‖_F²       X: B×n, rows are samples
@@ -7,7 +8,7 @@
 //
 //   Z₁ = X Wᵀ  (B×m)    H = f(Z₁)    Z₂ = H W  (B×n)    Y = f(Z₂)    R = Y − X
 //
-// Backward. W is used twice, so (homework.md 1c) its gradient is the sum of
+// Backward. W is used twice, so (total-derivative rule) its gradient is the sum of
 // the two paths, each computed with the other use of W held fixed:
 //
 //   Δ₂ = f'(Z₂) ⊙ R                          (B×n)  ∂L/∂Z₂ · B

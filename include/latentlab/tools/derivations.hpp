@@ -1,17 +1,20 @@
-// The derivation checker: every formula of homework.md — the final results and
-// the intermediate ones — written as code in the homework's own form
-// (single-sample column vectors and small matrices, n = 5, m = 3, N = 6,
-// q = 2, D = 4, batch B = 6), and compared with central finite differences
-// of the function it claims to differentiate, on random generic inputs
-// (non-symmetric where a transpose could hide, e.g. ∂ log|K|/∂K on a
-// non-symmetric K).
+// The derivation checker: every formula of the homework (README, Reproducing
+// the homework) — the final results and the intermediate ones — written as
+// code in the homework's own form (single-sample column vectors and small
+// matrices, n = 5, m = 3, N = 6, q = 2, D = 4, batch B = 6), and compared with
+// central finite differences of the function it claims to differentiate, on
+// random generic inputs (non-symmetric where a transpose could hide, e.g.
+// ∂ log|K|/∂K on a non-symmetric K).
 //
 // Three kinds of rows:
 //   correct          the homework's result; must match the finite differences
-//   wrong_variant    a known-wrong hand-written form (homework.md's table, plus
-//                    a few of our own); must differ from them
-//   equivalent_form  two expressions of the same quantity (homework.md's two
-//                    pairs, plus the identities it uses: Woodbury, R Wᵀ =
+//   wrong_variant    a known-wrong hand-written form (the four listed ones seen in
+//                    hand-written solutions: swish'(z) = z σ(z); ∇_W L = W r xᵀ
+//                    alone; ∂L₁/∂X = −(α D / 2) K⁻¹ X; the K⁻² Y Yᵀ form of
+//                    ∂L₂/∂X; plus a few of our own); must differ from them
+//   equivalent_form  two expressions of the same quantity (the two listed pairs,
+//                    W r xᵀ + a rᵀ = W (r xᵀ + x rᵀ) and the two forms of swish',
+//                    plus the identities the homework uses: Woodbury, R Wᵀ =
 //                    A(W Wᵀ − I), the two-trace form of L); must be equal
 //
 // Error measure: max_i |a_i − b_i| / max_i |b_i| (the largest entrywise error
@@ -41,14 +44,14 @@ struct DerivationCheck {
     std::string formula;    // in the homework's notation
     std::string reference;  // "finite differences" or the other form of the pair
     DerivationKind kind = DerivationKind::correct;
-    bool listed = false;    // a wrong variant / equivalent pair from homework.md's table
+    bool listed = false;    // one of the listed wrong variants / equivalent pairs (above)
     double max_rel_error = 0.0;
     DerivationVerdict expected = DerivationVerdict::matches_fd;
     DerivationVerdict actual = DerivationVerdict::inconclusive;
     bool pass() const { return expected == actual; }
 };
 
-// Every check, in the order of homework.md. Inputs are drawn from `seed`.
+// Every check, in the homework's order (Problems 1, 2, 3). Inputs are drawn from `seed`.
 std::vector<DerivationCheck> check_all_derivations(std::uint64_t seed);
 
 struct DerivationSummary {

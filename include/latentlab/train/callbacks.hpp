@@ -1,4 +1,5 @@
-// The optional parts of a run, as callbacks (style.md): progress on the
+// The optional parts of a run, as callbacks (ensmallen-style: plain classes that
+// override only the hooks they need, not code in the loop): progress on the
 // terminal and in the log, metrics.csv, per-epoch checkpoints.
 #pragma once
 #include <chrono>
