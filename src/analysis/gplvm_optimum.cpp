@@ -45,24 +45,7 @@ GplvmOptimum linear_gplvm_optimum(const MatrixView<T>& Y, const Pca& pca, std::s
     return opt;
 }
 
-template <class T>
-xt::xtensor<double, 2> pca_scores(const MatrixView<T>& Y, const Pca& pca, std::size_t q) {
-    const std::size_t N = Y.rows, D = Y.cols;
-    xt::xtensor<double, 2> S = xt::zeros<double>({N, q});
-    std::vector<double> V(pca.components.data(), pca.components.data() + q * D);
-    if constexpr (std::is_same_v<T, double>) {
-        blas::gemm<double>(blas::Op::N, blas::Op::T, N, q, D, 1.0, Y.data, D, V.data(), D, 0.0, S.data(), q);
-    } else {
-        std::vector<T> VT(V.begin(), V.end()), ST(N * q);
-        blas::gemm<T>(blas::Op::N, blas::Op::T, N, q, D, T(1), Y.data, D, VT.data(), D, T(0), ST.data(), q);
-        std::copy(ST.begin(), ST.end(), S.data());
-    }
-    return S;
-}
-
 template GplvmOptimum linear_gplvm_optimum<float>(const MatrixView<float>&, const Pca&, std::size_t, double, double);
 template GplvmOptimum linear_gplvm_optimum<double>(const MatrixView<double>&, const Pca&, std::size_t, double, double);
-template xt::xtensor<double, 2> pca_scores<float>(const MatrixView<float>&, const Pca&, std::size_t);
-template xt::xtensor<double, 2> pca_scores<double>(const MatrixView<double>&, const Pca&, std::size_t);
 
 }  // namespace latentlab

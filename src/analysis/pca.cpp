@@ -12,41 +12,6 @@ namespace latentlab {
 
 using blas::Op;
 
-template <class T>
-xt::xtensor<double, 2> second_moment(const MatrixView<T>& X) {
-    const std::size_t n = X.cols;
-    xt::xtensor<double, 2> C = xt::zeros<double>({n, n});
-    if constexpr (std::is_same_v<T, double>) {
-        blas::gram<double>(X.rows, n, 1.0, X.data, 0.0, C.data());
-    } else {
-        const std::size_t chunk = 2048;
-        std::vector<double> buf(chunk * n);
-        for (std::size_t r = 0; r < X.rows; r += chunk) {
-            const std::size_t k = std::min(chunk, X.rows - r);
-            const T* src = X.row(r);
-            for (std::size_t i = 0; i < k * n; ++i) buf[i] = src[i];
-            blas::gram<double>(k, n, 1.0, buf.data(), 1.0, C.data());
-        }
-    }
-    return C;
-}
-
-Pca pca_from_second_moment(const xt::xtensor<double, 2>& C) {
-    const std::size_t n = C.shape()[0];
-    xt::xtensor<double, 2> V = C;
-    xt::xtensor<double, 1> w = xt::xtensor<double, 1>::from_shape({n});
-    if (int info = lapack::syevd(n, V.data(), w.data()); info != 0)
-        throw Error("PCA: LAPACK dsyevd failed (info " + std::to_string(info) + ")");
-    Pca p;
-    p.eigenvalues = xt::xtensor<double, 1>::from_shape({n});
-    p.components = xt::xtensor<double, 2>::from_shape({n, n});
-    for (std::size_t j = 0; j < n; ++j) {  // ascending → descending
-        p.eigenvalues(j) = w(n - 1 - j);
-        std::copy_n(V.data() + (n - 1 - j) * n, n, p.components.data() + j * n);
-    }
-    return p;
-}
-
 double optimal_ae_loss(const Pca& pca, std::size_t m, std::size_t n_samples) {
     double tail = 0.0;
     // Sum the small eigenvalues from the smallest up (less rounding); clamp the
@@ -88,8 +53,6 @@ double variance_captured(const xt::xtensor<double, 2>& W, const xt::xtensor<doub
     return num / trC;
 }
 
-template xt::xtensor<double, 2> second_moment<float>(const MatrixView<float>&);
-template xt::xtensor<double, 2> second_moment<double>(const MatrixView<double>&);
 template AeFullEval ae_full_eval<float>(const float*, std::size_t, std::size_t,
                                         const xt::xtensor<double, 2>&, std::size_t);
 template AeFullEval ae_full_eval<double>(const double*, std::size_t, std::size_t,

@@ -8,6 +8,7 @@
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/openblas.hpp"
 #include "latentlab/linalg/lapack.hpp"
+#include "latentlab/linalg/pca.hpp"
 #include "latentlab/linalg/stream_gemm.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/core/format.hpp"
@@ -112,28 +113,17 @@ void Gplvm<T>::init_from_data(const MatrixView<T>& Y, std::mt19937_64& rng) {
         init(rng);
         return;
     }
-    // Top-q eigenvectors V of YᵀY (D×D, double), scores Y V, unit variance.
-    const double* Yd = y_as_double(Y);
-    std::vector<double> C(D_ * D_), w(D_);
-    blas::gram<double>(N_, D_, 1.0, Yd, 0.0, C.data());
-    if (lapack::syevd(D_, C.data(), w.data()) != 0) throw NumericalError("GPLVM PCA init: LAPACK dsyevd failed");
-    std::vector<double> V(q_ * D_);  // rows: eigenvectors, largest first
-    for (std::size_t j = 0; j < q_; ++j) std::copy_n(C.data() + (D_ - 1 - j) * D_, D_, V.data() + j * D_);
-    std::vector<double> S(N_ * q_);
-    blas::gemm<double>(Op::N, Op::T, N_, q_, D_, 1.0, Yd, D_, V.data(), D_, 0.0, S.data(), q_);
+    // Scores on the top-q principal components of YᵀY (linalg/pca.hpp),
+    // standardised to zero mean and unit variance per dimension.
+    const xt::xtensor<double, 2> S = pca_scores(Y, pca_from_second_moment(second_moment(Y)), q_);
     for (std::size_t d = 0; d < q_; ++d) {
         double mean = 0, var = 0;
-        for (std::size_t i = 0; i < N_; ++i) mean += S[i * q_ + d];
+        for (std::size_t i = 0; i < N_; ++i) mean += S(i, d);
         mean /= static_cast<double>(N_);
-        for (std::size_t i = 0; i < N_; ++i) var += (S[i * q_ + d] - mean) * (S[i * q_ + d] - mean);
+        for (std::size_t i = 0; i < N_; ++i) var += (S(i, d) - mean) * (S(i, d) - mean);
         const double sd = std::sqrt(var / static_cast<double>(N_));
         for (std::size_t i = 0; i < N_; ++i)
-            this->theta_(i * q_ + d) = static_cast<T>(sd > 0 ? (S[i * q_ + d] - mean) / sd : 0.0);
-    }
-    if (!std::is_same_v<T, double> && opt_.method == GplvmMethod::woodbury) {
-        Ycopy_.clear();  // the Woodbury path reads Y in T; free the copy
-        Ycopy_.shrink_to_fit();
-        Ycopy_src_ = nullptr;
+            this->theta_(i * q_ + d) = static_cast<T>(sd > 0 ? (S(i, d) - mean) / sd : 0.0);
     }
 }
 

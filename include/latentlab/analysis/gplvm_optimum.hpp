@@ -32,8 +32,4 @@ template <class T>
 GplvmOptimum linear_gplvm_optimum(const MatrixView<T>& Y, const Pca& pca, std::size_t q, double alpha,
                                   double noise_variance);
 
-// PCA scores Y V_q (N×q) for comparison (e.g. their 1-NN error).
-template <class T>
-xt::xtensor<double, 2> pca_scores(const MatrixView<T>& Y, const Pca& pca, std::size_t q);
-
 }  // namespace latentlab

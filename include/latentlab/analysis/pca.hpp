@@ -9,22 +9,9 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "latentlab/core/matrix_view.hpp"
+#include "latentlab/linalg/pca.hpp"
 
 namespace latentlab {
-
-// C = Xᵀ X in double (n×n), accumulated over chunks of rows.
-template <class T>
-xt::xtensor<double, 2> second_moment(const MatrixView<T>& X);
-
-struct Pca {
-    xt::xtensor<double, 1> eigenvalues;  // descending
-    xt::xtensor<double, 2> components;   // row j = unit eigenvector of eigenvalues[j]
-};
-
-// Eigendecomposition of the symmetric C (dsyevd, double). Throws Error if
-// LAPACK fails.
-Pca pca_from_second_moment(const xt::xtensor<double, 2>& C);
 
 // L* = ½ Σ_{j>m} λ_j / N: the exact optimum of the batch-mean AE loss.
 double optimal_ae_loss(const Pca& pca, std::size_t m, std::size_t n_samples);

@@ -1,0 +1,32 @@
+// Principal component analysis by LAPACK: the second moment C = XᵀX of the
+// rows as given (centred or not), its eigendecomposition, and the scores.
+// The one PCA of the project: the autoencoder's optimum and angles
+// (analysis/pca.hpp), the GPLVM's initial latents and its analytic optimum
+// (models/gplvm.hpp, analysis/gplvm_optimum.hpp) all start here.
+#pragma once
+#include <cstddef>
+
+#include <xtensor/xtensor.hpp>
+
+#include "latentlab/core/matrix_view.hpp"
+
+namespace latentlab {
+
+// C = Xᵀ X in double (n×n), accumulated over chunks of rows.
+template <class T>
+xt::xtensor<double, 2> second_moment(const MatrixView<T>& X);
+
+struct Pca {
+    xt::xtensor<double, 1> eigenvalues;  // descending
+    xt::xtensor<double, 2> components;   // row j = unit eigenvector of eigenvalues[j]
+};
+
+// Eigendecomposition of the symmetric C (dsyevd, double). Throws Error if
+// LAPACK fails.
+Pca pca_from_second_moment(const xt::xtensor<double, 2>& C);
+
+// PCA scores Y V_q (N×q): the rows projected on the top q components.
+template <class T>
+xt::xtensor<double, 2> pca_scores(const MatrixView<T>& Y, const Pca& pca, std::size_t q);
+
+}  // namespace latentlab
