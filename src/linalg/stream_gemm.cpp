@@ -1,18 +1,19 @@
 #include "latentlab/linalg/stream_gemm.hpp"
+#include "latentlab/linalg/simd.hpp"
+#include "latentlab/core/thread_pool.hpp"
 
 #include <algorithm>
-#include <thread>
 #include <vector>
 
 namespace latentlab::stream {
 
 namespace {
 
-// Eight doubles; unaligned loads and stores through `may_alias` pointers
-// (no helper functions: a 512-bit vector crossing a call outside the AVX-512
-// clone would change the ABI).
-typedef double v8d __attribute__((vector_size(64)));
-typedef double v8u __attribute__((vector_size(64), aligned(8), may_alias));
+// Eight doubles (linalg/simd.hpp); unaligned loads and stores through
+// `may_alias` pointers (no helper functions: a 512-bit vector crossing a call
+// outside the AVX-512 clone would change the ABI).
+using simd::v8d;
+using simd::v8u;
 #define LOAD(p) (*reinterpret_cast<const v8u*>(p))
 #define STORE(p, v) (*reinterpret_cast<v8u*>(p) = (v))
 
@@ -20,7 +21,7 @@ constexpr std::size_t kRows = 16;  // rows of Y per block (pass 1)
 constexpr std::size_t kGroup = 12; // latent columns held in registers at once
 
 // P[k][d] += Σ_{i in [r0, r1)} X[i][k] Y[i][d]
-__attribute__((target_clones("avx512f", "avx2", "default")))
+LATENTLAB_CLONES
 void xty_rows(const double* X, const double* Y, std::size_t r0, std::size_t r1, std::size_t D, std::size_t q,
               double* P) {
     const std::size_t Dv = D / 8 * 8;
@@ -46,7 +47,7 @@ void xty_rows(const double* X, const double* Y, std::size_t r0, std::size_t r1, 
 }
 
 // R[i][k] = Σ_d Y[i][d] P[k][d] for rows [r0, r1)
-__attribute__((target_clones("avx512f", "avx2", "default")))
+LATENTLAB_CLONES
 void ypt_rows(const double* Y, const double* P, std::size_t r0, std::size_t r1, std::size_t D, std::size_t q,
               double* R) {
     const std::size_t Dv = D / 8 * 8;
@@ -105,16 +106,15 @@ void xty(const double* X, const double* Y, std::size_t N, std::size_t D, std::si
         xty_rows(X, Y, 0, N, D, q, P);
         return;
     }
-    // Each thread sums its own rows; the partial products are added in order.
-    std::vector<std::vector<double>> part(static_cast<std::size_t>(t - 1), std::vector<double>(q * D, 0.0));
-    std::vector<std::thread> pool;
-    const std::size_t chunk = (N + static_cast<std::size_t>(t) - 1) / static_cast<std::size_t>(t);
-    for (int w = 1; w < t; ++w) {
-        const std::size_t r0 = std::min(N, static_cast<std::size_t>(w) * chunk), r1 = std::min(N, r0 + chunk);
-        pool.emplace_back(xty_rows, X, Y, r0, r1, D, q, part[static_cast<std::size_t>(w - 1)].data());
-    }
-    xty_rows(X, Y, 0, std::min(N, chunk), D, q, P);
-    for (auto& th : pool) th.join();
+    // Part w sums its own rows (part 0 into P); the partial products are added
+    // in order, so the bits depend on the thread count only.
+    const auto parts = static_cast<std::size_t>(t);
+    std::vector<std::vector<double>> part(parts - 1, std::vector<double>(q * D, 0.0));
+    const std::size_t chunk = (N + parts - 1) / parts;
+    run_parts(parts, parts, [&](std::size_t w) {
+        const std::size_t r0 = std::min(N, w * chunk), r1 = std::min(N, r0 + chunk);
+        xty_rows(X, Y, r0, r1, D, q, w == 0 ? P : part[w - 1].data());
+    });
     for (const auto& p : part)
         for (std::size_t j = 0; j < q * D; ++j) P[j] += p[j];
 }
@@ -125,14 +125,12 @@ void ypt(const double* Y, const double* P, std::size_t N, std::size_t D, std::si
         ypt_rows(Y, P, 0, N, D, q, R);
         return;
     }
-    std::vector<std::thread> pool;
-    const std::size_t chunk = (N + static_cast<std::size_t>(t) - 1) / static_cast<std::size_t>(t);
-    for (int w = 1; w < t; ++w) {
-        const std::size_t r0 = std::min(N, static_cast<std::size_t>(w) * chunk), r1 = std::min(N, r0 + chunk);
-        pool.emplace_back(ypt_rows, Y, P, r0, r1, D, q, R);
-    }
-    ypt_rows(Y, P, 0, std::min(N, chunk), D, q, R);
-    for (auto& th : pool) th.join();
+    const auto parts = static_cast<std::size_t>(t);
+    const std::size_t chunk = (N + parts - 1) / parts;
+    run_parts(parts, parts, [&](std::size_t w) {
+        const std::size_t r0 = std::min(N, w * chunk), r1 = std::min(N, r0 + chunk);
+        ypt_rows(Y, P, r0, r1, D, q, R);
+    });
 }
 
 }  // namespace latentlab::stream

@@ -17,43 +17,21 @@ struct AdamCoeffs {
     T eps, decay;          // ε, lr·λ
 };
 
-// Elements [i, n) one at a time. Every path computes each element with the
-// same IEEE operations in the same order (no FMA contraction: simd.hpp), so
-// the SIMD paths below are bit-identical to this one:
+// Elements [i, n): a plain loop, vectorised per instruction set (linalg/simd.hpp).
+// Every clone computes each element with the same IEEE operations in the same
+// order (no FMA contraction), so all give the same bits:
 //   m ← β₁m + (1−β₁)g;  v ← β₂v + ((1−β₂)g)g;  x ← x − (step·m / (sqrt(v)·c + ε) + decay·x)
 template <class T>
-LATENTLAB_NO_CONTRACT void adam_scalar(std::size_t i, std::size_t n, T* x, const T* g, T* m, T* v,
-                                       const AdamCoeffs<T>& k) {
+LATENTLAB_CLONES LATENTLAB_NO_CONTRACT void adam_loop(std::size_t i, std::size_t n, T* __restrict x,
+                                                     const T* __restrict g, T* __restrict m, T* __restrict v,
+                                                     const AdamCoeffs<T>& k) {
     for (; i < n; ++i) {
         m[i] = k.b1 * m[i] + k.c1 * g[i];
         v[i] = k.b2 * v[i] + k.c2 * g[i] * g[i];
-        x[i] -= k.step * m[i] / (simd::sqrt_ieee(v[i]) * k.inv_sqrt_bc2 + k.eps) + k.decay * x[i];
+        x[i] -= k.step * m[i] / (std::sqrt(v[i]) * k.inv_sqrt_bc2 + k.eps) + k.decay * x[i];
     }
 }
 
-#if LATENTLAB_HAVE_AVX512
-// 16 floats or 8 doubles per iteration; the tail goes to adam_scalar.
-template <class T>
-LATENTLAB_AVX512 void adam_avx512(std::size_t n, T* x, const T* g, T* m, T* v, const AdamCoeffs<T>& k) {
-    using S = simd::Avx512<T>;
-    const auto b1 = S::set1(k.b1), c1 = S::set1(k.c1), b2 = S::set1(k.b2), c2 = S::set1(k.c2);
-    const auto step = S::set1(k.step), isb = S::set1(k.inv_sqrt_bc2), eps = S::set1(k.eps),
-               decay = S::set1(k.decay);
-    std::size_t i = 0;
-    for (; i + S::width <= n; i += S::width) {
-        const auto gi = S::load(g + i);
-        const auto mi = S::add(S::mul(b1, S::load(m + i)), S::mul(c1, gi));
-        const auto vi = S::add(S::mul(b2, S::load(v + i)), S::mul(S::mul(c2, gi), gi));
-        const auto xi = S::load(x + i);
-        const auto upd = S::add(S::div(S::mul(step, mi), S::add(S::mul(S::sqrt(vi), isb), eps)),
-                                S::mul(decay, xi));
-        S::store(m + i, mi);
-        S::store(v + i, vi);
-        S::store(x + i, S::sub(xi, upd));
-    }
-    adam_scalar(i, n, x, g, m, v, k);
-}
-#endif
 
 }  // namespace
 
@@ -80,11 +58,7 @@ void Adam<T>::update(xt::xtensor<T, 1>& x, const xt::xtensor<T, 1>& g, double lr
     k.eps = static_cast<T>(opt_.eps);
     k.decay = static_cast<T>(lr * opt_.weight_decay);
     const std::size_t n = x.size();
-#if LATENTLAB_HAVE_AVX512
-    if (simd::has_avx512())
-        return adam_avx512(n, x.data(), g.data(), state_.m.data(), state_.v.data(), k);
-#endif
-    adam_scalar<T>(0, n, x.data(), g.data(), state_.m.data(), state_.v.data(), k);
+    adam_loop<T>(0, n, x.data(), g.data(), state_.m.data(), state_.v.data(), k);
 }
 
 template <class T>

@@ -7,23 +7,17 @@ namespace latentlab {
 
 namespace {
 
-// Plain loops that the compiler vectorises; compiled for AVX-512 and for the
-// baseline, chosen at run time, without FMA contraction, so both clones give
-// the same bits (linalg/simd.hpp).
-#if LATENTLAB_HAVE_AVX512
-#define LATENTLAB_SGD_CLONES __attribute__((target_clones("avx512f", "default")))
-#else
-#define LATENTLAB_SGD_CLONES
-#endif
+// Plain loops that the compiler vectorises, one clone per instruction set,
+// without FMA contraction, so every clone gives the same bits (linalg/simd.hpp).
 
 template <class T>
-LATENTLAB_SGD_CLONES LATENTLAB_NO_CONTRACT void sgd_plain(std::size_t n, T* __restrict x,
+LATENTLAB_CLONES LATENTLAB_NO_CONTRACT void sgd_plain(std::size_t n, T* __restrict x,
                                                           const T* __restrict g, T eta, T wd) {
     for (std::size_t i = 0; i < n; ++i) x[i] -= eta * (g[i] + wd * x[i]);
 }
 
 template <class T>
-LATENTLAB_SGD_CLONES LATENTLAB_NO_CONTRACT void sgd_momentum(std::size_t n, T* __restrict x,
+LATENTLAB_CLONES LATENTLAB_NO_CONTRACT void sgd_momentum(std::size_t n, T* __restrict x,
                                                              const T* __restrict g, T* __restrict v,
                                                              T eta, T mu, T wd, bool nesterov) {
     if (nesterov) {
