@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <random>
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
@@ -19,8 +18,10 @@
 #include "latentlab/core/matrix_view.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/core/error.hpp"
+#include "test_util.hpp"
 
 using namespace latentlab;
+using namespace latentlab::testing;
 
 namespace {
 
@@ -28,18 +29,10 @@ using Mat2 = xt::xtensor<double, 2>;
 
 constexpr double kPi = 3.14159265358979323846;
 
-Mat2 randn2(std::size_t r, std::size_t c, double scale, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> N01(0.0, 1.0);
-    Mat2 A = Mat2::from_shape({r, c});
-    for (auto& x : A) x = scale * N01(rng);
-    return A;
-}
-
 // Random n×n orthogonal matrix: modified Gram–Schmidt (twice) on the columns
 // of a Gaussian matrix, written here independently of the library.
 Mat2 random_orthogonal(std::size_t n, std::uint64_t seed) {
-    Mat2 U = randn2(n, n, 1.0, seed);
+    Mat2 U = randn_matrix(n, n, 1.0, seed);
     for (std::size_t j = 0; j < n; ++j) {
         for (int pass = 0; pass < 2; ++pass)
             for (std::size_t k = 0; k < j; ++k) {
@@ -85,15 +78,6 @@ Mat2 first_rows(const Mat2& A, std::size_t m) {
     return W;
 }
 
-template <class T>
-MatrixView<T> view_of(const xt::xtensor<T, 2>& X) {
-    MatrixView<T> v;
-    v.data = X.data();
-    v.rows = X.shape()[0];
-    v.cols = X.shape()[1];
-    return v;
-}
-
 Mat2 unit_rows(std::size_t n, std::initializer_list<std::vector<std::pair<std::size_t, double>>> rows) {
     Mat2 A = xt::zeros<double>({rows.size(), n});
     std::size_t i = 0;
@@ -116,7 +100,7 @@ const std::vector<double> kLambda = {10.0, 7.0, 5.0, 3.5, 2.0, 1.0, 0.5, 0.1};
 
 template <class T>
 void check_second_moment(std::size_t N, std::size_t n, std::uint64_t seed) {
-    const Mat2 Xd = randn2(N, n, 1.0, seed);
+    const Mat2 Xd = randn_matrix(N, n, 1.0, seed);
     xt::xtensor<T, 2> X = xt::xtensor<T, 2>::from_shape({N, n});
     for (std::size_t k = 0; k < X.size(); ++k) X.data()[k] = static_cast<T>(Xd.data()[k]);
     const Mat2 C = second_moment(view_of(X));
@@ -180,11 +164,11 @@ TEST(AnalysisPca, OptimalAeLossIsHalfTheTailOverN) {
 
 TEST(AnalysisAeFullEval, EqualsTheModelOverTheFullBatch) {
     const std::size_t N = 500, n = 12, m = 4;
-    const Mat2 X = randn2(N, n, 1.0, 7);
+    const Mat2 X = randn_matrix(N, n, 1.0, 7);
     const Mat2 C = second_moment(view_of(X));
     for (double scale : {0.01, 0.3, 1.0}) {
         SCOPED_TRACE(::testing::Message() << "W scale " << scale);
-        const Mat2 W = randn2(m, n, scale, 8);
+        const Mat2 W = randn_matrix(m, n, scale, 8);
         LinearAutoencoder<double> model(n, m);
         std::copy(W.begin(), W.end(), model.params().begin());
         xt::xtensor<double, 1> g;
@@ -233,9 +217,9 @@ TEST(AnalysisAeFullEval, AtTheTopEigenvectorsItIsTheOptimum) {
 // ---------------------------------------------------------------------------
 
 TEST(AnalysisPrincipalAngles, SubspaceWithItselfAndARotatedBasis) {
-    const Mat2 A = randn2(3, 8, 1.0, 11);
+    const Mat2 A = randn_matrix(3, 8, 1.0, 11);
     // B = R A with R a random (invertible, not orthogonal) 3×3 matrix.
-    const Mat2 R = randn2(3, 3, 1.0, 12);
+    const Mat2 R = randn_matrix(3, 3, 1.0, 12);
     Mat2 B = xt::zeros<double>({3, 8});
     for (std::size_t i = 0; i < 3; ++i)
         for (std::size_t j = 0; j < 8; ++j)
@@ -315,15 +299,15 @@ TEST(AnalysisPrincipalAngles, OrthogonalSubspacesAre90Degrees) {
 }
 
 TEST(AnalysisPrincipalAngles, RankDeficientInputThrows) {
-    Mat2 A = randn2(3, 6, 1.0, 14);
+    Mat2 A = randn_matrix(3, 6, 1.0, 14);
     for (std::size_t j = 0; j < 6; ++j) A(2, j) = A(0, j) - 2.0 * A(1, j);
-    const Mat2 B = randn2(2, 6, 1.0, 15);
+    const Mat2 B = randn_matrix(2, 6, 1.0, 15);
     EXPECT_THROW(principal_angles_deg(A, B), Error);
     EXPECT_THROW(orthonormal_rows(A), Error);
 }
 
 TEST(AnalysisPrincipalAngles, OrthonormalRowsSpanTheSameSpace) {
-    const Mat2 A = randn2(4, 9, 1.0, 16);
+    const Mat2 A = randn_matrix(4, 9, 1.0, 16);
     const Mat2 Q = orthonormal_rows(A);
     EXPECT_LT(orthonormality_error(Q), 1e-13);
     const auto ang = principal_angles_deg(A, Q);
@@ -357,7 +341,7 @@ TEST(AnalysisVarianceCaptured, TopEigenvectorsCaptureTheTopEigenvalues) {
         const Mat2 W = top_columns_as_rows(U, m);
         EXPECT_NEAR(variance_captured(W, C), top / total, 1e-12) << "m=" << m;
         // Invariant to the basis of the same row space (non-orthonormal).
-        const Mat2 R = randn2(m, m, 1.0, 100 + m);
+        const Mat2 R = randn_matrix(m, m, 1.0, 100 + m);
         Mat2 W2 = xt::zeros<double>({m, n});
         for (std::size_t i = 0; i < m; ++i)
             for (std::size_t j = 0; j < n; ++j)

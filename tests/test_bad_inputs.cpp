@@ -13,7 +13,6 @@
 //   TODO(gplvm): "q >= N"  (model.latent_dim not below the number of samples)
 //   TODO(gplvm): "kernel matrix not positive definite beyond jitter"
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <cmath>
 #include <cstdint>
@@ -24,11 +23,11 @@
 #include <string>
 #include <vector>
 
-#include "cli_helpers.hpp"
 #include "latentlab/config/config.hpp"
 #include "latentlab/io/idx.hpp"
 #include "latentlab/io/npy.hpp"
 #include "latentlab/core/error.hpp"
+#include "test_util.hpp"
 
 using namespace latentlab;
 using namespace latentlab::testing;
@@ -40,16 +39,8 @@ namespace {
 
 constexpr std::size_t kRows = 120, kDim = 8;
 
-std::vector<double> gaussian(std::size_t n, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> g(0, 1);
-    std::vector<double> v(n);
-    for (auto& x : v) x = g(rng);
-    return v;
-}
-
 void write_data_npy(const std::string& path) {
-    const auto X = gaussian(kRows * kDim, 5);
+    const auto X = randn(kRows * kDim, 1.0, 5);
     write_npy(path, make_raw<double>(X.data(), {kRows, kDim}));
 }
 
@@ -60,36 +51,6 @@ RawTensor u8_tensor(std::vector<std::size_t> shape, std::uint8_t modulo) {
     t.bytes.resize(t.size());
     for (std::size_t i = 0; i < t.bytes.size(); ++i) t.bytes[i] = static_cast<unsigned char>((i * 37 + 11) % modulo);
     return t;
-}
-
-std::string be32(std::uint32_t v) {
-    return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
-}
-
-// An IDX header: magic 0 0 type rank, then the dimensions big-endian.
-std::string idx_header(unsigned char type, const std::vector<std::uint32_t>& dims) {
-    std::string h{'\0', '\0', static_cast<char>(type), static_cast<char>(dims.size())};
-    for (auto d : dims) h += be32(d);
-    return h;
-}
-
-void gzip_to(const std::string& path, const std::string& content) {
-    gzFile gz = gzopen(path.c_str(), "wb");
-    ASSERT_NE(gz, nullptr) << path;
-    ASSERT_EQ(gzwrite(gz, content.data(), static_cast<unsigned>(content.size())), static_cast<int>(content.size()));
-    ASSERT_EQ(gzclose(gz), Z_OK);
-}
-
-// A .npy file written by hand: any descr and shape text, `data_bytes` zero bytes of data.
-std::string npy_by_hand(const std::string& descr, const std::string& shape, std::size_t data_bytes) {
-    std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
-    std::size_t total = 10 + dict.size() + 1;
-    dict.append((64 - total % 64) % 64, ' ');
-    dict += '\n';
-    std::string out = std::string("\x93NUMPY\x01\x00", 8);
-    out += static_cast<char>(dict.size() & 0xFF);
-    out += static_cast<char>(dict.size() >> 8);
-    return out + dict + std::string(data_bytes, '\0');
 }
 
 // The base config (line numbers matter to the expectations below):
@@ -162,7 +123,7 @@ std::string truncated_npy(const std::string& d) {
 }
 
 std::string nonfinite_npy(const std::string& d, double value) {
-    auto X = gaussian(kRows * kDim, 5);
+    auto X = randn(kRows * kDim, 1.0, 5);
     X[7 * kDim + 2] = value;  // row 7, column 2
     write_npy(d + "/data.npy", make_raw<double>(X.data(), {kRows, kDim}));
     return with_config(d, npy_config(d));
@@ -360,7 +321,7 @@ std::vector<BadInput> cases() {
                  {"{d}/img.idx", "overflow"}});
     c.push_back({"idx_gzip_claims_absurd_size", 1,
                  [](const std::string& d) {
-                     gzip_to(d + "/img.idx.gz", idx_header(0x08, {0xFFFFFFFFu, 0xFFFFFFFFu}) + std::string(20, '\x05'));
+                     gzip_file(d + "/img.idx.gz", idx_header(0x08, {0xFFFFFFFFu, 0xFFFFFFFFu}) + std::string(20, '\x05'));
                      return idx_config(d, "img.idx.gz");
                  },
                  {"{d}/img.idx.gz", "16 GiB"}});
@@ -370,7 +331,7 @@ std::vector<BadInput> cases() {
                      std::string raw = idx_header(0x08, {60, 4, 4});
                      std::mt19937 rng(3);
                      for (int i = 0; i < 960; ++i) raw += static_cast<char>(rng() & 0xFF);
-                     gzip_to(d + "/img.idx.gz", raw);
+                     gzip_file(d + "/img.idx.gz", raw);
                      std::string b = slurp(d + "/img.idx.gz");
                      for (std::size_t i = 200; i < 240; ++i) b[i] = static_cast<char>(b[i] ^ 0x5A);
                      spit(d + "/img.idx.gz", b);
@@ -382,7 +343,7 @@ std::vector<BadInput> cases() {
                      std::string raw = idx_header(0x08, {60, 4, 4});
                      std::mt19937 rng(4);
                      for (int i = 0; i < 960; ++i) raw += static_cast<char>(rng() & 0xFF);
-                     gzip_to(d + "/img.idx.gz", raw);
+                     gzip_file(d + "/img.idx.gz", raw);
                      const std::string b = slurp(d + "/img.idx.gz");
                      spit(d + "/img.idx.gz", b.substr(0, b.size() / 2));
                      return idx_config(d, "img.idx.gz");
@@ -419,33 +380,33 @@ std::vector<BadInput> cases() {
                  {"{d}/data.npy", "Inf in data at sample 7, column 2 (0-based"}});
     c.push_back({"npy_wrong_dtype_complex", 1,
                  [](const std::string& d) {
-                     spit(d + "/data.npy", npy_by_hand("<c8", "(10, 4)", 320));
+                     spit(d + "/data.npy", npy_zeros("<c8", "(10, 4)", 320));
                      return with_config(d, npy_config(d));
                  },
                  {"{d}/data.npy", "unsupported dtype '<c8'"}});
     c.push_back({"npy_wrong_dtype_string", 1,
                  [](const std::string& d) {
-                     spit(d + "/data.npy", npy_by_hand("<U3", "(10, 4)", 480));
+                     spit(d + "/data.npy", npy_zeros("<U3", "(10, 4)", 480));
                      return with_config(d, npy_config(d));
                  },
                  {"{d}/data.npy", "unsupported dtype '<U3'"}});
     c.push_back({"npy_rank_1", 1,
                  [](const std::string& d) {
-                     const auto x = gaussian(50, 1);
+                     const auto x = randn(50, 1.0, 1);
                      write_npy(d + "/data.npy", make_raw<double>(x.data(), {50}));
                      return with_config(d, npy_config(d));
                  },
                  {"{d}/data.npy", "rank"}});
     c.push_back({"npy_scalar", 1,
                  [](const std::string& d) {
-                     spit(d + "/data.npy", npy_by_hand("<f8", "()", 8));
+                     spit(d + "/data.npy", npy_zeros("<f8", "()", 8));
                      return with_config(d, npy_config(d));
                  },
                  {"{d}/data.npy", "scalar"}});
     c.push_back({"npy_truncated", 1, truncated_npy, {"{d}/data.npy", "truncated"}});
     c.push_back({"npy_fortran_order", 1,
                  [](const std::string& d) {
-                     std::string b = npy_by_hand("<f8", "(10, 4)", 320);
+                     std::string b = npy_zeros("<f8", "(10, 4)", 320);
                      b = edit(b, "False", "True ");
                      spit(d + "/data.npy", b);
                      return with_config(d, npy_config(d));
@@ -453,7 +414,7 @@ std::vector<BadInput> cases() {
                  {"{d}/data.npy", "fortran_order"}});
     c.push_back({"npy_no_samples", 1,
                  [](const std::string& d) {
-                     spit(d + "/data.npy", npy_by_hand("<f8", "(0, 4)", 0));
+                     spit(d + "/data.npy", npy_zeros("<f8", "(0, 4)", 0));
                      return with_config(d, npy_config(d));
                  },
                  {"{d}/data.npy", "no samples"}});
@@ -652,7 +613,7 @@ TEST(BadInputs, DiskFullStopsCleanlyAndTheRunResumesBitExactly) {
         GTEST_SKIP() << "cannot mount a tmpfs in a private mount namespace here (needs root and unshare)";
 
     // 2000 x 200, m = 64: W.npy ~100 kB, checkpoint.bin (W and Adam's moments) ~300 kB.
-    const auto X = gaussian(2000 * 200, 8);
+    const auto X = randn(2000 * 200, 1.0, 8);
     write_npy(d + "/data.npy", make_raw<double>(X.data(), {2000, 200}));
     std::string yaml = edit(edit(npy_config(d), "latent_dim: 3", "latent_dim: 64"), "batch_size: 20", "batch_size: 64");
     spit(d + "/c.yaml", edit(yaml, "epochs: 2", "epochs: 3"));

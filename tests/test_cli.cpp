@@ -5,8 +5,8 @@
 #include <cmath>
 #include <random>
 
-#include "cli_helpers.hpp"
 #include "latentlab/io/npy.hpp"
+#include "test_util.hpp"
 
 using namespace latentlab;
 using namespace latentlab::testing;
@@ -16,11 +16,7 @@ namespace {
 // 600×20 data with a clear spectrum, as .npy; returns its path.
 std::string write_data(const std::string& dir) {
     const std::size_t N = 600, n = 20;
-    std::mt19937_64 rng(7);
-    std::normal_distribution<double> g(0, 1);
-    std::vector<double> X(N * n);
-    for (std::size_t i = 0; i < N; ++i)
-        for (std::size_t j = 0; j < n; ++j) X[i * n + j] = g(rng) * (j < 4 ? 3.0 - 0.5 * j : 0.3);
+    const auto X = randn_columns_scaled(N, n, 7, [](std::size_t j) { return j < 4 ? 3.0 - 0.5 * j : 0.3; });
     const std::string path = dir + "/data.npy";
     write_npy(path, make_raw<double>(X.data(), {N, n}));
     return path;

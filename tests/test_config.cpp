@@ -14,9 +14,12 @@
 
 #include "latentlab/config/config.hpp"
 #include "latentlab/core/error.hpp"
+#include "test_util.hpp"
 
 namespace latentlab {
 namespace {
+
+using namespace latentlab::testing;
 
 const char* const kOrigin = "configs/x.yaml";
 
@@ -95,12 +98,6 @@ std::filesystem::path scratch_dir(const std::string& name) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     return dir;
-}
-
-void write_file(const std::filesystem::path& p, const std::string& text) {
-    std::ofstream out(p, std::ios::binary);
-    out << text;
-    ASSERT_TRUE(out.good()) << p;
 }
 
 // ---------------------------------------------------------------------------

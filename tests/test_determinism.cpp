@@ -5,16 +5,13 @@
 // optimisers and every data format (npy, CSV, gzip'd IDX with labels).
 #include <gtest/gtest.h>
 
-#include <zlib.h>
-
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "cli_helpers.hpp"
 #include "latentlab/io/idx.hpp"
 #include "latentlab/io/npy.hpp"
+#include "test_util.hpp"
 
 using namespace latentlab;
 using namespace latentlab::testing;
@@ -24,12 +21,7 @@ namespace {
 constexpr std::size_t kN = 500, kDim = 16;
 
 std::vector<double> samples(std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> g(0, 1);
-    std::vector<double> X(kN * kDim);
-    for (std::size_t i = 0; i < kN; ++i)
-        for (std::size_t j = 0; j < kDim; ++j) X[i * kDim + j] = g(rng) * (j < 3 ? 2.0 - 0.5 * j : 0.2);
-    return X;
+    return randn_columns_scaled(kN, kDim, seed, [](std::size_t j) { return j < 3 ? 2.0 - 0.5 * j : 0.2; });
 }
 
 // The data in `format` in DIR; returns the data: section of the config.
@@ -57,9 +49,7 @@ std::string write_data(const std::string& dir, const std::string& format) {
     for (const auto& [name, t] : {std::pair<std::string, RawTensor*>{"img", &img}, {"lab", &lab}}) {
         write_idx(dir + "/" + name + ".idx", *t);
         const std::string raw = slurp(dir + "/" + name + ".idx");
-        gzFile gz = gzopen((dir + "/" + name + ".idx.gz").c_str(), "wb");
-        gzwrite(gz, raw.data(), static_cast<unsigned>(raw.size()));
-        gzclose(gz);
+        gzip_file(dir + "/" + name + ".idx.gz", raw);
     }
     return "data:\n  source: idx\n  path: " + dir + "/img.idx.gz\n  labels: " + dir + "/lab.idx.gz\n"
            "  test_fraction: 0.1\n";
@@ -145,10 +135,7 @@ namespace {
 TEST(DeterminismThreads, LinearAutoencoderWritesTheSameWAtAnyThreadCount) {
     const std::string dir = scratch("determinism_threads");
     constexpr std::size_t N = 700, D = 272;
-    std::mt19937_64 rng(3);
-    std::normal_distribution<double> g(0, 1);
-    std::vector<double> X(N * D);
-    for (std::size_t i = 0; i < N * D; ++i) X[i] = g(rng) * (i % D < 10 ? 1.0 : 0.1);
+    const auto X = randn_columns_scaled(N, D, 3, [](std::size_t j) { return j < 10 ? 1.0 : 0.1; });
     write_npy(dir + "/data.npy", make_raw<double>(X.data(), {N, D}));
     for (const char* dtype : {"float32", "float64"}) {
         std::string first;

@@ -12,6 +12,7 @@
 
 #include "latentlab/analysis/gplvm_optimum.hpp"
 #include "latentlab/config/build.hpp"
+#include "latentlab/analysis/gradcheck.hpp"
 #include "latentlab/data/dataset.hpp"
 #include "latentlab/io/npy.hpp"
 #include "latentlab/models/gplvm.hpp"
@@ -19,28 +20,14 @@
 #include "latentlab/optim/optimizer.hpp"
 #include "latentlab/train/trainer.hpp"
 #include "latentlab/core/error.hpp"
+#include "test_util.hpp"
 
 using namespace latentlab;
+using namespace latentlab::testing;
 
 namespace {
 
 using Mat = xt::xtensor<double, 2>;
-
-Mat randn(std::size_t r, std::size_t c, std::uint64_t seed, double scale = 1.0) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> g(0, scale);
-    Mat m = xt::zeros<double>({r, c});
-    for (auto& v : m) v = g(rng);
-    return m;
-}
-
-MatrixView<double> as_view(const Mat& Y) {
-    MatrixView<double> v;
-    v.data = Y.data();
-    v.rows = Y.shape()[0];
-    v.cols = Y.shape()[1];
-    return v;
-}
 
 // The homework's quantities, written as the homework writes them.
 struct Homework {
@@ -77,41 +64,23 @@ struct Homework {
     }
 };
 
-template <class F>
-Mat finite_diff(F f, Mat X, double h = 1e-6) {
-    Mat g = xt::zeros<double>(X.shape());
-    for (std::size_t i = 0; i < X.size(); ++i) {
-        const double x0 = X.data()[i];
-        X.data()[i] = x0 + h;
-        const double fp = f(X);
-        X.data()[i] = x0 - h;
-        const double fm = f(X);
-        X.data()[i] = x0;
-        g.data()[i] = (fp - fm) / (2 * h);
-    }
-    return g;
-}
-
-double rel_err(const Mat& a, const Mat& b) {
-    return xt::amax(xt::abs(a - b))() / std::max(1e-12, xt::amax(xt::abs(b))());
-}
-
 }  // namespace
 
 TEST(GplvmHomework, PartialDerivativesOfL1L2AndTheirSum) {
-    Homework hw{1.3, 2.0, randn(6, 4, 1)};
-    const Mat X = randn(6, 2, 2);
-    EXPECT_LT(rel_err(hw.dL1(X), finite_diff([&](const Mat& x) { return hw.L1(x); }, X)), 1e-7);  // 2(b)
-    EXPECT_LT(rel_err(hw.dL2(X), finite_diff([&](const Mat& x) { return hw.L2(x); }, X)), 1e-7);  // 2(d)
-    const Mat total = hw.dL1(X) + hw.dL2(X);                                                          // 2(e)
-    EXPECT_LT(rel_err(total, finite_diff([&](const Mat& x) { return hw.L1(x) + hw.L2(x); }, X)), 1e-7);
+    Homework hw{1.3, 2.0, randn_matrix(6, 4, 1.0, 1)};
+    const Mat X = randn_matrix(6, 2, 1.0, 2);
+    const auto fd = [&](auto f) { return central_difference(f, X, 1e-6); };
+    EXPECT_LT(rel_err_inf(hw.dL1(X), fd([&](const Mat& x) { return hw.L1(x); })), 1e-7);  // 2(b)
+    EXPECT_LT(rel_err_inf(hw.dL2(X), fd([&](const Mat& x) { return hw.L2(x); })), 1e-7);  // 2(d)
+    const Mat total = hw.dL1(X) + hw.dL2(X);                                            // 2(e)
+    EXPECT_LT(rel_err_inf(total, fd([&](const Mat& x) { return hw.L1(x) + hw.L2(x); })), 1e-7);
     // The wrong 2(b), −(αD/2) K⁻¹X, drops the path through Xᵀ and is caught.
-    EXPECT_GT(rel_err(0.5 * hw.dL1(X), finite_diff([&](const Mat& x) { return hw.L1(x); }, X)), 0.1);
+    EXPECT_GT(rel_err_inf(0.5 * hw.dL1(X), fd([&](const Mat& x) { return hw.L1(x); })), 0.1);
 }
 
 TEST(GplvmModel, DenseLinearLossEqualsTheHomeworkLikelihood) {
-    Homework hw{1.3, 2.0, randn(6, 4, 3)};
-    const Mat X = randn(6, 2, 4);
+    Homework hw{1.3, 2.0, randn_matrix(6, 4, 1.0, 3)};
+    const Mat X = randn_matrix(6, 2, 1.0, 4);
     GplvmOptions o;
     o.method = GplvmMethod::dense;
     o.variance = hw.alpha;
@@ -119,9 +88,9 @@ TEST(GplvmModel, DenseLinearLossEqualsTheHomeworkLikelihood) {
     Gplvm<double> m(6, 4, 2, o);
     std::copy(X.begin(), X.end(), m.params().begin());
     const double c = 0.5 * 6 * 4 * std::log(2 * M_PI);
-    EXPECT_NEAR(m.loss(as_view(hw.Y)), c - hw.L1(X) - hw.L2(X), 1e-10);
+    EXPECT_NEAR(m.loss(view_of(hw.Y)), c - hw.L1(X) - hw.L2(X), 1e-10);
     xt::xtensor<double, 1> g;
-    m.loss_and_grad(as_view(hw.Y), g);
+    m.loss_and_grad(view_of(hw.Y), g);
     const Mat want = -(hw.dL1(X) + hw.dL2(X));
     for (std::size_t i = 0; i < X.size(); ++i) EXPECT_NEAR(g(i), want.data()[i], 1e-9 * (1 + std::abs(want.data()[i])));
 }
@@ -132,7 +101,7 @@ class GplvmGradient : public ::testing::TestWithParam<std::tuple<KernelType, Gpl
 TEST_P(GplvmGradient, MatchesFiniteDifferences) {
     const auto [kernel, method, learn] = GetParam();
     const std::size_t N = 7, D = 5, q = 2;
-    const Mat Y = randn(N, D, 5);
+    const Mat Y = randn_matrix(N, D, 1.0, 5);
     GplvmOptions o;
     o.kernel = kernel;
     o.method = method;
@@ -141,22 +110,22 @@ TEST_P(GplvmGradient, MatchesFiniteDifferences) {
     o.lengthscale = 0.9;
     o.noise_variance = 0.3;
     Gplvm<double> m(N, D, q, o);
-    const Mat X = randn(N, q, 6);
+    const Mat X = randn_matrix(N, q, 1.0, 6);
     std::copy(X.begin(), X.end(), m.params().begin());
-    xt::xtensor<double, 1> g;
-    m.loss_and_grad(as_view(Y), g);
-    auto& th = m.params();
-    const double h = 1e-6;
-    for (std::size_t i = 0; i < th.size(); ++i) {
-        const double t0 = th(i);
-        th(i) = t0 + h;
-        const double fp = m.loss(as_view(Y));
-        th(i) = t0 - h;
-        const double fm = m.loss(as_view(Y));
-        th(i) = t0;
-        const double fd = (fp - fm) / (2 * h);
-        EXPECT_NEAR(g(i), fd, 1e-6 * (1 + std::abs(fd))) << "parameter " << i << " of " << th.size();
-    }
+    // |g − fd| < 1e-6 (1 + |fd|) for every parameter, as gradcheck's own test:
+    // with the denominator floor 1 and no other, rel err ≤ 5e-7 means
+    // |g − fd| ≤ 5e-7 max(|g|, |fd|, 1) ≤ 5e-7 (1 + |fd| + |g − fd|), so
+    // |g − fd| ≤ 5e-7/(1 − 5e-7) (1 + |fd|) < 1e-6 (1 + |fd|).
+    GradCheckOptions opts = every_entry(5e-7, 1e-6);
+    opts.abs_floor = 1.0;
+    opts.floor_fraction = 0.0;
+    opts.noise_factor = 0.0;
+    const GradCheckReport r = gradcheck(m, view_of(Y), opts);
+    EXPECT_EQ(r.batch_rows, N);
+    EXPECT_TRUE(r.pass()) << format_gradcheck(r);
+    std::size_t checked = 0;
+    for (const auto& row : r.rows) checked += row.checked;
+    EXPECT_EQ(checked, m.num_params());
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -172,7 +141,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(GplvmModel, DenseAndWoodburyAgree) {
     for (bool learn : {false, true}) {
         const std::size_t N = 40, D = 12, q = 3;
-        const Mat Y = randn(N, D, 7);
+        const Mat Y = randn_matrix(N, D, 1.0, 7);
         GplvmOptions o;
         o.learn_hyperparameters = learn;
         o.variance = 0.7;
@@ -181,38 +150,36 @@ TEST(GplvmModel, DenseAndWoodburyAgree) {
         Gplvm<double> dense(N, D, q, o);
         o.method = GplvmMethod::woodbury;
         Gplvm<double> wood(N, D, q, o);
-        const Mat X = randn(N, q, 8);
+        const Mat X = randn_matrix(N, q, 1.0, 8);
         std::copy(X.begin(), X.end(), dense.params().begin());
         std::copy(X.begin(), X.end(), wood.params().begin());
         xt::xtensor<double, 1> gd, gw;
-        const double fd = dense.loss_and_grad(as_view(Y), gd), fw = wood.loss_and_grad(as_view(Y), gw);
+        const double fd = dense.loss_and_grad(view_of(Y), gd), fw = wood.loss_and_grad(view_of(Y), gw);
         EXPECT_NEAR(fd, fw, 1e-10 * std::abs(fd));
-        EXPECT_LT(xt::amax(xt::abs(gd - gw))() / xt::amax(xt::abs(gd))(), 1e-10);
+        EXPECT_LT(rel_err_inf(gw, gd), 1e-10);
     }
 }
 
 TEST(GplvmModel, FloatWoodburyMatchesDouble) {
     const std::size_t N = 50, D = 10, q = 2;
-    const Mat Y = randn(N, D, 9);
+    const Mat Y = randn_matrix(N, D, 1.0, 9);
     GplvmOptions o;
     Gplvm<double> md(N, D, q, o);
     Gplvm<float> mf(N, D, q, o);
-    const Mat X = randn(N, q, 10);
+    const Mat X = randn_matrix(N, q, 1.0, 10);
     std::copy(X.begin(), X.end(), md.params().begin());
     std::copy(X.begin(), X.end(), mf.params().begin());
     xt::xtensor<float, 2> Yf = xt::cast<float>(Y);
-    MatrixView<float> vf;
-    vf.data = Yf.data();
-    vf.rows = N;
-    vf.cols = D;
-    EXPECT_NEAR(md.loss(as_view(Y)), mf.loss(vf), 1e-5 * std::abs(md.loss(as_view(Y))));
+    const MatrixView<float> vf = view_of(Yf);
+    EXPECT_NEAR(md.loss(view_of(Y)), mf.loss(vf), 1e-5 * std::abs(md.loss(view_of(Y))));
 }
 
 // From a random start, L-BFGS reaches the analytic maximum (PPCA) to 1e-6.
 TEST(GplvmModel, LbfgsReachesTheAnalyticMaximum) {
     const std::size_t N = 120, D = 10, q = 2;
     // Data with two strong directions, centred.
-    Mat Y = xt::linalg::dot(randn(N, 3, 11), randn(3, D, 12)) + randn(N, D, 13, 0.3);
+    Mat Y = xt::linalg::dot(randn_matrix(N, 3, 1.0, 11), randn_matrix(3, D, 1.0, 12)) +
+            randn_matrix(N, D, 0.3, 13);
     Y = Y - xt::mean(Y, {0});
     RawTensor raw = make_raw<double>(Y.data(), {N, D});
     DataConfig dc;
@@ -248,7 +215,7 @@ TEST(GplvmModel, LbfgsReachesTheAnalyticMaximum) {
 
 TEST(GplvmModel, DuplicatedPointsTriggerJitterAndItIsReported) {
     const std::size_t N = 30, D = 6, q = 2;
-    const Mat Y = randn(N, D, 14);
+    const Mat Y = randn_matrix(N, D, 1.0, 14);
     GplvmOptions o;
     o.kernel = KernelType::rbf;
     o.method = GplvmMethod::dense;
@@ -257,7 +224,7 @@ TEST(GplvmModel, DuplicatedPointsTriggerJitterAndItIsReported) {
     for (std::size_t i = 0; i < N * q; ++i) m.params()(i) = 0.25;  // every latent point the same
     std::vector<std::string> warnings;
     m.on_warning = [&](const std::string& w) { warnings.push_back(w); };
-    const double f = m.loss(as_view(Y));
+    const double f = m.loss(view_of(Y));
     EXPECT_TRUE(std::isfinite(f));
     ASSERT_FALSE(warnings.empty());
     EXPECT_NE(warnings.front().find("jitter"), std::string::npos);
@@ -271,17 +238,17 @@ TEST(GplvmModel, HopelessKernelEndsInAClearErrorAfterFiveJitters) {
     // A finite but indefinite K (α < 0 only by direct construction: the
     // config refuses it) that no jitter up to 1e-2 of the mean diagonal fixes.
     const std::size_t N = 10, D = 4, q = 2;
-    const Mat Y = randn(N, D, 15);
+    const Mat Y = randn_matrix(N, D, 1.0, 15);
     GplvmOptions o;
     o.method = GplvmMethod::dense;
     o.variance = -1.0;
     Gplvm<double> m(N, D, q, o);
-    const Mat X = randn(N, q, 16, 3.0);
+    const Mat X = randn_matrix(N, q, 3.0, 16);
     std::copy(X.begin(), X.end(), m.params().begin());
     int warned = 0;
     m.on_warning = [&](const std::string&) { ++warned; };
     try {
-        m.loss(as_view(Y));
+        m.loss(view_of(Y));
         FAIL() << "expected NumericalError";
     } catch (const NumericalError& e) {
         EXPECT_NE(std::string(e.what()).find("not positive definite even with jitter"), std::string::npos) << e.what();
@@ -290,14 +257,14 @@ TEST(GplvmModel, HopelessKernelEndsInAClearErrorAfterFiveJitters) {
 }
 
 TEST(GplvmModel, NonFiniteLatentsAreAClearError) {
-    const Mat Y = randn(10, 4, 17);
+    const Mat Y = randn_matrix(10, 4, 1.0, 17);
     GplvmOptions o;
     o.kernel = KernelType::rbf;
     o.method = GplvmMethod::dense;
     Gplvm<double> m(10, 4, 2, o);
     m.params()(0) = std::nan("");
     try {
-        m.loss(as_view(Y));
+        m.loss(view_of(Y));
         FAIL() << "expected NumericalError";
     } catch (const NumericalError& e) {
         EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
@@ -370,7 +337,8 @@ TEST(Lbfgs, MinimisesRosenbrock) {
 // order (row i of Y belongs to latent i), so this fails if they are shuffled.
 TEST(GplvmModel, AdamOnTheLatentsApproachesTheAnalyticMaximum) {
     const std::size_t N = 80, D = 8, q = 2;
-    Mat Y = xt::linalg::dot(randn(N, 2, 21), randn(2, D, 22)) + randn(N, D, 23, 0.3);
+    Mat Y = xt::linalg::dot(randn_matrix(N, 2, 1.0, 21), randn_matrix(2, D, 1.0, 22)) +
+            randn_matrix(N, D, 0.3, 23);
     Y = Y - xt::mean(Y, {0});
     RawTensor raw = make_raw<double>(Y.data(), {N, D});
     DataConfig dc;

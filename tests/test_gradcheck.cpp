@@ -17,29 +17,12 @@
 #include "latentlab/models/mlp.hpp"
 #include "latentlab/models/nonlinear_autoencoder.hpp"
 #include "latentlab/core/error.hpp"
+#include "test_util.hpp"
 
 using namespace latentlab;
+using namespace latentlab::testing;
 
 namespace {
-
-std::vector<double> randn(std::size_t count, double scale, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> N01(0.0, 1.0);
-    std::vector<double> v(count);
-    for (auto& x : v) x = scale * N01(rng);
-    return v;
-}
-
-template <class T>
-MatrixView<T> view(const std::vector<T>& X, std::size_t B, std::size_t n,
-                   const std::vector<std::int32_t>* y = nullptr) {
-    MatrixView<T> v;
-    v.data = X.data();
-    v.rows = B;
-    v.cols = n;
-    v.labels = y ? y->data() : nullptr;
-    return v;
-}
 
 // A model whose gradient is the inner model's with one block scaled by
 // (1 + rel) and, optionally, one entry shifted by `shift`.

@@ -24,9 +24,9 @@
 #include <thread>
 #include <vector>
 
-#include "cli_helpers.hpp"
 #include "latentlab/config/config.hpp"
 #include "latentlab/io/npy.hpp"
+#include "test_util.hpp"
 
 extern char** environ;
 
@@ -42,11 +42,7 @@ constexpr long kEpochs = 20;
 // (2 cores, Release, one BLAS thread).
 void write_config(const std::string& dir) {
     const std::size_t N = 6000, n = 200;
-    std::mt19937_64 rng(21);
-    std::normal_distribution<double> g(0, 1);
-    std::vector<double> X(N * n);
-    for (std::size_t i = 0; i < N; ++i)
-        for (std::size_t j = 0; j < n; ++j) X[i * n + j] = g(rng) * (j < 6 ? 3.0 - 0.4 * j : 0.3);
+    const auto X = randn_columns_scaled(N, n, 21, [](std::size_t j) { return j < 6 ? 3.0 - 0.4 * j : 0.3; });
     write_npy(dir + "/data.npy", make_raw<double>(X.data(), {N, n}));
     spit(dir + "/c.yaml", "seed: 11\n"
                           "data:\n  source: npy\n  path: " + dir + "/data.npy\n  test_fraction: 0.1\n"

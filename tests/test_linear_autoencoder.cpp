@@ -12,38 +12,24 @@
 
 #include <xtensor/xtensor.hpp>
 
+#include "latentlab/analysis/gradcheck.hpp"
 #include "latentlab/analysis/pca.hpp"
 #include "latentlab/core/matrix_view.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
+#include "test_util.hpp"
 
 using namespace latentlab;
+using namespace latentlab::testing;
 
 namespace {
 
 using Mat = std::vector<double>;  // row-major
-
-Mat randn(std::size_t count, double scale, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> N01(0.0, 1.0);
-    Mat v(count);
-    for (auto& x : v) x = scale * N01(rng);
-    return v;
-}
 
 double norm(const Mat& a) {
     double s = 0.0;
     for (double x : a) s += x * x;
     return std::sqrt(s);
 }
-
-double rel_err(const Mat& got, const Mat& want) {
-    EXPECT_EQ(got.size(), want.size());
-    double d = 0.0;
-    for (std::size_t i = 0; i < got.size(); ++i) d += (got[i] - want[i]) * (got[i] - want[i]);
-    return std::sqrt(d) / norm(want);
-}
-
-double rel(double got, double want) { return std::abs(got - want) / std::abs(want); }
 
 // ½‖Wᵀ W x − x‖² for one sample, plain loops.
 double sample_loss(const Mat& W, const Mat& x, std::size_t m, std::size_t n) {
@@ -92,81 +78,11 @@ Mat sample_grad(const Mat& W, const Mat& x, std::size_t m, std::size_t n, Form f
     return G;
 }
 
-// Central differences of f over every entry of W.
-template <class F>
-Mat central_fd(Mat W, F f, double h) {
-    Mat G(W.size());
-    for (std::size_t k = 0; k < W.size(); ++k) {
-        const double w0 = W[k];
-        W[k] = w0 + h;
-        const double fp = f(W);
-        W[k] = w0 - h;
-        const double fm = f(W);
-        W[k] = w0;
-        G[k] = (fp - fm) / (2.0 * h);
-    }
-    return G;
-}
-
-// Naive batch mean loss and gradient: A = X Wᵀ, R = A W − X,
-//   L = ½‖R‖²/B,  ∇W = (Aᵀ R + (R Wᵀ)ᵀ X)/B.
-struct Naive {
-    double loss;
-    Mat grad;
-};
-Naive naive_batch(const Mat& W, const Mat& X, std::size_t B, std::size_t m, std::size_t n) {
-    Mat A(B * m, 0.0), R(B * n, 0.0), RWt(B * m, 0.0);
-    for (std::size_t b = 0; b < B; ++b)
-        for (std::size_t i = 0; i < m; ++i)
-            for (std::size_t j = 0; j < n; ++j) A[b * m + i] += X[b * n + j] * W[i * n + j];
-    double L = 0.0;
-    for (std::size_t b = 0; b < B; ++b)
-        for (std::size_t j = 0; j < n; ++j) {
-            double r = -X[b * n + j];
-            for (std::size_t i = 0; i < m; ++i) r += A[b * m + i] * W[i * n + j];
-            R[b * n + j] = r;
-            L += r * r;
-        }
-    for (std::size_t b = 0; b < B; ++b)
-        for (std::size_t i = 0; i < m; ++i)
-            for (std::size_t j = 0; j < n; ++j) RWt[b * m + i] += R[b * n + j] * W[i * n + j];
-    Mat G(m * n, 0.0);
-    for (std::size_t i = 0; i < m; ++i)
-        for (std::size_t j = 0; j < n; ++j) {
-            double s = 0.0;
-            for (std::size_t b = 0; b < B; ++b)
-                s += A[b * m + i] * R[b * n + j] + RWt[b * m + i] * X[b * n + j];
-            G[i * n + j] = s / static_cast<double>(B);
-        }
-    return {0.5 * L / static_cast<double>(B), G};
-}
-
 Mat row_sqnorms(const Mat& X, std::size_t B, std::size_t n) {
     Mat s(B, 0.0);
     for (std::size_t b = 0; b < B; ++b)
         for (std::size_t j = 0; j < n; ++j) s[b] += X[b * n + j] * X[b * n + j];
     return s;
-}
-
-template <class T>
-MatrixView<T> view(const std::vector<T>& X, std::size_t B, std::size_t n, const double* sq) {
-    MatrixView<T> v;
-    v.data = X.data();
-    v.rows = B;
-    v.cols = n;
-    v.sqnorms = sq;
-    return v;
-}
-
-template <class T>
-void set_W(LinearAutoencoder<T>& model, const Mat& W) {
-    ASSERT_EQ(model.num_params(), W.size());
-    for (std::size_t k = 0; k < W.size(); ++k) model.params()(k) = static_cast<T>(W[k]);
-}
-
-template <class T>
-Mat to_mat(const xt::xtensor<T, 1>& g) {
-    return Mat(g.begin(), g.end());
 }
 
 }  // namespace
@@ -179,7 +95,7 @@ TEST(LinearAutoencoderHomework, SampleGradientMatchesFiniteDifferences) {
     const std::size_t m = 3, n = 7;
     for (std::uint64_t seed : {1u, 2u, 3u}) {
         const Mat W = randn(m * n, 0.6, seed), x = randn(n, 1.0, 100 + seed);
-        const Mat fd = central_fd(W, [&](const Mat& w) { return sample_loss(w, x, m, n); }, 1e-6);
+        const Mat fd = central_difference([&](const Mat& w) { return sample_loss(w, x, m, n); }, W, 1e-6);
         ASSERT_GT(norm(fd), 1e-2) << "degenerate test point";
         EXPECT_LT(rel_err(sample_grad(W, x, m, n, Form::full), fd), 1e-7) << "seed " << seed;
         // The right-but-different-looking W (r xᵀ + x rᵀ) is the same gradient.
@@ -194,7 +110,7 @@ TEST(LinearAutoencoderHomework, WrongVariantIsRejectedByFiniteDifferences) {
     const std::size_t m = 3, n = 7;
     for (std::uint64_t seed : {1u, 2u, 3u}) {
         const Mat W = randn(m * n, 0.6, seed), x = randn(n, 1.0, 100 + seed);
-        const Mat fd = central_fd(W, [&](const Mat& w) { return sample_loss(w, x, m, n); }, 1e-6);
+        const Mat fd = central_difference([&](const Mat& w) { return sample_loss(w, x, m, n); }, W, 1e-6);
         EXPECT_GT(rel_err(sample_grad(W, x, m, n, Form::wrong), fd), 1e-2) << "seed " << seed;
     }
 }
@@ -213,18 +129,18 @@ TEST(LinearAutoencoderModel, MatchesNaiveBatchFormOverShapes) {
                 // W at the scale where Wᵀ W is O(1): the loss and gradient
                 // terms are of similar size, so cancellation is exercised.
                 const Mat W = randn(m * n, 1.0 / std::sqrt(static_cast<double>(n)), seed + 7);
-                const Naive ref = naive_batch(W, X, B, m, n);
+                const NaiveLinearAe ref = naive_linear_ae(W, X, B, m, n);
                 const Mat sq = row_sqnorms(X, B, n);
                 LinearAutoencoder<double> model(n, m);
-                set_W(model, W);
+                set_params(model, W);
                 for (const double* sqp : {static_cast<const double*>(nullptr), sq.data()}) {
                     SCOPED_TRACE(::testing::Message() << "B=" << B << " m=" << m << " n=" << n
                                                       << (sqp ? " with sqnorms" : " without sqnorms"));
                     xt::xtensor<double, 1> g;
-                    const double L = model.loss_and_grad(view(X, B, n, sqp), g);
+                    const double L = model.loss_and_grad(view_with_sqnorms(X, B, n, sqp), g);
                     EXPECT_LT(rel(L, ref.loss), 1e-12) << L << " vs " << ref.loss;
                     EXPECT_LT(rel_err(to_mat(g), ref.grad), 1e-12);
-                    EXPECT_LT(rel(model.loss(view(X, B, n, sqp)), ref.loss), 1e-12);
+                    EXPECT_LT(rel(model.loss(view_with_sqnorms(X, B, n, sqp)), ref.loss), 1e-12);
                     ++cases;
                 }
             }
@@ -238,10 +154,10 @@ TEST(LinearAutoencoderModel, LossUsesTheGivenSqnorms) {
     const Mat X = randn(B * n, 1.0, 5), W = randn(m * n, 0.3, 6);
     Mat sq = row_sqnorms(X, B, n);
     LinearAutoencoder<double> model(n, m);
-    set_W(model, W);
-    const double L0 = model.loss(view(X, B, n, sq.data()));
+    set_params(model, W);
+    const double L0 = model.loss(view_with_sqnorms(X, B, n, sq.data()));
     sq[2] += 1.0;
-    const double L1 = model.loss(view(X, B, n, sq.data()));
+    const double L1 = model.loss(view_with_sqnorms(X, B, n, sq.data()));
     EXPECT_NEAR(L1 - L0, 0.5 / B, 1e-12);
 }
 
@@ -249,18 +165,10 @@ TEST(LinearAutoencoderModel, GradientMatchesFiniteDifferencesOfLoss) {
     const std::size_t B = 8, m = 4, n = 12;
     const Mat X = randn(B * n, 1.0, 42), W = randn(m * n, 0.4, 43);
     LinearAutoencoder<double> model(n, m);
-    set_W(model, W);
-    const auto Xv = view(X, B, n, nullptr);
-    xt::xtensor<double, 1> g;
-    model.loss_and_grad(Xv, g);
-    const Mat fd = central_fd(
-        W,
-        [&](const Mat& w) {
-            set_W(model, w);
-            return model.loss(Xv);
-        },
-        1e-5);
-    EXPECT_LT(rel_err(to_mat(g), fd), 1e-7);
+    set_params(model, W);
+    const auto Xv = view(X, B, n);
+    // every entry, step 1e-5: ‖g − fd‖₂ ≤ 1e-7 ‖fd‖₂
+    expect_gradient_matches(gradcheck(model, Xv, every_entry(1e-7, 1e-5)));
 }
 
 TEST(LinearAutoencoderModel, FloatAgreesWithDouble) {
@@ -274,16 +182,16 @@ TEST(LinearAutoencoderModel, FloatAgreesWithDouble) {
 
     LinearAutoencoder<double> md(n, m);
     LinearAutoencoder<float> mf(n, m);
-    set_W(md, Wd);
-    set_W(mf, Wd);
+    set_params(md, Wd);
+    set_params(mf, Wd);
     for (const double* sqp : {static_cast<const double*>(nullptr), sqd.data()}) {
         xt::xtensor<double, 1> gd;
         xt::xtensor<float, 1> gf;
-        const double Ld = md.loss_and_grad(view(Xd, B, n, sqp), gd);
-        const double Lf = mf.loss_and_grad(view(Xf, B, n, sqp), gf);
+        const double Ld = md.loss_and_grad(view_with_sqnorms(Xd, B, n, sqp), gd);
+        const double Lf = mf.loss_and_grad(view_with_sqnorms(Xf, B, n, sqp), gf);
         EXPECT_LT(rel(Lf, Ld), 1e-5) << Lf << " vs " << Ld;
         EXPECT_LT(rel_err(to_mat(gf), to_mat(gd)), 1e-5);
-        EXPECT_LT(rel(mf.loss(view(Xf, B, n, sqp)), Ld), 1e-5);
+        EXPECT_LT(rel(mf.loss(view_with_sqnorms(Xf, B, n, sqp)), Ld), 1e-5);
     }
 }
 
@@ -299,18 +207,18 @@ TEST(LinearAutoencoderModel, FloatAgreesWithDoubleNearTheOptimum) {
             for (std::size_t j = 0; j < n; ++j) X[b * n + j] *= j < m ? 5.0 : small;
         std::vector<float> Xf(X.begin(), X.end());
         for (std::size_t k = 0; k < X.size(); ++k) X[k] = Xf[k];
-        const auto Xd = view(X, B, n, nullptr);
+        const auto Xd = view(X, B, n);
         const Pca p = pca_from_second_moment(second_moment(Xd));
         Mat W(m * n);
         for (std::size_t i = 0; i < m; ++i)
             for (std::size_t j = 0; j < n; ++j) W[i * n + j] = static_cast<float>(p.components(i, j));
         LinearAutoencoder<double> md(n, m);
         LinearAutoencoder<float> mf(n, m);
-        set_W(md, W);
-        set_W(mf, W);
+        set_params(md, W);
+        set_params(mf, W);
         const double Ld = md.loss(Xd);
-        EXPECT_LT(rel(Ld, naive_batch(W, X, B, m, n).loss), 1e-12);
-        EXPECT_LT(rel(mf.loss(view(Xf, B, n, nullptr)), Ld), 1e-5);
+        EXPECT_LT(rel(Ld, naive_linear_ae(W, X, B, m, n).loss), 1e-12);
+        EXPECT_LT(rel(mf.loss(view(Xf, B, n)), Ld), 1e-5);
     }
 }
 
@@ -318,8 +226,8 @@ TEST(LinearAutoencoderModel, GradAndLossAndGradAgree) {
     const std::size_t B = 16, m = 4, n = 12;
     const Mat X = randn(B * n, 1.0, 21), W = randn(m * n, 0.3, 22);
     LinearAutoencoder<double> model(n, m);
-    set_W(model, W);
-    const auto Xv = view(X, B, n, nullptr);
+    set_params(model, W);
+    const auto Xv = view(X, B, n);
     xt::xtensor<double, 1> g1, g2, g3;
     const double L = model.loss_and_grad(Xv, g1);
     model.grad(Xv, g2);
@@ -332,7 +240,7 @@ TEST(LinearAutoencoderModel, GradAndLossAndGradAgree) {
         EXPECT_EQ(g1(k), g2(k)) << k;
         EXPECT_EQ(g1(k), g3(k)) << k;
     }
-    const Naive ref = naive_batch(W, X, B, m, n);
+    const NaiveLinearAe ref = naive_linear_ae(W, X, B, m, n);
     EXPECT_LT(rel_err(to_mat(g2), ref.grad), 1e-12);
 }
 
@@ -343,8 +251,8 @@ TEST(LinearAutoencoderModel, BufferReuseAcrossBatchSizes) {
     const Mat X = randn(Bbig * n, 1.0, 31), W = randn(m * n, 0.3, 32);
     const Mat sq = row_sqnorms(X, Bbig, n);
     LinearAutoencoder<double> model(n, m);
-    set_W(model, W);
-    MatrixView<double> all = view(X, Bbig, n, sq.data());
+    set_params(model, W);
+    MatrixView<double> all = view_with_sqnorms(X, Bbig, n, sq.data());
 
     struct Range {
         std::size_t begin, end;
@@ -355,7 +263,7 @@ TEST(LinearAutoencoderModel, BufferReuseAcrossBatchSizes) {
         const std::size_t B = r.end - r.begin;
         const Mat Xs(X.begin() + static_cast<std::ptrdiff_t>(r.begin * n),
                      X.begin() + static_cast<std::ptrdiff_t>(r.end * n));
-        const Naive ref = naive_batch(W, Xs, B, m, n);
+        const NaiveLinearAe ref = naive_linear_ae(W, Xs, B, m, n);
         const double L = model.loss_and_grad(all.slice(r.begin, r.end), g);
         EXPECT_LT(rel(L, ref.loss), 1e-12);
         ASSERT_EQ(g.size(), m * n);

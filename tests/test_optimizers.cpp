@@ -17,8 +17,10 @@
 #include "latentlab/optim/schedule.hpp"
 #include "latentlab/optim/sgd.hpp"
 #include "latentlab/core/error.hpp"
+#include "test_util.hpp"
 
 using namespace latentlab;
+using namespace latentlab::testing;
 
 namespace {
 
@@ -294,9 +296,7 @@ void check_resume(const OptimConfig& cfg) {
         apply_gradient(*c, xc, pseudo_grad(n, k), 0.05);
     }
     for (std::size_t i = 0; i < n; ++i) EXPECT_EQ(xa(i), xb(i)) << cfg.type << " param " << i;
-    double diff = 0.0;
-    for (std::size_t i = 0; i < n; ++i) diff = std::max(diff, std::abs(xa(i) - xc(i)));
-    EXPECT_GT(diff, 1e-6) << cfg.type << ": a fresh optimiser should not match a resumed one";
+    EXPECT_GT(max_abs_diff(xa, xc), 1e-6) << cfg.type << ": a fresh optimiser should not match a resumed one";
 
     // A state for a different parameter count is rejected.
     std::stringstream ss2;

@@ -32,22 +32,15 @@
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/optim/adam.hpp"
 #include "latentlab/optim/sgd.hpp"
+#include "test_util.hpp"
 
 using namespace latentlab;
+using namespace latentlab::testing;
 
 extern "C" int openblas_get_num_threads(void);
 static int openblas_threads_now() { return openblas_get_num_threads(); }
 
 namespace {
-
-template <class T>
-xt::xtensor<T, 1> random_vec(std::size_t n, double scale, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> N01(0.0, 1.0);
-    xt::xtensor<T, 1> v = xt::xtensor<T, 1>::from_shape({n});
-    for (auto& x : v) x = static_cast<T>(scale * N01(rng));
-    return v;
-}
 
 // The scalar Adam update as it was before the SIMD paths (adam.hpp's formula).
 template <class T>
@@ -72,11 +65,11 @@ void check_adam_bit_exact() {
             AdamOptions o;
             o.weight_decay = wd;
             Adam<T> adam(o, n);
-            xt::xtensor<T, 1> x = random_vec<T>(n, 1.0, n), xr = x;
+            xt::xtensor<T, 1> x = randn_tensor<T>(n, 1.0, n), xr = x;
             xt::xtensor<T, 1> mr = xt::zeros<T>({n}), vr = xt::zeros<T>({n});
             for (long t = 1; t <= 5; ++t) {
                 // Gradients over many scales, zeros included.
-                xt::xtensor<T, 1> g = random_vec<T>(n, std::pow(10.0, -3.0 + t), 100 * n + t);
+                xt::xtensor<T, 1> g = randn_tensor<T>(n, std::pow(10.0, -3.0 + t), 100 * n + t);
                 g[0] = T(0);
                 adam.update(x, g, 1e-3 * t);
                 adam_reference(xr, g, mr, vr, t, 1e-3 * t, o);
@@ -115,9 +108,9 @@ void check_sgd_bit_exact() {
             o.momentum = variant == 0 ? 0.0 : 0.9;
             o.nesterov = variant == 2;
             Sgd<T> sgd(o, n);
-            xt::xtensor<T, 1> x = random_vec<T>(n, 1.0, n), xr = x, vr = xt::zeros<T>({n});
+            xt::xtensor<T, 1> x = randn_tensor<T>(n, 1.0, n), xr = x, vr = xt::zeros<T>({n});
             for (int t = 1; t <= 4; ++t) {
-                const xt::xtensor<T, 1> g = random_vec<T>(n, 0.5, 10 * n + t);
+                const xt::xtensor<T, 1> g = randn_tensor<T>(n, 0.5, 10 * n + t);
                 sgd.update(x, g, 0.01 * t);
                 sgd_reference(xr, g, vr, 0.01 * t, o);
             }
@@ -226,8 +219,8 @@ TEST(PerfKernels, ChunkedGemmEqualsOneGemm) {
         for (Op ob : {Op::N, Op::T}) {
             // Stored shapes: op(A) is M×K, op(B) is K×N.
             const std::size_t lda = oa == Op::N ? K : M, ldb = ob == Op::N ? N : K;
-            const auto A = random_vec<double>(M * K, 1.0, 1), B = random_vec<double>(K * N, 1.0, 2);
-            auto C0 = random_vec<double>(M * N, 1.0, 3);
+            const auto A = randn_tensor<double>(M * K, 1.0, 1), B = randn_tensor<double>(K * N, 1.0, 2);
+            auto C0 = randn_tensor<double>(M * N, 1.0, 3);
             auto C1 = C0;
             blas::gemm<double>(oa, ob, M, N, K, 0.5, A.data(), lda, B.data(), ldb, 2.0, C0.data(), N);
             blas::gemm_chunked<double>(oa, ob, M, N, K, 0.5, A.data(), lda, B.data(), ldb, 2.0, C1.data(), N,
@@ -247,40 +240,15 @@ TEST(PerfKernels, AutoencoderOnChunkedShapesMatchesNaiveForm) {
     for (auto [B, m, n] : {std::tuple<std::size_t, std::size_t, std::size_t>{1000, 64, 300},
                            {300, 32, 784}, {257, 16, 500}}) {
         SCOPED_TRACE(::testing::Message() << "B=" << B << " m=" << m << " n=" << n);
-        const auto X = random_vec<double>(B * n, 1.0, B + n);
-        const auto W = random_vec<double>(m * n, 1.0 / std::sqrt(static_cast<double>(n)), m);
-        // Naive: A = X Wᵀ, R = A W − X, L = ½‖R‖²/B, G = (Aᵀ R + (R Wᵀ)ᵀ X)/B.
-        std::vector<double> A(B * m, 0.0), R(B * n), RWt(B * m, 0.0), G(m * n, 0.0);
-        double L = 0.0;
-        for (std::size_t b = 0; b < B; ++b) {
-            for (std::size_t i = 0; i < m; ++i)
-                for (std::size_t j = 0; j < n; ++j) A[b * m + i] += X[b * n + j] * W[i * n + j];
-            for (std::size_t j = 0; j < n; ++j) {
-                double r = -X[b * n + j];
-                for (std::size_t i = 0; i < m; ++i) r += A[b * m + i] * W[i * n + j];
-                R[b * n + j] = r;
-                L += r * r;
-            }
-            for (std::size_t i = 0; i < m; ++i)
-                for (std::size_t j = 0; j < n; ++j) RWt[b * m + i] += R[b * n + j] * W[i * n + j];
-            for (std::size_t i = 0; i < m; ++i)
-                for (std::size_t j = 0; j < n; ++j)
-                    G[i * n + j] += A[b * m + i] * R[b * n + j] + RWt[b * m + i] * X[b * n + j];
-        }
-        L *= 0.5 / static_cast<double>(B);
+        const auto X = randn(B * n, 1.0, B + n);
+        const auto W = randn(m * n, 1.0 / std::sqrt(static_cast<double>(n)), m);
+        const NaiveLinearAe ref = naive_linear_ae(W, X, B, m, n);
         LinearAutoencoder<double> model(n, m);
         std::copy(W.begin(), W.end(), model.params().begin());
         MatrixView<double> v{X.data(), B, n, nullptr, nullptr};
         xt::xtensor<double, 1> g;
-        const double got = model.loss_and_grad(v, g);
-        EXPECT_LT(std::abs(got - L) / L, 1e-12);
-        double num = 0.0, den = 0.0;
-        for (std::size_t k = 0; k < m * n; ++k) {
-            const double want = G[k] / static_cast<double>(B);
-            num += (g[k] - want) * (g[k] - want);
-            den += want * want;
-        }
-        EXPECT_LT(std::sqrt(num / den), 1e-12);
+        EXPECT_LT(rel(model.loss_and_grad(v, g), ref.loss), 1e-12);
+        EXPECT_LT(rel_err(to_mat(g), ref.grad), 1e-12);
     }
 }
 
@@ -323,7 +291,7 @@ void check_same_bits_at_any_thread_count() {
     for (auto [B, m, n] : {std::tuple<std::size_t, std::size_t, std::size_t>{256, 32, 784},
                            {1000, 64, 300}, {100, 16, 500}, {77, 8, 50}, {2000, 48, 1000}}) {
         SCOPED_TRACE(::testing::Message() << "B=" << B << " m=" << m << " n=" << n);
-        const auto X = random_vec<T>(B * n, 1.0, B + n);
+        const auto X = randn_tensor<T>(B * n, 1.0, B + n);
         LinearAutoencoder<T> model(n, m);
         std::mt19937_64 rng(5);
         model.init(rng);
@@ -356,8 +324,8 @@ TEST(PerfKernels, DotIsTheFixedOrderSumAtAnyLength) {
     // blas::dot sums into 32 interleaved partial sums added in order at the
     // end (blas.cpp): the same bits on every SIMD path and thread count.
     for (std::size_t n : {0u, 1u, 31u, 32u, 33u, 100u, 25088u}) {
-        const auto xd = random_vec<double>(n, 1.0, n + 1), yd = random_vec<double>(n, 1.0, n + 2);
-        const auto xf = random_vec<float>(n, 1.0, n + 3), yf = random_vec<float>(n, 1.0, n + 4);
+        const auto xd = randn_tensor<double>(n, 1.0, n + 1), yd = randn_tensor<double>(n, 1.0, n + 2);
+        const auto xf = randn_tensor<float>(n, 1.0, n + 3), yf = randn_tensor<float>(n, 1.0, n + 4);
         double ad[32] = {}, af[32] = {};
         for (std::size_t i = 0; i < n; ++i) {
             ad[i % 32] += xd[i] * yd[i];

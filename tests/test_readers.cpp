@@ -3,7 +3,6 @@
 // header layout), and every malformed input a user can hand us: each must
 // throw DataError with a message that names the file and says what is wrong.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <cmath>
@@ -24,8 +23,10 @@
 #include "latentlab/io/npy.hpp"
 #include "latentlab/io/raw_tensor.hpp"
 #include "latentlab/core/error.hpp"
+#include "test_util.hpp"
 
 using namespace latentlab;
+using namespace latentlab::testing;
 
 namespace {
 
@@ -43,31 +44,6 @@ std::string tmp_dir() {
 std::string tmp_path(const std::string& name) {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     return tmp_dir() + "/readers_" + info->test_suite_name() + "_" + info->name() + "_" + name;
-}
-
-void write_bytes(const std::string& path, const std::string& content) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    ASSERT_TRUE(out.good()) << path;
-}
-
-std::string read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-void gzip_file(const std::string& path, const std::string& content, const char* mode = "wb6") {
-    gzFile gz = gzopen(path.c_str(), mode);
-    ASSERT_NE(gz, nullptr) << path;
-    std::size_t done = 0;
-    while (done < content.size()) {
-        const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(content.size() - done, 1u << 24));
-        ASSERT_EQ(gzwrite(gz, content.data() + done, chunk), static_cast<int>(chunk));
-        done += chunk;
-    }
-    ASSERT_EQ(gzclose(gz), Z_OK);
 }
 
 bool contains(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
@@ -98,18 +74,6 @@ std::string data_error_of(const std::function<void()>& f) {
             EXPECT_TRUE(contains(msg_, parts_[k_])) << "missing '" << parts_[k_] << "' in: " << msg_; \
         EXPECT_EQ(msg_.find('\n'), std::string::npos) << "message is not one line: " << msg_;     \
     } while (0)
-
-std::string be32(std::uint32_t v) {
-    std::string s(4, '\0');
-    for (int k = 0; k < 4; ++k) s[k] = static_cast<char>((v >> (24 - 8 * k)) & 0xFF);
-    return s;
-}
-
-std::string idx_header(unsigned char type, const std::vector<std::uint32_t>& dims) {
-    std::string h{'\0', '\0', static_cast<char>(type), static_cast<char>(dims.size())};
-    for (auto d : dims) h += be32(d);
-    return h;
-}
 
 // A tensor of `shape` holding values[i % values.size()] as T.
 template <class T>
@@ -221,7 +185,7 @@ TEST(Idx, FileIsBigEndianOnDisk) {
     // Written by hand: 2 x 2 i16 {1, -2, 258, -32768}.
     const std::string path = tmp_path("i16.idx");
     const std::string content = idx_header(0x0B, {2, 2}) + std::string("\x00\x01\xFF\xFE\x01\x02\x80\x00", 8);
-    write_bytes(path, content);
+    write_file(path, content);
     const RawTensor t = read_idx(path);
     EXPECT_EQ(t.dtype, DType::i16);
     EXPECT_EQ(t.shape, (std::vector<std::size_t>{2, 2}));
@@ -232,17 +196,17 @@ TEST(Idx, FileIsBigEndianOnDisk) {
     // write_idx produces exactly these bytes.
     const std::string again = tmp_path("i16_again.idx");
     write_idx(again, t);
-    EXPECT_EQ(read_bytes(again), content);
+    EXPECT_EQ(slurp(again), content);
 
     // f32 1.0 and -2.5 big-endian, f64 1.0.
     const std::string pf = tmp_path("f32.idx");
-    write_bytes(pf, idx_header(0x0D, {2}) + std::string("\x3F\x80\x00\x00\xC0\x20\x00\x00", 8));
+    write_file(pf, idx_header(0x0D, {2}) + std::string("\x3F\x80\x00\x00\xC0\x20\x00\x00", 8));
     const RawTensor f = read_idx(pf);
     EXPECT_EQ(f.dtype, DType::f32);
     EXPECT_EQ(f.at(0), 1.0);
     EXPECT_EQ(f.at(1), -2.5);
     const std::string pd = tmp_path("f64.idx");
-    write_bytes(pd, idx_header(0x0E, {1}) + std::string("\x3F\xF0\x00\x00\x00\x00\x00\x00", 8));
+    write_file(pd, idx_header(0x0E, {1}) + std::string("\x3F\xF0\x00\x00\x00\x00\x00\x00", 8));
     EXPECT_EQ(read_idx(pd).at(0), 1.0);
 }
 
@@ -253,9 +217,9 @@ TEST(Idx, GzipReadsIdenticallyDetectedByContent) {
     const std::string plain = tmp_path("plain.idx");
     write_idx(plain, t);
     const std::string gz = tmp_path("x.idx.gz");
-    gzip_file(gz, read_bytes(plain));
+    gzip_file(gz, slurp(plain));
     const std::string gz_no_suffix = tmp_path("gz_named.idx");  // gzip detected by magic, not name
-    gzip_file(gz_no_suffix, read_bytes(plain), "wb9");
+    gzip_file(gz_no_suffix, slurp(plain), "wb9");
 
     const RawTensor a = read_idx(plain);
     for (const std::string& p : {gz, gz_no_suffix}) {
@@ -269,39 +233,39 @@ TEST(Idx, GzipReadsIdenticallyDetectedByContent) {
 
 TEST(Idx, WrongMagic) {
     const std::string path = tmp_path("magic.idx");
-    write_bytes(path, std::string("\x12\x34\x56\x78", 4) + be32(1) + "x");
+    write_file(path, std::string("\x12\x34\x56\x78", 4) + be32(1) + "x");
     EXPECT_DATA_ERROR(read_idx(path), path, "wrong magic 0x12345678", "expected 0x0000TTRR");
 }
 
 TEST(Idx, BadTypeRankAndZeroDimension) {
     const std::string p1 = tmp_path("type.idx");
-    write_bytes(p1, idx_header(0x0A, {1}) + "x");
+    write_file(p1, idx_header(0x0A, {1}) + "x");
     EXPECT_DATA_ERROR(read_idx(p1), p1, "element type 0x0A");
     const std::string p2 = tmp_path("rank0.idx");
-    write_bytes(p2, idx_header(0x08, {}) + "x");
+    write_file(p2, idx_header(0x08, {}) + "x");
     EXPECT_DATA_ERROR(read_idx(p2), p2, "rank 0");
     const std::string p3 = tmp_path("zero.idx");
-    write_bytes(p3, idx_header(0x08, {3, 0}));
+    write_file(p3, idx_header(0x08, {3, 0}));
     EXPECT_DATA_ERROR(read_idx(p3), p3, "dimension 1 is zero");
 }
 
 TEST(Idx, TruncatedPlainFile) {
     const std::string path = tmp_path("trunc.idx");
-    write_bytes(path, idx_header(0x08, {3, 4}) + std::string(7, '\x05'));
+    write_file(path, idx_header(0x08, {3, 4}) + std::string(7, '\x05'));
     EXPECT_DATA_ERROR(read_idx(path), path, "truncated: header says 12 bytes of data", "file holds 7");
     // Header claiming more data than the file, with f32 elements.
-    write_bytes(path, idx_header(0x0D, {100, 10}) + std::string(400, '\0'));
+    write_file(path, idx_header(0x0D, {100, 10}) + std::string(400, '\0'));
     EXPECT_DATA_ERROR(read_idx(path), path, "truncated: header says 4000 bytes of data", "file holds 400");
     // The file ends inside the header itself.
-    write_bytes(path, idx_header(0x08, {3, 4, 5}).substr(0, 10));
+    write_file(path, idx_header(0x08, {3, 4, 5}).substr(0, 10));
     EXPECT_DATA_ERROR(read_idx(path), path, "truncated", "file ends inside the IDX header");
-    write_bytes(path, std::string("\x00\x00", 2));
+    write_file(path, std::string("\x00\x00", 2));
     EXPECT_DATA_ERROR(read_idx(path), path, "truncated");
 }
 
 TEST(Idx, TrailingBytes) {
     const std::string path = tmp_path("trail.idx");
-    write_bytes(path, idx_header(0x08, {3, 4}) + std::string(15, '\x01'));
+    write_file(path, idx_header(0x08, {3, 4}) + std::string(15, '\x01'));
     EXPECT_DATA_ERROR(read_idx(path), path, "trailing bytes", "header says 12 bytes of data", "file holds 15");
 }
 
@@ -309,11 +273,11 @@ TEST(Idx, AbsurdHeaderIsRefusedWithoutAllocating) {
     const auto start = std::chrono::steady_clock::now();
     // 2^31 x 2^31 u8: 2^62 bytes claimed by a 28-byte file.
     const std::string path = tmp_path("absurd.idx");
-    write_bytes(path, idx_header(0x08, {0x80000000u, 0x80000000u}) + std::string(16, '\0'));
+    write_file(path, idx_header(0x08, {0x80000000u, 0x80000000u}) + std::string(16, '\0'));
     EXPECT_DATA_ERROR(read_idx(path), path, "truncated: header says 4611686018427387904 bytes of data", "file holds 16");
     // 2^31 x 2^31 x 2^31 f64 overflows 64 bits.
     const std::string ovf = tmp_path("overflow.idx");
-    write_bytes(ovf, idx_header(0x0E, {0x80000000u, 0x80000000u, 0x80000000u}) + std::string(16, '\0'));
+    write_file(ovf, idx_header(0x0E, {0x80000000u, 0x80000000u, 0x80000000u}) + std::string(16, '\0'));
     EXPECT_DATA_ERROR(read_idx(ovf), ovf, "overflow");
     // The same headers gzip'd: refused by the size limits before any allocation.
     const std::string gz = tmp_path("absurd.idx.gz");
@@ -347,32 +311,32 @@ TEST(Idx, TruncatedGzip) {
     }
     const std::string whole = tmp_path("whole.idx.gz");
     gzip_file(whole, data);
-    const std::string compressed = read_bytes(whole);
+    const std::string compressed = slurp(whole);
     ASSERT_GT(compressed.size(), 4000u);
     EXPECT_EQ(read_idx(whole).at(3999), static_cast<double>(static_cast<unsigned char>(data.back())));
 
     const std::string path = tmp_path("cut.idx.gz");
     for (std::size_t keep : {compressed.size() / 2, compressed.size() - 4, compressed.size() - 1, std::size_t{30}}) {
-        write_bytes(path, compressed.substr(0, keep));
+        write_file(path, compressed.substr(0, keep));
         EXPECT_DATA_ERROR(read_idx(path), path);
     }
-    write_bytes(path, compressed.substr(0, 15));
+    write_file(path, compressed.substr(0, 15));
     EXPECT_DATA_ERROR(read_idx(path), path, "truncated gzip file (15 bytes)");
 }
 
 TEST(Idx, CorruptGzip) {
     // A valid gzip member header followed by garbage (0xff: reserved block type).
     const std::string path = tmp_path("corrupt.idx.gz");
-    write_bytes(path, std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10) + std::string(64, '\xff'));
+    write_file(path, std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10) + std::string(64, '\xff'));
     EXPECT_DATA_ERROR(read_idx(path), path, "corrupt gzip data", "zlib:");
     EXPECT_FALSE(contains(data_error_of([&] { read_idx(path); }), "<fd:"));  // no zlib stream names
 
     // A valid stream whose CRC is wrong: only seen when the stream's end is read.
     const std::string good = tmp_path("good.idx.gz");
     gzip_file(good, idx_header(0x08, {300}) + std::string(300, '\x09'));
-    std::string bytes = read_bytes(good);
+    std::string bytes = slurp(good);
     bytes[bytes.size() - 8] = static_cast<char>(bytes[bytes.size() - 8] ^ 0x55);
-    write_bytes(path, bytes);
+    write_file(path, bytes);
     EXPECT_DATA_ERROR(read_idx(path), path, "corrupt gzip data", "zlib:");
 }
 
@@ -383,7 +347,7 @@ TEST(Idx, MissingFileDirectoryEmptyFile) {
     std::filesystem::create_directories(dir);
     EXPECT_DATA_ERROR(read_idx(dir), dir, "is a directory");
     const std::string empty = tmp_path("empty.idx");
-    write_bytes(empty, "");
+    write_file(empty, "");
     EXPECT_DATA_ERROR(read_idx(empty), empty, "empty file");
 }
 
@@ -449,7 +413,7 @@ void npy_round_trip(DType dtype, const std::vector<T>& values, const std::string
         const RawTensor t = tensor_of<T>(dtype, shape, values);
         const std::string path = tmp_path(name + "_r" + std::to_string(shape.size()) + ".npy");
         write_npy(path, t);
-        const std::string bytes = read_bytes(path);
+        const std::string bytes = slurp(path);
         ASSERT_EQ(bytes.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
         const std::size_t header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
         EXPECT_EQ((10 + header_len) % 64, 0u);
@@ -465,16 +429,6 @@ void npy_round_trip(DType dtype, const std::vector<T>& values, const std::string
     }
 }
 
-// A .npy file written by hand: prefix for `version`, dict, padding to 64, data.
-std::string npy_by_hand(const std::string& dict, const std::string& data, int version = 1) {
-    const std::size_t prefix = version == 1 ? 10 : 12;
-    std::string header = dict;
-    while ((prefix + header.size() + 1) % 64 != 0) header += ' ';
-    header += '\n';
-    std::string out = std::string("\x93NUMPY", 6) + static_cast<char>(version) + '\0';
-    for (std::size_t k = 0; k < prefix - 8; ++k) out += static_cast<char>((header.size() >> (8 * k)) & 0xFF);
-    return out + header + data;
-}
 }  // namespace
 
 TEST(Npy, RoundTripF32F64U8I64AndOthers) {
@@ -515,7 +469,7 @@ TEST(Npy, BigEndianWrittenByHand) {
         std::memcpy(&bits, &v, 8);
         for (int k = 7; k >= 0; --k) data += static_cast<char>((bits >> (8 * k)) & 0xFF);
     }
-    write_bytes(path, npy_by_hand("{'descr': '>f8', 'fortran_order': False, 'shape': (3,), }", data));
+    write_file(path, npy_by_hand("{'descr': '>f8', 'fortran_order': False, 'shape': (3,), }", data));
     const RawTensor t = read_npy(path);
     EXPECT_EQ(t.dtype, DType::f64);
     EXPECT_EQ(t.shape, (std::vector<std::size_t>{3}));
@@ -524,15 +478,15 @@ TEST(Npy, BigEndianWrittenByHand) {
     EXPECT_EQ(t.at(2), 1e300);
 
     // '>i4' in a version 2.0 file, '>i2' in 3.0, key order and quotes as another writer might use.
-    write_bytes(path, npy_by_hand("{\"shape\": (1, 2), \"fortran_order\": False, \"descr\": \">i4\"}",
-                                  std::string("\x00\x00\x01\x02\xFF\xFF\xFF\xFE", 8), 2));
+    write_file(path, npy_by_hand("{\"shape\": (1, 2), \"fortran_order\": False, \"descr\": \">i4\"}",
+                                 std::string("\x00\x00\x01\x02\xFF\xFF\xFF\xFE", 8), 2));
     const RawTensor i = read_npy(path);
     EXPECT_EQ(i.dtype, DType::i32);
     EXPECT_EQ(i.shape, (std::vector<std::size_t>{1, 2}));
     EXPECT_EQ(i.at(0), 258.0);
     EXPECT_EQ(i.at(1), -2.0);
-    write_bytes(path, npy_by_hand("{'descr': '>i2', 'fortran_order': False, 'shape': (2,)}",
-                                  std::string("\x80\x00\x00\x05", 4), 3));
+    write_file(path, npy_by_hand("{'descr': '>i2', 'fortran_order': False, 'shape': (2,)}",
+                                 std::string("\x80\x00\x00\x05", 4), 3));
     const RawTensor s = read_npy(path);
     EXPECT_EQ(s.dtype, DType::i16);
     EXPECT_EQ(s.at(0), -32768.0);
@@ -541,16 +495,16 @@ TEST(Npy, BigEndianWrittenByHand) {
 
 TEST(Npy, FortranOrderRejected) {
     const std::string path = tmp_path("fortran.npy");
-    write_bytes(path, npy_by_hand("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 2), }", std::string(32, '\0')));
+    write_file(path, npy_by_hand("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 2), }", std::string(32, '\0')));
     EXPECT_DATA_ERROR(read_npy(path), path, "fortran_order True");
 }
 
 TEST(Npy, BadMagic) {
     const std::string path = tmp_path("magic.npy");
-    write_bytes(path, "PK\x03\x04 this is a zip, not an npy file");
+    write_file(path, "PK\x03\x04 this is a zip, not an npy file");
     EXPECT_DATA_ERROR(read_npy(path), path, "bad magic");
-    write_bytes(path, npy_by_hand("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", std::string(8, '\0'))
-                          .replace(6, 1, "\x04"));
+    write_file(path, npy_by_hand("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", std::string(8, '\0'))
+                         .replace(6, 1, "\x04"));
     EXPECT_DATA_ERROR(read_npy(path), path, "unsupported .npy format version 4.0");
 }
 
@@ -558,31 +512,31 @@ TEST(Npy, TruncatedAndTrailing) {
     const std::string path = tmp_path("trunc.npy");
     const double d[6] = {1, 2, 3, 4, 5, 6};
     const std::string whole = npy_bytes(make_raw(d, {2, 3}));
-    write_bytes(path, whole.substr(0, whole.size() - 5));
+    write_file(path, whole.substr(0, whole.size() - 5));
     EXPECT_DATA_ERROR(read_npy(path), path, "truncated", "needs 48 bytes of data, file holds 43");
-    write_bytes(path, whole + "xyz");
+    write_file(path, whole + "xyz");
     EXPECT_DATA_ERROR(read_npy(path), path, "trailing bytes", "file holds 51");
-    write_bytes(path, whole.substr(0, 60));
+    write_file(path, whole.substr(0, 60));
     EXPECT_DATA_ERROR(read_npy(path), path, "truncated", "header length is 118");
-    write_bytes(path, whole.substr(0, 8));
+    write_file(path, whole.substr(0, 8));
     EXPECT_DATA_ERROR(read_npy(path), path, "truncated");
     // A header claiming an absurd shape is refused before allocating.
-    write_bytes(path, npy_by_hand("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", ""));
+    write_file(path, npy_by_hand("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", ""));
     EXPECT_DATA_ERROR(read_npy(path), path, "overflow");
-    write_bytes(path, npy_by_hand("{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }", "12345678"));
+    write_file(path, npy_by_hand("{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }", "12345678"));
     EXPECT_DATA_ERROR(read_npy(path), path, "truncated", "needs 80000000000 bytes of data, file holds 8");
 }
 
 TEST(Npy, UnsupportedDtypesRejected) {
     const std::string path = tmp_path("dtype.npy");
-    write_bytes(path, npy_by_hand("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", std::string(16, '\0')));
+    write_file(path, npy_by_hand("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", std::string(16, '\0')));
     EXPECT_DATA_ERROR(read_npy(path), path, "object arrays are not supported");
-    write_bytes(path, npy_by_hand("{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", std::string(16, '\0')));
+    write_file(path, npy_by_hand("{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", std::string(16, '\0')));
     EXPECT_DATA_ERROR(read_npy(path), path, "unsupported dtype '<c16'");
-    write_bytes(path, npy_by_hand("{'descr': '<u2', 'fortran_order': False, 'shape': (1,), }", std::string(2, '\0')));
+    write_file(path, npy_by_hand("{'descr': '<u2', 'fortran_order': False, 'shape': (1,), }", std::string(2, '\0')));
     EXPECT_DATA_ERROR(read_npy(path), path, "unsupported dtype '<u2'");
-    write_bytes(path, npy_by_hand("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }",
-                                  std::string(4, '\0')));
+    write_file(path, npy_by_hand("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }",
+                                 std::string(4, '\0')));
     EXPECT_DATA_ERROR(read_npy(path), path, "structured");
 }
 
@@ -600,11 +554,11 @@ TEST(Npy, MalformedHeadersRejected) {
         "garbage",
     };
     for (const std::string& dict : dicts) {
-        write_bytes(path, npy_by_hand(dict, std::string(8, '\0')));
+        write_file(path, npy_by_hand(dict, std::string(8, '\0')));
         SCOPED_TRACE(dict);
         EXPECT_DATA_ERROR(read_npy(path), path, "malformed .npy header");
     }
-    write_bytes(path, npy_by_hand("{'descr': '<f8', 'fortran_order': False, 'shape': (), }", std::string(8, '\0')));
+    write_file(path, npy_by_hand("{'descr': '<f8', 'fortran_order': False, 'shape': (), }", std::string(8, '\0')));
     EXPECT_DATA_ERROR(read_npy(path), path, "scalar");
 }
 
@@ -630,14 +584,14 @@ TEST(Npy, WriteRefusesInconsistentTensorAndLeavesNoFile) {
 
 TEST(Csv, HeaderCommentsCrlfBlankLines) {
     const std::string path = tmp_path("data.csv");
-    write_bytes(path,
-                "# produced by a test\r\n"
-                "x, y ,z\r\n"
-                "1,2,3\r\n"
-                "\r\n"
-                "   # an indented comment\r\n"
-                "4.5, -6e-1 ,\t7\r\n"
-                "  \r\n");
+    write_file(path,
+               "# produced by a test\r\n"
+               "x, y ,z\r\n"
+               "1,2,3\r\n"
+               "\r\n"
+               "   # an indented comment\r\n"
+               "4.5, -6e-1 ,\t7\r\n"
+               "  \r\n");
     const RawTensor t = read_csv(path);
     EXPECT_EQ(t.dtype, DType::f64);
     EXPECT_EQ(t.shape, (std::vector<std::size_t>{2, 3}));
@@ -647,7 +601,7 @@ TEST(Csv, HeaderCommentsCrlfBlankLines) {
 
 TEST(Csv, NoHeaderNoTrailingNewlineBomAndSpecialValues) {
     const std::string path = tmp_path("plain.csv");
-    write_bytes(path, "\xEF\xBB\xBF" "1,2\n3e2,-4\nnan,inf\n-inf,0x10");
+    write_file(path, "\xEF\xBB\xBF" "1,2\n3e2,-4\nnan,inf\n-inf,0x10");
     const RawTensor t = read_csv(path);
     EXPECT_EQ(t.shape, (std::vector<std::size_t>{4, 2}));
     EXPECT_EQ(t.at(0), 1.0);
@@ -658,7 +612,7 @@ TEST(Csv, NoHeaderNoTrailingNewlineBomAndSpecialValues) {
     EXPECT_EQ(t.at(6), -std::numeric_limits<double>::infinity());
     EXPECT_EQ(t.at(7), 16.0);
 
-    write_bytes(path, "0.5\n");
+    write_file(path, "0.5\n");
     const RawTensor one = read_csv(path);
     EXPECT_EQ(one.shape, (std::vector<std::size_t>{1, 1}));
     EXPECT_EQ(one.at(0), 0.5);
@@ -666,34 +620,34 @@ TEST(Csv, NoHeaderNoTrailingNewlineBomAndSpecialValues) {
 
 TEST(Csv, RaggedRowNamesTheLine) {
     const std::string path = tmp_path("ragged.csv");
-    write_bytes(path, "a,b,c\n1,2,3\n# comment\n\n4,5\n");
+    write_file(path, "a,b,c\n1,2,3\n# comment\n\n4,5\n");
     EXPECT_DATA_ERROR(read_csv(path), path + ":5: row has 2 cells, expected 3");
-    write_bytes(path, "1,2\r\n3,4,5\r\n");
+    write_file(path, "1,2\r\n3,4,5\r\n");
     EXPECT_DATA_ERROR(read_csv(path), path + ":2: row has 3 cells, expected 2");
-    write_bytes(path, "1,2,\n");  // a trailing comma is an empty cell
+    write_file(path, "1,2,\n");  // a trailing comma is an empty cell
     EXPECT_DATA_ERROR(read_csv(path), path + ":1: column 3: '' is not a number");
 }
 
 TEST(Csv, NonNumericCellNamesLineAndColumn) {
     const std::string path = tmp_path("text.csv");
-    write_bytes(path, "h1,h2\n1,2\n3, abc \n");
+    write_file(path, "h1,h2\n1,2\n3, abc \n");
     EXPECT_DATA_ERROR(read_csv(path), path + ":3: column 2: 'abc' is not a number");
     // A header is only allowed as the first non-comment line.
-    write_bytes(path, "# c\n1,2\nx,y\n");
+    write_file(path, "# c\n1,2\nx,y\n");
     EXPECT_DATA_ERROR(read_csv(path), path + ":3: column 1: 'x' is not a number");
-    write_bytes(path, "1,2\n3,4.5.6\n");
+    write_file(path, "1,2\n3,4.5.6\n");
     EXPECT_DATA_ERROR(read_csv(path), path + ":2: column 2: '4.5.6' is not a number");
-    write_bytes(path, "1,2\n3,1 2\n");
+    write_file(path, "1,2\n3,1 2\n");
     EXPECT_DATA_ERROR(read_csv(path), path + ":2: column 2: '1 2' is not a number");
 }
 
 TEST(Csv, NoDataRows) {
     const std::string path = tmp_path("empty.csv");
-    write_bytes(path, "");
+    write_file(path, "");
     EXPECT_DATA_ERROR(read_csv(path), path + ": no data rows");
-    write_bytes(path, "a,b,c\n");
+    write_file(path, "a,b,c\n");
     EXPECT_DATA_ERROR(read_csv(path), path + ": no data rows", "header");
-    write_bytes(path, "# only\n\n# comments\n");
+    write_file(path, "# only\n\n# comments\n");
     EXPECT_DATA_ERROR(read_csv(path), path + ": no data rows");
 }
 
