@@ -8,6 +8,7 @@
 #include <random>
 
 #include "latentlab/core/error.hpp"
+#include "latentlab/core/format.hpp"
 
 namespace latentlab {
 
@@ -54,11 +55,7 @@ std::string pad(const std::string& s, std::size_t w) {
     return s + std::string(w > sw ? w - sw : 0, ' ');
 }
 
-std::string sci(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2e", v);
-    return buf;
-}
+std::string sci(double v) { return format_sci(v, 2); }
 
 }  // namespace
 

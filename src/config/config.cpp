@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "latentlab/core/error.hpp"
+#include "latentlab/core/format.hpp"
 
 namespace latentlab {
 namespace {
@@ -275,9 +276,7 @@ std::string one_line(const std::string& s) {
         else if (ch == '\t') out += "\\t";
         else if (ch == '\r') out += "\\r";
         else if (u < 0x20 || u == 0x7f || (u >= 0x80 && utf8_length(s, i) == 0)) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", u);
-            out += buf;
+            out += format_byte_escape(u);
         } else if (u >= 0x80) {
             const std::size_t n = utf8_length(s, i);
             out.append(s, i, n);
@@ -301,13 +300,7 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
 std::string shortest(double x) {
     if (std::isnan(x)) return "nan";
     if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
-    char buf[64];
-    for (int precision = 1;; ++precision) {
-        const auto res = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::general, precision);
-        double back = 0;
-        std::from_chars(buf, res.ptr, back);
-        if (back == x || precision >= std::numeric_limits<double>::max_digits10) return std::string(buf, res.ptr);
-    }
+    return format_shortest(x, 1);
 }
 
 // Levenshtein distance (case-insensitive: the caller lower-cases).
@@ -680,9 +673,7 @@ std::string format_yaml_string(const std::string& s) {
         else if (ch == '\t') out += "\\t";
         else if (ch == '\r') out += "\\r";
         else if (u < 0x20 || u == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", u);
-            out += buf;
+            out += format_byte_escape(u);
         } else out += ch;
     }
     return out + "\"";

@@ -1,6 +1,6 @@
 #include "latentlab/core/format.hpp"
 
-#include <cstdlib>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -8,10 +8,12 @@ namespace latentlab {
 
 std::string format_g(double v, int precision) { return fmt::format("{:.{}g}", v, precision); }
 
-std::string format_shortest(double v) {
-    for (int p = 6; p < 17; ++p) {
+std::string format_shortest(double v, int min_precision) {
+    for (int p = min_precision; p < 17; ++p) {
         std::string s = format_g(v, p);
-        if (std::strtod(s.c_str(), nullptr) == v) return s;
+        double back = 0;
+        std::from_chars(s.data(), s.data() + s.size(), back);
+        if (back == v) return s;
     }
     return format_g(v, 17);
 }
@@ -19,5 +21,9 @@ std::string format_shortest(double v) {
 std::string format_fixed(double v, int decimals) { return fmt::format("{:.{}f}", v, decimals); }
 
 std::string format_sci(double v, int decimals) { return fmt::format("{:.{}e}", v, decimals); }
+
+std::string format_hex(unsigned long v, int digits) { return fmt::format("0x{:0{}X}", v, digits); }
+
+std::string format_byte_escape(unsigned char c) { return fmt::format("\\x{:02x}", c); }
 
 }  // namespace latentlab

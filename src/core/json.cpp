@@ -2,7 +2,7 @@
 #include "latentlab/core/format.hpp"
 
 #include <cmath>
-#include <cstdio>
+#include <fmt/format.h>
 
 namespace latentlab {
 
@@ -22,9 +22,7 @@ std::string json_string(const std::string& s) {
             case '\r': out += "\\r"; break;
             default:
                 if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
+                    out += fmt::format("\\u{:04x}", c);
                 } else {
                     out += static_cast<char>(c);
                 }

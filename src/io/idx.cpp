@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "latentlab/core/error.hpp"
+#include "latentlab/core/format.hpp"
 #include "latentlab/core/files.hpp"
 
 namespace latentlab {
@@ -36,11 +37,7 @@ constexpr std::uint64_t kMaxDeflateRatio = 1032;
     throw DataError(path + ": " + what);
 }
 
-std::string hex(std::uint32_t v, int digits) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "0x%0*X", digits, static_cast<unsigned>(v));
-    return buf;
-}
+std::string hex(std::uint32_t v, int digits) { return format_hex(v, digits); }
 
 std::uint32_t load_be32(const unsigned char* p) {
     return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |

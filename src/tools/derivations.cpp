@@ -4,6 +4,7 @@
 // it differentiates (or with its other form). Vectors are n×1 matrices, as in
 // the homework ("vectors are columns").
 #include "latentlab/tools/derivations.hpp"
+#include "latentlab/core/format.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -506,9 +507,7 @@ void problem3(std::mt19937_64& rng, Rows& rows) {
 
 std::string fmt_err(double v) {
     if (v == 0.0) return "0";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1e", v);
-    return buf;
+    return format_sci(v, 1);
 }
 
 std::string md_escape(const std::string& s) {

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "latentlab/train/checkpoint.hpp"
@@ -68,9 +69,9 @@ bool ProgressCallback<T>::on_step(const TrainContext<T>& ctx, std::size_t batch,
         const int width = 24, filled = static_cast<int>(frac * width);
         std::string bar(static_cast<std::size_t>(filled), '#');
         bar.resize(width, '.');
-        std::fprintf(stderr, "\r\033[Kepoch %ld/%ld [%s] %zu/%zu  batch loss %.6g  %.1fs, eta %.1fs",
-                     ctx.epoch, ctx.total_epochs, bar.c_str(), batch + 1, ctx.num_batches,
-                     running_loss_ / static_cast<double>(running_n_), el, el / frac - el);
+        fmt::print(stderr, "\r\033[Kepoch {}/{} [{}] {}/{}  batch loss {}  {:.1f}s, eta {:.1f}s", ctx.epoch,
+                   ctx.total_epochs, bar, batch + 1, ctx.num_batches,
+                   format_g(running_loss_ / static_cast<double>(running_n_)), el, el / frac - el);
         std::fflush(stderr);
         line_open_ = true;
         last_ = now;

@@ -114,7 +114,8 @@ TrainResult Trainer<T>::run(StartPoint start) {
     auto fail = [&](const std::string& what, long epoch) {
         std::ostringstream s;
         s << (ctx.iterations ? "iteration " : "epoch ") << epoch << ", step " << ctx.step << ": " << what;
-        if (!ctx.iterations) s << " (learning rate " << lr << ", initially " << options_.schedule.lr << ")";
+        if (!ctx.iterations)
+            s << " (learning rate " << format_g(lr) << ", initially " << format_g(options_.schedule.lr) << ")";
         s << "; stopped, parameters of the last good step kept";
         throw NumericalError(s.str());
     };

@@ -1,0 +1,166 @@
+// The one training loop (train/trainer.hpp): every optimiser takes its steps
+// through Optimizer::step and fires the same callbacks; metric callbacks fill
+// the epoch records; a line-search optimiser runs on the ordered full set and
+// says why it stopped.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "latentlab/analysis/pca.hpp"
+#include "latentlab/config/build.hpp"
+#include "latentlab/data/dataset.hpp"
+#include "latentlab/core/error.hpp"
+#include "latentlab/io/npy.hpp"
+#include "latentlab/models/linear_autoencoder.hpp"
+#include "latentlab/optim/adam.hpp"
+#include "latentlab/optim/lbfgs.hpp"
+#include "latentlab/train/metrics.hpp"
+#include "latentlab/train/trainer.hpp"
+#include "test_util.hpp"
+
+using namespace latentlab;
+using namespace latentlab::testing;
+
+namespace {
+
+constexpr std::size_t kN = 200, kDim = 12, kLatent = 3;
+
+Dataset<double> data_set() {
+    // Columns with decreasing scales, so that the top eigenvalues are distinct.
+    const auto X = randn_columns_scaled(kN, kDim, 7, [](std::size_t j) { return 3.0 / (1.0 + j); });
+    const RawTensor raw = make_raw<double>(X.data(), {kN, kDim});
+    return make_dataset<double>(raw, nullptr, DataOptions{}, 1, "synthetic");
+}
+
+// Counts every hook and keeps what it saw.
+struct Recorder : Callback<double> {
+    int run_begin = 0, steps = 0, evaluations = 0, epoch_ends = 0, run_end = 0;
+    bool iterations = false;
+    std::size_t num_batches = 0;
+    std::vector<double> lrs;
+    void on_run_begin(const TrainContext<double>& ctx) override {
+        ++run_begin;
+        iterations = ctx.iterations;
+        num_batches = ctx.num_batches;
+    }
+    bool on_step(const TrainContext<double>&, std::size_t, double loss) override {
+        EXPECT_TRUE(std::isfinite(loss));
+        ++steps;
+        return false;
+    }
+    void on_evaluate(const TrainContext<double>&, EpochRecord& r) override {
+        ++evaluations;
+        r.metrics.emplace_back("seen", static_cast<double>(evaluations));
+    }
+    bool on_epoch_end(const TrainContext<double>&, const EpochRecord& r) override {
+        ++epoch_ends;
+        lrs.push_back(r.lr);
+        EXPECT_EQ(r.metrics.size(), 1u);
+        return false;
+    }
+    void on_run_end(const TrainContext<double>&) override { ++run_end; }
+};
+
+}  // namespace
+
+TEST(Trainer, FirstOrderAndLineSearchFireTheSameHooks) {
+    const auto data = data_set();
+    for (const bool lbfgs : {false, true}) {
+        LinearAutoencoder<double> model(kDim, kLatent, 0.1);
+        std::mt19937_64 rng(3);
+        model.init(rng);
+        Adam<double> adam(AdamOptions{}, model.num_params());
+        Lbfgs<double> lb(LbfgsOptions{});
+        Optimizer<double>& opt = lbfgs ? static_cast<Optimizer<double>&>(lb) : adam;
+        TrainerOptions to;
+        to.epochs = 4;
+        to.batch_size = 50;
+        to.schedule.lr = 0.01;
+        Trainer<double> trainer(model, opt, data, to);
+        Recorder rec;
+        trainer.add_callback(&rec);
+        const TrainResult r = trainer.run();
+        EXPECT_EQ(trainer.full_batch(), lbfgs);
+        EXPECT_EQ(rec.iterations, lbfgs);
+        EXPECT_EQ(rec.num_batches, lbfgs ? 1u : kN / 50);
+        EXPECT_EQ(rec.run_begin, 1);
+        EXPECT_EQ(rec.run_end, 1);
+        EXPECT_EQ(rec.steps, r.steps);
+        EXPECT_EQ(r.steps, lbfgs ? r.epochs_done : r.epochs_done * static_cast<long>(kN / 50));
+        EXPECT_EQ(rec.epoch_ends, r.epochs_done + 1);  // epoch 0 too
+        EXPECT_EQ(rec.evaluations, rec.epoch_ends);
+        ASSERT_EQ(r.history.size(), static_cast<std::size_t>(rec.epoch_ends));
+        EXPECT_EQ(r.history.back().metrics.at(0).second, rec.evaluations);
+        for (double lr : rec.lrs) EXPECT_EQ(std::isnan(lr), lbfgs) << lr;  // no learning rate for a line search
+    }
+}
+
+// L-BFGS on the exact full-batch loss reaches the PCA optimum L* (Baldi &
+// Hornik 1989) and reports converged with the rule that held.
+TEST(Trainer, LineSearchReachesThePcaOptimumAndSaysWhy) {
+    const auto data = data_set();
+    LinearAutoencoder<double> model(kDim, kLatent, 0.1);
+    std::mt19937_64 rng(5);
+    model.init(rng);
+    LbfgsOptions lo;
+    lo.grad_tol = 1e-9;
+    Lbfgs<double> opt(lo);
+    TrainerOptions to;
+    to.epochs = 2000;
+    Trainer<double> trainer(model, opt, data, to);
+    const TrainResult r = trainer.run();
+    const double Lstar = optimal_ae_loss(pca_from_second_moment(second_moment(data.train())), kLatent, kN);
+    EXPECT_TRUE(r.converged);
+    EXPECT_FALSE(r.stop_reason.empty());
+    EXPECT_LT(r.epochs_done, 2000);
+    EXPECT_LT(r.history.back().train_loss / Lstar - 1.0, 1e-9) << r.stop_reason;
+    EXPECT_GE(r.history.back().train_loss / Lstar - 1.0, -1e-12);
+    EXPECT_FALSE(r.stopped_by_callback);
+}
+
+// A callback that evaluates the training loss itself replaces the loop's
+// evaluation: the exact autoencoder loss from the second moment gives the
+// chunked evaluation's value to rounding.
+TEST(Trainer, ExactLossCallbackReplacesTheLoopsEvaluation) {
+    const auto data = data_set();
+    const auto C = second_moment(data.train());
+    std::vector<double> chunked, exact;
+    for (const bool with_exact : {false, true}) {
+        LinearAutoencoder<double> model(kDim, kLatent, 0.1);
+        std::mt19937_64 rng(9);
+        model.init(rng);
+        Adam<double> adam(AdamOptions{}, model.num_params());
+        TrainerOptions to;
+        to.epochs = 3;
+        to.batch_size = 40;
+        to.schedule.lr = 0.01;
+        Trainer<double> trainer(model, adam, data, to);
+        ExactAutoencoderLoss<double> exact_loss(C, kLatent, kN);
+        if (with_exact) trainer.add_callback(&exact_loss);
+        for (const auto& rec : trainer.run().history) (with_exact ? exact : chunked).push_back(rec.train_loss);
+    }
+    ASSERT_EQ(chunked.size(), exact.size());
+    for (std::size_t e = 0; e < exact.size(); ++e) EXPECT_NEAR(exact[e], chunked[e], 1e-12 * chunked[e]) << e;
+}
+
+// A config error that a module raises names the key that set it.
+TEST(Trainer, ModuleOptionErrorsNameTheConfigKey) {
+    DataConfig dc;
+    dc.source = "npy";  // a file source without data.path
+    try {
+        load_data<double>(dc, 0);
+        FAIL() << "no exception";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("data.path: required", 0), 0u) << e.what();
+    }
+    ModelConfig mc;
+    mc.type = "mlp";
+    mc.activation = "softplus";
+    try {
+        make_model<double>(mc, 10, 100);
+        FAIL() << "no exception";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("model.activation: unknown activation 'softplus'", 0), 0u) << e.what();
+    }
+}
