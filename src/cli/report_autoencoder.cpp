@@ -49,8 +49,7 @@ public:
 
     void finish(const Config&, const Dataset<T>& data, Model<T>& model, const TrainResult&, const std::string&,
                 spdlog::logger&, JsonObject& summary, Table& table) override {
-        xt::xtensor<double, 2> W = xt::xtensor<double, 2>::from_shape({m_, n_});
-        std::copy_n(model.params().data(), m_ * n_, W.data());
+        const xt::xtensor<double, 2> W = model.template param<2>("W");  // in double
         Evaluation eval;
         if (linear_) {
             const auto e = ae_full_eval<double>(W.data(), m_, n_, C_, samples_);

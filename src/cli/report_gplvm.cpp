@@ -57,7 +57,7 @@ public:
             if (k != "jitter" || v > 0) table.push_back({k, format_g(v, 6)});
         }
         if (data.has_labels()) {
-            std::vector<double> X(model.params().data(), model.params().data() + Y.rows * q_);
+            const xt::xtensor<double, 2> X = model.template param<2>("X");  // in double
             const double knn = loo_1nn_error(X.data(), Y.rows, q_, Y.labels);
             summary.set("knn_error", knn).set("pca_knn_error", pca_knn_);
             table.push_back({"1-NN error (GPLVM / PCA)", format_fixed(knn, 4) + " / " + format_fixed(pca_knn_, 4)});

@@ -57,10 +57,10 @@ Gplvm<T>::Gplvm(std::size_t N, std::size_t D, std::size_t q, GplvmOptions opt)
     }
     this->allocate(blocks);
     if (opt_.learn_hyperparameters) {
-        T* h = this->theta_.data() + N_ * q_;
-        h[0] = static_cast<T>(std::log(opt_.variance));
-        for (std::size_t l = 0; l < n_len; ++l) h[1 + l] = static_cast<T>(std::log(opt_.lengthscale));
-        h[1 + n_len] = static_cast<T>(std::log(opt_.noise_variance));
+        auto h = this->template param<1>("log_hyper");  // log σ_f², log ℓ…, log σ²
+        h(0) = static_cast<T>(std::log(opt_.variance));
+        for (std::size_t l = 0; l < n_len; ++l) h(1 + l) = static_cast<T>(std::log(opt_.lengthscale));
+        h(1 + n_len) = static_cast<T>(std::log(opt_.noise_variance));
     }
 }
 
@@ -70,9 +70,9 @@ KernelParams Gplvm<T>::kernel_params() const {
     p.type = opt_.kernel;
     const std::size_t n_len = opt_.kernel == KernelType::linear ? 0 : opt_.kernel == KernelType::rbf ? 1 : q_;
     if (opt_.learn_hyperparameters) {
-        const T* h = this->theta_.data() + N_ * q_;
-        p.variance = std::exp(static_cast<double>(h[0]));
-        for (std::size_t l = 0; l < n_len; ++l) p.lengthscales.push_back(std::exp(static_cast<double>(h[1 + l])));
+        const auto h = this->template param<1>("log_hyper");
+        p.variance = std::exp(static_cast<double>(h(0)));
+        for (std::size_t l = 0; l < n_len; ++l) p.lengthscales.push_back(std::exp(static_cast<double>(h(1 + l))));
     } else {
         p.variance = opt_.variance;
         p.lengthscales.assign(n_len, opt_.lengthscale);
@@ -83,7 +83,7 @@ KernelParams Gplvm<T>::kernel_params() const {
 template <class T>
 double Gplvm<T>::noise_variance() const {
     if (!opt_.learn_hyperparameters) return opt_.noise_variance;
-    return std::exp(static_cast<double>(this->theta_(N_ * q_ + n_hyper_ - 1)));
+    return std::exp(static_cast<double>(this->template param<1>("log_hyper")(n_hyper_ - 1)));
 }
 
 template <class T>
@@ -116,6 +116,7 @@ void Gplvm<T>::init_from_data(const MatrixView<T>& Y, std::mt19937_64& rng) {
     // Scores on the top-q principal components of YᵀY (linalg/pca.hpp),
     // standardised to zero mean and unit variance per dimension.
     const xt::xtensor<double, 2> S = pca_scores(Y, pca_from_second_moment(second_moment(Y)), q_);
+    auto X = this->template param<2>("X");
     for (std::size_t d = 0; d < q_; ++d) {
         double mean = 0, var = 0;
         for (std::size_t i = 0; i < N_; ++i) mean += S(i, d);
@@ -123,7 +124,7 @@ void Gplvm<T>::init_from_data(const MatrixView<T>& Y, std::mt19937_64& rng) {
         for (std::size_t i = 0; i < N_; ++i) var += (S(i, d) - mean) * (S(i, d) - mean);
         const double sd = std::sqrt(var / static_cast<double>(N_));
         for (std::size_t i = 0; i < N_; ++i)
-            this->theta_(i * q_ + d) = static_cast<T>(sd > 0 ? (S(i, d) - mean) / sd : 0.0);
+            X(i, d) = static_cast<T>(sd > 0 ? (S(i, d) - mean) / sd : 0.0);
     }
 }
 

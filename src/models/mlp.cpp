@@ -112,12 +112,12 @@ double Mlp<T>::cross_entropy(const MatrixView<T>& X, T scale) {
 }
 
 template <class T>
-void Mlp<T>::backward(const MatrixView<T>& X, T* g) {
+void Mlp<T>::backward(const MatrixView<T>& X, xt::xtensor<T, 1>& g) {
     const std::size_t B = X.rows;
-    T* gW1 = g;
-    T* gb1 = gW1 + h_ * n_;
-    T* gW2 = gb1 + h_;
-    T* gb2 = gW2 + c_ * h_;
+    T* gW1 = this->template view<2>(g, "W1").data();
+    T* gb1 = this->template view<1>(g, "b1").data();
+    T* gW2 = this->template view<2>(g, "W2").data();
+    T* gb2 = this->template view<1>(g, "b2").data();
     const T* D2 = Z2_.data();
     // ∂L/∂W₂ += Δ₂ᵀ H₁ (c×h), ∂L/∂b₂ += Δ₂ᵀ 1
     blas::gemm<T>(Op::T, Op::N, c_, h_, B, T(1), D2, c_, H1_.data(), h_, T(1), gW2, h_);
@@ -155,7 +155,7 @@ double Mlp<T>::loss_and_grad(const MatrixView<T>& X, xt::xtensor<T, 1>& g) {
         const MatrixView<T> chunk = X.slice(b, std::min(X.rows, b + kChunkRows));
         forward(chunk);
         total += cross_entropy(chunk, scale);
-        backward(chunk, g.data());
+        backward(chunk, g);
     }
     return total / static_cast<double>(X.rows);
 }

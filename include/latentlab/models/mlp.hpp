@@ -64,10 +64,10 @@ public:
     Activation activation() const { return f_; }
 
     // Views into the flat parameter buffer (row-major).
-    const T* W1() const { return this->theta_.data(); }
-    const T* b1() const { return W1() + h_ * n_; }
-    const T* W2() const { return b1() + h_; }
-    const T* b2() const { return W2() + c_ * h_; }
+    const T* W1() const { return this->template param<2>("W1").data(); }
+    const T* b1() const { return this->template param<1>("b1").data(); }
+    const T* W2() const { return this->template param<2>("W2").data(); }
+    const T* b2() const { return this->template param<1>("b2").data(); }
 
 private:
     // Z₁, H₁, Z₂ of ≤ kChunkRows rows into the buffers.
@@ -76,7 +76,7 @@ private:
     // Z₂ into scale · (softmax(Z₂) − onehot(y)).
     double cross_entropy(const MatrixView<T>& X, T scale);
     // Adds the chunk's gradient (Δ₂ already in the Z₂ buffer) to g.
-    void backward(const MatrixView<T>& X, T* g);
+    void backward(const MatrixView<T>& X, xt::xtensor<T, 1>& g);
     void reserve(std::size_t rows);
     void check(const MatrixView<T>& X, bool need_labels) const;
 

@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <array>
+#include <stdexcept>
+
+#include <xtensor/xadapt.hpp>
 #include <xtensor/xtensor.hpp>
 
 #include "latentlab/core/matrix_view.hpp"
@@ -58,6 +62,29 @@ public:
     const xt::xtensor<T, 1>& params() const { return theta_; }
     std::size_t num_params() const { return theta_.size(); }
     const std::vector<ParamBlock>& blocks() const { return blocks_; }
+
+    // The block named `name`; throws std::out_of_range if there is none.
+    const ParamBlock& block(const std::string& name) const {
+        for (const auto& b : blocks_)
+            if (b.name == name) return b;
+        throw std::out_of_range(this->name() + " has no parameter block '" + name + "'");
+    }
+    // Block `name` of a flat vector laid out like params() (the parameters
+    // or a gradient) as an N-d xtensor adaptor of the block's shape: a view,
+    // no copy (llm.c's named parameter tensors). param<2>("W")(i, j) reads
+    // W_ij of the model; view<2>(g, "W") the same entry of a gradient g.
+    template <std::size_t N, class V>
+    auto view(V& flat, const std::string& name) const {
+        const ParamBlock& b = block(name);
+        if (b.shape.size() != N) throw std::out_of_range("parameter block '" + name + "' is not " + std::to_string(N) + "-d");
+        std::array<std::size_t, N> shape;
+        std::copy_n(b.shape.begin(), N, shape.begin());
+        return xt::adapt(flat.data() + b.offset, b.size(), xt::no_ownership(), shape);
+    }
+    template <std::size_t N>
+    auto param(const std::string& name) { return view<N>(theta_, name); }
+    template <std::size_t N>
+    auto param(const std::string& name) const { return view<N>(theta_, name); }
 
 protected:
     // Allocates the flat buffer for `blocks` laid out one after another.
