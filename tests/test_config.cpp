@@ -415,7 +415,7 @@ TEST(Config, ValidateRechecksEveryValue) {
               "model.type must be one of linear_autoencoder, nonlinear_autoencoder, mlp, gplvm (got 'vae')");
     c = Config{};
     c.train.threads = -1;
-    EXPECT_EQ(error_of([&] { validate(c); }), "train.threads must be >= 0 (got -1)");
+    EXPECT_EQ(error_of([&] { validate(c); }), "train.threads must be in [0, 256] (got -1)");
 }
 
 TEST(Config, ValidateCrossKeyMinLr) {

@@ -1,6 +1,8 @@
 // `train`: the command-line entry point. The only place that turns an
 // exception into a message and an exit code.
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <new>
 
@@ -8,13 +10,17 @@
 
 #include "latentlab/config/config.hpp"
 #include "latentlab/core/error.hpp"
+#include "latentlab/core/format.hpp"
+#include "interrupt.hpp"
 #include "run.hpp"
 
 namespace {
 // Exit codes: 0 success, 1 data/IO error, 2 usage or config error,
 // 3 numerical failure (diverged, not positive definite), 4 internal error.
 int fail(int code, const std::string& msg) {
-    std::fprintf(stderr, "error: %s\n", msg.c_str());
+    // One clean line whatever the message holds (a path with a newline, an
+    // escape sequence, invalid UTF-8, a 10 MB value).
+    std::fprintf(stderr, "error: %s\n", latentlab::printable(msg, 2000).c_str());
     return code;
 }
 }  // namespace
@@ -28,7 +34,8 @@ int main(int argc, char** argv) {
         "  train --resume runs/ae --set train.epochs=30        # continue a run\n\n"
         "A run directory holds config.yaml (resolved), train.log, metrics.csv, the parameters\n"
         "(W.npy), checkpoint.bin and summary.json. `train --list-keys` lists every config key.\n"
-        "Exit codes: 0 ok, 1 data/IO error, 2 usage/config error, 3 numerical failure.",
+        "Exit codes: 0 ok, 1 data/IO error, 2 usage/config error, 3 numerical failure,\n"
+        "130/143 interrupted by SIGINT/SIGTERM (stopped at a step; the last epoch's files are complete).",
         "train"};
     app.get_formatter()->column_width(34);
     cli::RunOptions opt;
@@ -42,7 +49,14 @@ int main(int argc, char** argv) {
     app.add_flag("-f,--force", opt.force, "Overwrite a run directory that already holds a run");
     app.add_option("--stop-after", opt.stop_after,
                    "Stop after this epoch (continue later with --resume; same schedule)")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Validator(
+            [](const std::string& s) {
+                return s.find_first_not_of("0123456789") == std::string::npos && s.size() < 10 &&
+                               std::strtol(s.c_str(), nullptr, 10) > 0
+                           ? std::string()
+                           : "must be an epoch number >= 1, not '" + s + "'";
+            },
+            "EPOCH"));
     app.add_flag("--gradcheck", opt.gradcheck,
                  "Check the model's analytic gradient against central differences on a small batch of the "
                  "config's data, print a table, and exit (0 if every block passes); trains nothing");
@@ -50,6 +64,10 @@ int main(int argc, char** argv) {
     app.add_flag("--list-keys", list_keys, "List every config key with its type, default and help");
     config->excludes(resume);
 
+    // A closed stdout (train ... | head -1) must not kill the run: the console
+    // lines are lost, train.log and the run directory are complete.
+    std::signal(SIGPIPE, SIG_IGN);
+    cli::install_interrupt_handlers();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -25,7 +25,12 @@ template <class T>
 class ModelReport {
 public:
     virtual ~ModelReport() = default;
-    // Before training, once the run directory exists: references and their files.
+    // Before anything is written: checks that may refuse the run (throw) and
+    // the references computed from the data. Writes nothing, logs nothing.
+    virtual void check(const Config&, const Dataset<T>&, Model<T>&) {}
+    // The files prepare() and finish() write into the run directory.
+    virtual std::vector<std::string> outputs() const { return {}; }
+    // Once the run directory exists: the references' files and log lines.
     virtual void prepare(const Config&, const Dataset<T>&, Model<T>&, const std::string& /*dir*/,
                          spdlog::logger&) {}
     // The exact optimum of the training loss, if known (progress shows L/L*).

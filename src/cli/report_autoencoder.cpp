@@ -22,8 +22,7 @@ class AutoencoderReport : public ModelReport<T> {
 public:
     explicit AutoencoderReport(bool linear) : linear_(linear) {}
 
-    void prepare(const Config& cfg, const Dataset<T>& data, Model<T>&, const std::string& dir,
-                 spdlog::logger& log) override {
+    void check(const Config& cfg, const Dataset<T>& data, Model<T>&) override {
         const auto t0 = std::chrono::steady_clock::now();
         n_ = data.dim();
         m_ = static_cast<std::size_t>(cfg.model.latent_dim);
@@ -31,13 +30,19 @@ public:
         C_ = second_moment(data.train());
         pca_ = pca_from_second_moment(C_);
         optimum_ = optimal_ae_loss(pca_, m_, samples_);
-        log.info("PCA (LAPACK dsyevd, {}x{} second moment): optimal loss L* = {:.8f} ({:.2f}s)", n_, n_, optimum_,
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        write_npy(dir + "/pca_components.npy", make_raw<double>(top().data(), {m_, n_}));
-        write_npy(dir + "/pca_eigenvalues.npy", make_raw<double>(pca_.eigenvalues.data(), {n_}));
+        pca_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         // Exact full-data loss and gradient from C in O(m n²): free each epoch.
         // (The nonlinear model is evaluated by the loop.)
         if (linear_) exact_ = std::make_unique<ExactAutoencoderLoss<T>>(C_, m_, samples_);
+    }
+
+    std::vector<std::string> outputs() const override { return {"pca_components.npy", "pca_eigenvalues.npy"}; }
+
+    void prepare(const Config&, const Dataset<T>&, Model<T>&, const std::string& dir, spdlog::logger& log) override {
+        log.info("PCA (LAPACK dsyevd, {}x{} second moment): optimal loss L* = {:.8f} ({:.2f}s)", n_, n_, optimum_,
+                 pca_seconds_);
+        write_npy(dir + "/pca_components.npy", make_raw<double>(top().data(), {m_, n_}));
+        write_npy(dir + "/pca_eigenvalues.npy", make_raw<double>(pca_.eigenvalues.data(), {n_}));
     }
 
     std::vector<Callback<T>*> metrics() override {
@@ -96,7 +101,7 @@ private:
     std::size_t n_ = 0, m_ = 0, samples_ = 0;
     xt::xtensor<double, 2> C_;
     Pca pca_;
-    double optimum_ = 0;
+    double optimum_ = 0, pca_seconds_ = 0;
     std::unique_ptr<ExactAutoencoderLoss<T>> exact_;
 };
 

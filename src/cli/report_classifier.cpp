@@ -13,8 +13,7 @@ namespace {
 template <class T>
 class ClassifierReport : public ModelReport<T> {
 public:
-    void prepare(const Config& cfg, const Dataset<T>& data, Model<T>& model, const std::string&,
-                 spdlog::logger&) override {
+    void check(const Config& cfg, const Dataset<T>& data, Model<T>& model) override {
         if (!data.has_labels())
             throw ConfigError("model.type mlp needs class labels: set data.labels (or use a labelled set: mnist, "
                               "fashion-mnist)");

@@ -16,26 +16,33 @@ namespace {
 template <class T>
 class GplvmReport : public ModelReport<T> {
 public:
-    void prepare(const Config& cfg, const Dataset<T>& data, Model<T>&, const std::string& dir,
-                 spdlog::logger& log) override {
-        if (!cfg.data.center)
-            log.warn("gplvm on uncentred data (data.center: false): the model has no mean function");
+    void check(const Config& cfg, const Dataset<T>& data, Model<T>&) override {
         q_ = static_cast<std::size_t>(cfg.model.latent_dim);
         const auto Y = data.train();
         pca_ = pca_from_second_moment(second_moment(Y));
         pca_latent_ = pca_scores(Y, pca_, q_);
-        write_npy(dir + "/pca_latent.npy", make_raw<double>(pca_latent_.data(), {Y.rows, q_}));
-        if (data.has_labels()) {
-            std::vector<double> lab(data.labels.begin(), data.labels.begin() + static_cast<long>(Y.rows));
-            write_npy(dir + "/labels.npy", make_raw<double>(lab.data(), {Y.rows}));
-            pca_knn_ = loo_1nn_error(pca_latent_.data(), Y.rows, q_, Y.labels);
-        }
+        if (data.has_labels()) pca_knn_ = loo_1nn_error(pca_latent_.data(), Y.rows, q_, Y.labels);
         if (cfg.model.kernel == "linear" && !cfg.model.learn_hyperparameters) {
             const auto opt = linear_gplvm_optimum(Y, pca_, q_, cfg.model.variance, cfg.model.noise_variance);
             analytic_ = opt.log_likelihood;
             has_analytic_ = true;
-            log.info("analytic maximum (alpha, beta fixed: probabilistic PCA): log-likelihood {:.10g}", analytic_);
         }
+    }
+
+    std::vector<std::string> outputs() const override { return {"pca_latent.npy", "labels.npy"}; }
+
+    void prepare(const Config& cfg, const Dataset<T>& data, Model<T>&, const std::string& dir,
+                 spdlog::logger& log) override {
+        if (!cfg.data.center)
+            log.warn("gplvm on uncentred data (data.center: false): the model has no mean function");
+        const auto Y = data.train();
+        write_npy(dir + "/pca_latent.npy", make_raw<double>(pca_latent_.data(), {Y.rows, q_}));
+        if (data.has_labels()) {
+            std::vector<double> lab(data.labels.begin(), data.labels.begin() + static_cast<long>(Y.rows));
+            write_npy(dir + "/labels.npy", make_raw<double>(lab.data(), {Y.rows}));
+        }
+        if (has_analytic_)
+            log.info("analytic maximum (alpha, beta fixed: probabilistic PCA): log-likelihood {:.10g}", analytic_);
     }
 
     std::vector<Callback<T>*> metrics() override { return {&log_likelihood_}; }

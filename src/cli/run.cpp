@@ -1,5 +1,7 @@
 #include "run.hpp"
 #include "report.hpp"
+#include "run_directory.hpp"
+#include "interrupt.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -7,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <cerrno>
 #include <csignal>
 #include <sys/types.h>
@@ -68,17 +71,21 @@ struct RunSetup {
     bool resume = false;
 };
 
-// Temporaries of writes that a killed process never renamed (NAME.tmp.PID,
-// PID no longer running): complete files are never among them.
-void remove_stale_temporaries(const std::string& dir) {
+// Keys a --resume may not change: what the data are and how they are split.
+// A new seed or data setting would redraw the split (test rows could leak
+// into training) and nothing in the checkpoint could tell; a change of model
+// or optimiser is refused by the checkpoint itself.
+bool fixed_on_resume(const std::string& key) {
+    return key == "seed" || key.rfind("data.", 0) == 0 || key.rfind("output.", 0) == 0;
+}
+
+// A data file named relative to the working directory, made absolute, so that
+// a --resume from elsewhere reads the same file.
+std::string absolute_path(const std::string& p) {
+    if (p.empty() || fs::path(p).is_absolute()) return p;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-        const std::string name = e.path().filename().string();
-        const auto pos = name.rfind(".tmp.");
-        if (pos == std::string::npos) continue;
-        const long pid = std::strtol(name.c_str() + pos + 5, nullptr, 10);
-        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove(e.path(), ec);
-    }
+    const fs::path abs = fs::absolute(p, ec);
+    return ec ? p : abs.lexically_normal().string();
 }
 
 RunSetup prepare(const RunOptions& opt) {
@@ -90,11 +97,21 @@ RunSetup prepare(const RunOptions& opt) {
         if (!is_directory(s.dir)) throw DataError(s.dir + ": not a directory (--resume takes a run directory)");
         if (!file_exists(s.dir + "/checkpoint.bin") || !file_exists(s.dir + "/config.yaml"))
             throw DataError(s.dir + ": not a run directory (no checkpoint.bin and config.yaml to resume)");
-        remove_stale_temporaries(s.dir);
+        if (!opt.out_dir.empty())
+            throw ConfigError("--out " + opt.out_dir + ": a resumed run stays in its directory (" + s.dir +
+                              "); copy the directory first to continue it elsewhere");
+        for (const auto& o : opt.overrides) {
+            const std::string key = o.substr(0, o.find('='));
+            if (fixed_on_resume(key))
+                throw ConfigError("--set " + o + ": " + key + " cannot change when resuming (it would redraw the "
+                                  "data and their train/test split); start a new run with --config");
+        }
         s.cfg = load_config(s.dir + "/config.yaml", opt.overrides);
         return s;
     }
     s.cfg = load_config(opt.config_path, opt.overrides);
+    s.cfg.data.path = absolute_path(s.cfg.data.path);
+    s.cfg.data.labels = absolute_path(s.cfg.data.labels);
     if (!opt.out_dir.empty()) s.dir = opt.out_dir;
     else if (!s.cfg.output.dir.empty()) s.dir = s.cfg.output.dir;
     else s.dir = "runs/" + fs::path(opt.config_path).stem().string();
@@ -115,6 +132,50 @@ void print_table(const Table& rows) {
     for (const auto& [k, v] : rows) std::printf("  %-28s %s\n", k.c_str(), v.c_str());
     std::printf("\n");
 }
+
+// Data no model can learn from, said before training: values whose squares
+// overflow double are refused (every loss would be Inf or NaN, whatever the
+// learning rate); all-zero, constant or underflowing data get a warning.
+template <class T>
+void warn_if_degenerate(const Dataset<T>& data, spdlog::logger& log) {
+    const auto X = data.train();
+    double biggest = 0;
+    for (std::size_t i = 0; i < X.rows * X.cols; ++i) biggest = std::max(biggest, std::abs(static_cast<double>(X.data[i])));
+    bool overflow = false;
+    for (std::size_t i = 0; i < X.rows; ++i) overflow |= !std::isfinite(X.sqnorms[i]);
+    if (overflow || biggest > 1e150)
+        throw DataError(data.description + ": values up to " + format_g(biggest, 3) +
+                        " overflow double precision in the loss (their squares); rescale them (data.scale)");
+    if (biggest == 0) {
+        log.warn("{}: every value is 0: there is nothing to learn (the loss is 0 from the start)", data.description);
+        return;
+    }
+    if (biggest < 1e-150)
+        log.warn("{}: values are at most {}: their products underflow; rescale them (data.scale)", data.description,
+                 format_g(biggest, 3));
+    bool constant = true;
+    for (std::size_t i = 1; i < X.rows && constant; ++i)
+        constant = std::equal(X.row(i), X.row(i) + X.cols, X.row(0));
+    if (constant && X.rows > 1)
+        log.warn("{}: all {} training rows are the same: there is no structure to learn", data.description, X.rows);
+}
+
+// Stops the run at the next step once SIGINT or SIGTERM arrived
+// (interrupt.hpp), and keeps the parameters of the last complete epoch.
+template <class T>
+class StopOnSignal : public Callback<T> {
+public:
+    void on_run_begin(const TrainContext<T>& ctx) override { last_ = ctx.model.params(); }
+    bool on_step(const TrainContext<T>&, std::size_t, double) override { return interrupt_signal() != 0; }
+    bool on_epoch_end(const TrainContext<T>& ctx, const EpochRecord&) override {
+        last_ = ctx.model.params();
+        return interrupt_signal() != 0;
+    }
+    const xt::xtensor<T, 1>& last_complete() const { return last_; }
+
+private:
+    xt::xtensor<T, 1> last_;
+};
 
 // --gradcheck: the model at its initial parameters, on the first rows of the
 // training data (all rows for a full-batch model), float through a double twin.
@@ -152,17 +213,46 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     auto optimizer = make_optimizer<T>(cfg.optim, model->num_params());
     const bool full_batch = optimizer->line_search();  // iterations, not epochs
     model->on_warning = [log](const std::string& msg) { log->warn("{}", msg); };
-    if (!model->separable() && !full_batch)
-        log->info("{} is a full-batch model: every {} step uses all {} samples", model->name(), cfg.optim.type,
-                  data.n_train);
     auto report = make_report<T>(cfg);
     if (opt.gradcheck) return gradient_check<T>(cfg, data, *model);
+    warn_if_degenerate(data, *log);
 
-    // 2. The run directory.
+    // 2. Everything that can refuse the command, before anything is written:
+    //    the model-specific checks and references, the checkpoint, the files
+    //    in the way, the lock.
+    report->check(cfg, data, *model);
+    StartPoint start;
+    if (setup.resume) {
+        start = load_checkpoint<T>(setup.dir + "/checkpoint.bin", *model, *optimizer);
+    } else {
+        std::mt19937_64 rng(static_cast<std::uint64_t>(cfg.seed));
+        model->init_from_data(data.train(), rng);
+    }
+    std::set<std::string> planned = {"config.yaml", "train.log", "metrics.csv", "checkpoint.bin", "summary.json",
+                                     "manifest.txt"};
+    for (const auto& b : model->blocks()) planned.insert(b.name + ".npy");
+    for (const auto& f : report->outputs()) planned.insert(f);
+    const bool existed = file_exists(setup.dir);
+    RunLock lock;
+    std::set<std::string> owned;
+    if (existed) {
+        if (!is_directory(setup.dir)) throw DataError(setup.dir + ": exists and is not a directory (--out names a run directory)");
+        lock = RunLock(setup.dir);
+        owned = read_manifest(setup.dir);
+        // A run from before manifests: its own files are the fixed names.
+        if (owned.empty() && (file_exists(setup.dir + "/checkpoint.bin") || file_exists(setup.dir + "/summary.json")))
+            owned = {"config.yaml", "train.log", "metrics.csv", "checkpoint.bin", "summary.json"};
+        check_outputs(setup.dir, planned, owned);
+    }
+
+    // 3. The run directory: from here on the command has been accepted.
     make_directories(setup.dir);
+    if (!existed) lock = RunLock(setup.dir);
+    remove_stale_temporaries(setup.dir, owned);
     if (!setup.resume && opt.force)
-        for (const char* f : {"checkpoint.bin", "summary.json", "metrics.csv", "train.log"})
-            fs::remove(setup.dir + "/" + f);
+        for (const auto& f : owned) fs::remove(setup.dir + "/" + f);  // the previous run's files only
+    for (const auto& f : owned) planned.insert(f);  // a resumed run keeps what it wrote before
+    write_manifest(setup.dir, planned);
     write_file_atomic(setup.dir + "/config.yaml", to_yaml(cfg));
     add_file_sink(*log, setup.dir + "/train.log");
     log->info("LatentLab {} run in {} (OpenBLAS kernels: {})", setup.resume ? "resumed" : "new", setup.dir,
@@ -179,19 +269,13 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
                   "seed {} | {} BLAS threads",
                   model->name(), cfg.model.latent_dim, model->num_params(), cfg.model.dtype, cfg.optim.type,
                   cfg.optim.lr, cfg.optim.schedule, cfg.train.batch_size, cfg.train.epochs, cfg.seed, threads);
+    if (!model->separable() && !full_batch)
+        log->info("{} is a full-batch model: every {} step uses all {} samples", model->name(), cfg.optim.type,
+                  data.n_train);
 
-    // 3. Model-specific references (e.g. the PCA optimum of the linear AE).
+    // 4. Model-specific references written (e.g. the PCA optimum of the linear AE).
     report->prepare(cfg, data, *model, setup.dir, *log);
-
-    // 4. Initial state: fresh or from the checkpoint.
-    StartPoint start;
-    if (setup.resume) {
-        start = load_checkpoint<T>(setup.dir + "/checkpoint.bin", *model, *optimizer);
-        log->info("resuming after epoch {} (step {})", start.epoch, start.step);
-    } else {
-        std::mt19937_64 rng(static_cast<std::uint64_t>(cfg.seed));
-        model->init_from_data(data.train(), rng);
-    }
+    if (setup.resume) log->info("resuming after epoch {} (step {})", start.epoch, start.step);
 
     TrainerOptions topt;
     topt.schedule = make_schedule(cfg.optim);
@@ -208,6 +292,8 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     trainer.add_callback(&checkpoint);
     StopAfterEpoch<T> stop_after(opt.stop_after);
     if (opt.stop_after > 0) trainer.add_callback(&stop_after);
+    StopOnSignal<T> on_signal;
+    trainer.add_callback(&on_signal);
 
     JsonObject summary;
     summary.set("model", model->name()).set("dtype", cfg.model.dtype).set("optimizer", cfg.optim.type);
@@ -227,10 +313,17 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         log->error("{}", msg);
         throw NumericalError(msg);
     }
+    // Interrupted within an epoch: back to the last complete one, which the
+    // files on disk describe.
+    if (result.partial_epoch) model->params() = on_signal.last_complete();
     save_params_npy(setup.dir, *model);
 
+    const int signal = interrupt_signal();
     const EpochRecord last = result.history.empty() ? EpochRecord{} : result.history.back();
-    summary.set("status", result.stopped_by_callback ? "stopped" : result.converged ? "converged" : "finished");
+    summary.set("status", signal                         ? "interrupted"
+                          : result.stopped_by_callback ? "stopped"
+                          : result.converged           ? "converged"
+                                                       : "finished");
     summary.set("epochs", result.epochs_done).set("steps", result.steps);
     summary.set("seconds", result.seconds);
     summary.set("train_seconds_per_epoch", median(result.epoch_seconds));
@@ -248,6 +341,12 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
                      format_fixed(median(result.epoch_seconds), 3)});
     summary.set("wall_seconds_this_session", std::chrono::duration<double>(Clock::now() - t0).count());
     write_file_atomic(setup.dir + "/summary.json", summary.dump());
+    if (signal) {
+        log->warn("interrupted by {}: stopped after {} {}; continue with  train --resume {}",
+                  signal == SIGINT ? "SIGINT" : "SIGTERM", full_batch ? "iteration" : "epoch", result.epochs_done,
+                  setup.dir);
+        return 128 + signal;
+    }
     if (result.stopped_by_callback)
         log->info("stopped after epoch {}: continue with  train --resume {}", result.epochs_done, setup.dir);
     log->info("summary in {}/summary.json", setup.dir);

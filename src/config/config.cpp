@@ -84,6 +84,7 @@ Rule at_least(double lo) { Rule r; r.lo = lo; return r; }                   // [
 Rule above(double lo) { Rule r; r.lo = lo; r.lo_open = true; return r; }    // (lo, inf)
 Rule in_co(double lo, double hi) { Rule r; r.lo = lo; r.hi = hi; r.hi_open = true; return r; }  // [lo, hi)
 Rule in_oc(double lo, double hi) { Rule r; r.lo = lo; r.hi = hi; r.lo_open = true; return r; }  // (lo, hi]
+Rule in_cc(double lo, double hi) { Rule r; r.lo = lo; r.hi = hi; return r; }                   // [lo, hi]
 Rule one_of(std::initializer_list<const char*> values) {
     Rule r;
     r.allowed.assign(values.begin(), values.end());
@@ -149,7 +150,7 @@ const std::vector<Key>& table() {
 
         {"train.epochs",       field<&Config::train, &TrainConfig::epochs>,      at_least(1),    "passes over the training set"},
         {"train.batch_size",   field<&Config::train, &TrainConfig::batch_size>,  at_least(1),    "samples per minibatch"},
-        {"train.threads",      field<&Config::train, &TrainConfig::threads>,     at_least(0),    "BLAS threads (0 = all cores)"},
+        {"train.threads",      field<&Config::train, &TrainConfig::threads>,     in_cc(0, 256),  "BLAS threads (0 = all cores; at most 256)"},
         {"train.log_every",    field<&Config::train, &TrainConfig::log_every>,   above(0),       "seconds between progress lines when not on a terminal"},
         {"train.checkpoint",   field<&Config::train, &TrainConfig::checkpoint>,  any(),          "write checkpoint.bin after every epoch"},
 
@@ -247,44 +248,8 @@ std::string trim(const std::string& s) {
     return s.substr(b, s.find_last_not_of(ws) - b + 1);
 }
 
-// Length of the valid UTF-8 sequence starting at s[i] (0 if invalid):
-// no overlong forms, no surrogates, nothing above U+10FFFF.
-std::size_t utf8_length(const std::string& s, std::size_t i) {
-    const auto at = [&](std::size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
-    const unsigned c = at(i);
-    const auto cont = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xBF) {
-        return at(k) >= lo && at(k) <= hi;
-    };
-    if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
-    if (c == 0xE0) return cont(i + 1, 0xA0) && cont(i + 2) ? 3 : 0;
-    if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) return cont(i + 1) && cont(i + 2) ? 3 : 0;
-    if (c == 0xED) return cont(i + 1, 0x80, 0x9F) && cont(i + 2) ? 3 : 0;
-    if (c == 0xF0) return cont(i + 1, 0x90) && cont(i + 2) && cont(i + 3) ? 4 : 0;
-    if (c >= 0xF1 && c <= 0xF3) return cont(i + 1) && cont(i + 2) && cont(i + 3) ? 4 : 0;
-    if (c == 0xF4) return cont(i + 1, 0x80, 0x8F) && cont(i + 2) && cont(i + 3) ? 4 : 0;
-    return 0;
-}
-
-// Keeps a message on one line of valid text: control characters and bytes
-// that are not UTF-8 (a binary file's, quoted by a YAML error) become escapes.
-std::string one_line(const std::string& s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const char ch = s[i];
-        const auto u = static_cast<unsigned char>(ch);
-        if (ch == '\n') out += "\\n";
-        else if (ch == '\t') out += "\\t";
-        else if (ch == '\r') out += "\\r";
-        else if (u < 0x20 || u == 0x7f || (u >= 0x80 && utf8_length(s, i) == 0)) {
-            out += format_byte_escape(u);
-        } else if (u >= 0x80) {
-            const std::size_t n = utf8_length(s, i);
-            out.append(s, i, n);
-            i += n - 1;
-        } else out += ch;
-    }
-    return out;
-}
+// Keeps a message on one line of valid text (core/format.hpp).
+std::string one_line(const std::string& s) { return printable(s, std::string::npos); }
 
 std::string quoted(const std::string& s) { return "'" + one_line(s) + "'"; }
 

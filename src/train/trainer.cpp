@@ -157,7 +157,8 @@ TrainResult Trainer<T>::run(StartPoint start) {
         if (batcher) batcher->start_epoch(epoch);
         const auto t_epoch = Clock::now();
         StepResult last;
-        for (std::size_t b = 0; b < nb && !stop; ++b) {
+        std::size_t done = 0;
+        for (std::size_t b = 0; b < nb && !stop; ++b, ++done) {
             lr = rate(static_cast<double>(epoch - 1) + static_cast<double>(b) / static_cast<double>(nb));
             batch = batcher ? batcher->batch(b) : data_.train();
             try {
@@ -168,6 +169,10 @@ TrainResult Trainer<T>::run(StartPoint start) {
             }
             ++ctx.step;
             for (auto* cb : callbacks_) stop |= cb->on_step(ctx, b, last.loss);
+        }
+        if (done < nb) {  // stopped within the epoch: it is not recorded (its files stay those of the last)
+            result.partial_epoch = true;
+            break;
         }
         const double epoch_time = since(t_epoch);
         result.epoch_seconds.push_back(epoch_time);

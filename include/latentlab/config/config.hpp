@@ -58,7 +58,7 @@ struct OptimConfig {
 struct TrainConfig {
     long epochs = 10;
     long batch_size = 256;
-    long threads = 0;               // BLAS threads; 0 = all cores
+    long threads = 0;               // BLAS threads; 0 = all cores (at most 256)
     double log_every = 2.0;         // seconds between progress lines when not on a terminal
     bool checkpoint = true;         // write checkpoint.bin after every epoch
 };

@@ -23,4 +23,8 @@ std::string format_hex(unsigned long v, int digits);
 // A byte as an escape for messages: \x1b.
 std::string format_byte_escape(unsigned char c);
 
+// `s` as one printable line: control characters and bytes that are not valid
+// UTF-8 escaped (\n, \x1b), at most `max_bytes` of it kept ("… (N more bytes)").
+std::string printable(const std::string& s, std::size_t max_bytes);
+
 }  // namespace latentlab

@@ -59,7 +59,8 @@ public:
     // evaluation, before any on_epoch_end: metrics the log line, metrics.csv
     // and the summary all see.
     virtual void on_evaluate(const TrainContext<T>&, EpochRecord&) {}
-    // After each optimiser step; return true to stop the run.
+    // After each optimiser step; return true to stop the run at once (the
+    // unfinished epoch is then not recorded: TrainResult::partial_epoch).
     virtual bool on_step(const TrainContext<T>&, std::size_t /*batch*/, double /*loss*/) { return false; }
     // After each epoch's evaluation (and once for epoch 0); true stops the run.
     virtual bool on_epoch_end(const TrainContext<T>&, const EpochRecord&) { return false; }
@@ -86,6 +87,9 @@ struct TrainResult {
     std::vector<double> epoch_seconds;  // optimisation time of each epoch of this session
     std::vector<EpochRecord> history;   // this session's records
     bool stopped_by_callback = false;
+    // A callback stopped the run within an epoch (on_step): the model holds
+    // that unfinished epoch's parameters, which no record or file describes.
+    bool partial_epoch = false;
     bool converged = false;         // the optimiser's stopping rule held
     std::string stop_reason;
 };

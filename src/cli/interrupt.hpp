@@ -1,0 +1,14 @@
+// SIGINT and SIGTERM during a run: the first asks the run to stop at the next
+// step boundary (the last complete epoch's files stay, summary.json says
+// "interrupted", one line says how to continue); a second one ends the
+// process at once, as without a handler (every file on disk is still whole:
+// writes are atomic).
+#pragma once
+
+namespace latentlab::cli {
+
+void install_interrupt_handlers();
+// The signal received (SIGINT, SIGTERM), or 0.
+int interrupt_signal();
+
+}  // namespace latentlab::cli

@@ -1,0 +1,45 @@
+// A run directory has one owner and holds only what runs wrote:
+//  - RunLock: an exclusive flock(2) on the directory itself, held for the
+//    whole run. The kernel drops it when the process ends, however it ends,
+//    so a killed run never leaves it stuck; no lock file is created.
+//  - manifest.txt: the names of the files this run may write. A later run
+//    (--force, --resume) deletes or overwrites only files a manifest names;
+//    any other file in the way is the user's, and the command is refused
+//    before anything changes.
+#pragma once
+#include <set>
+#include <string>
+
+namespace latentlab::cli {
+
+class RunLock {
+public:
+    RunLock() = default;
+    // Locks `dir` (which must exist). Throws DataError naming the directory if
+    // another process holds it.
+    explicit RunLock(const std::string& dir);
+    RunLock(RunLock&& other) noexcept;
+    RunLock& operator=(RunLock&& other) noexcept;
+    RunLock(const RunLock&) = delete;
+    RunLock& operator=(const RunLock&) = delete;
+    ~RunLock();
+
+private:
+    int fd_ = -1;
+};
+
+// The files a manifest in `dir` names ({} if there is none).
+std::set<std::string> read_manifest(const std::string& dir);
+// Writes `dir`/manifest.txt naming `files` (and itself).
+void write_manifest(const std::string& dir, const std::set<std::string>& files);
+
+// Refuses (ConfigError, nothing changed) if a file this run will write
+// already exists in `dir` and is not a run's (not in `owned`), or is a
+// directory or another non-regular file.
+void check_outputs(const std::string& dir, const std::set<std::string>& planned, const std::set<std::string>& owned);
+
+// Temporaries of atomic writes (NAME.tmp.PID) that a killed run left: only
+// for NAME in `owned`, and only when process PID is gone.
+void remove_stale_temporaries(const std::string& dir, const std::set<std::string>& owned);
+
+}  // namespace latentlab::cli
