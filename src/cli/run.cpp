@@ -135,9 +135,11 @@ void print_table(const Table& rows) {
 
 // Data no model can learn from, said before training: values whose squares
 // overflow double are refused (every loss would be Inf or NaN, whatever the
-// learning rate); all-zero, constant or underflowing data get a warning.
+// learning rate); all-zero, constant or underflowing data get a warning
+// (returned, for the log once it has its file).
 template <class T>
-void warn_if_degenerate(const Dataset<T>& data, spdlog::logger& log) {
+std::vector<std::string> check_data_values(const Dataset<T>& data) {
+    std::vector<std::string> warnings;
     const auto X = data.train();
     double biggest = 0;
     for (std::size_t i = 0; i < X.rows * X.cols; ++i) biggest = std::max(biggest, std::abs(static_cast<double>(X.data[i])));
@@ -147,17 +149,20 @@ void warn_if_degenerate(const Dataset<T>& data, spdlog::logger& log) {
         throw DataError(data.description + ": values up to " + format_g(biggest, 3) +
                         " overflow double precision in the loss (their squares); rescale them (data.scale)");
     if (biggest == 0) {
-        log.warn("{}: every value is 0: there is nothing to learn (the loss is 0 from the start)", data.description);
-        return;
+        warnings.push_back(data.description + ": every value is 0: there is nothing to learn (the loss is 0 from "
+                                              "the start)");
+        return warnings;
     }
     if (biggest < 1e-150)
-        log.warn("{}: values are at most {}: their products underflow; rescale them (data.scale)", data.description,
-                 format_g(biggest, 3));
+        warnings.push_back(data.description + ": values are at most " + format_g(biggest, 3) +
+                           ": their products underflow; rescale them (data.scale)");
     bool constant = true;
     for (std::size_t i = 1; i < X.rows && constant; ++i)
         constant = std::equal(X.row(i), X.row(i) + X.cols, X.row(0));
     if (constant && X.rows > 1)
-        log.warn("{}: all {} training rows are the same: there is no structure to learn", data.description, X.rows);
+        warnings.push_back(data.description + ": all " + std::to_string(X.rows) +
+                           " training rows are the same: there is no structure to learn");
+    return warnings;
 }
 
 // Stops the run at the next step once SIGINT or SIGTERM arrived
@@ -215,7 +220,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     model->on_warning = [log](const std::string& msg) { log->warn("{}", msg); };
     auto report = make_report<T>(cfg);
     if (opt.gradcheck) return gradient_check<T>(cfg, data, *model);
-    warn_if_degenerate(data, *log);
+    const std::vector<std::string> data_warnings = check_data_values(data);
 
     // 2. Everything that can refuse the command, before anything is written:
     //    the model-specific checks and references, the checkpoint, the files
@@ -272,6 +277,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     if (!model->separable() && !full_batch)
         log->info("{} is a full-batch model: every {} step uses all {} samples", model->name(), cfg.optim.type,
                   data.n_train);
+    for (const auto& w : data_warnings) log->warn("{}", w);
 
     // 4. Model-specific references written (e.g. the PCA optimum of the linear AE).
     report->prepare(cfg, data, *model, setup.dir, *log);

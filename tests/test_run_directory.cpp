@@ -1,0 +1,326 @@
+// The run directory as a hostile or careless user meets it (the `train`
+// binary, end to end): a refused command changes nothing on disk (every file
+// hashed before and after), one process owns a directory at a time, a run
+// replaces or deletes only files it wrote (manifest.txt), signals stop a run
+// cleanly, and every failure is one printable line with a documented exit code.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "latentlab/io/npy.hpp"
+#include "test_util.hpp"
+
+using namespace latentlab;
+using namespace latentlab::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kRows = 120, kDim = 8;
+
+// Every file under `dir` (recursively), by relative path, with its bytes.
+std::map<std::string, std::string> snapshot(const std::string& dir) {
+    std::map<std::string, std::string> files;
+    std::error_code ec;
+    if (!fs::exists(dir)) return files;
+    for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
+        const std::string rel = fs::relative(e.path(), dir).string();
+        files[rel] = e.is_regular_file() ? slurp(e.path().string()) : std::string("<dir>");
+    }
+    return files;
+}
+
+std::string setup_data(const std::string& d, double scale = 1.0) {
+    fs::create_directories(d);
+    auto X = randn(kRows * kDim, scale, 5);
+    write_npy(d + "/data.npy", make_raw<double>(X.data(), {kRows, kDim}));
+    return d + "/data.npy";
+}
+
+std::string config(const std::string& data_path, const std::string& extra = "") {
+    return "seed: 1\n"
+           "data:\n  source: npy\n  path: " + data_path + "\n  test_fraction: 0.2\n"
+           "model:\n  latent_dim: 3\n  dtype: float64\n"
+           "optim:\n  type: adam\n  lr: 0.01\n"
+           "train:\n  epochs: 3\n  batch_size: 20\n  threads: 1\n" + extra;
+}
+
+// A finished run in d/run from d/c.yaml.
+void make_run(const std::string& d, const std::string& yaml) {
+    spit(d + "/c.yaml", yaml);
+    const auto r = run_train("--config " + d + "/c.yaml --out " + d + "/run", d);
+    ASSERT_EQ(r.code, 0) << r.err;
+}
+
+void expect_one_line(const Outcome& r) {
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
+}
+
+// Starts `train ARGS` in the background; returns its pid.
+long start_background(const std::string& args, const std::string& d) {
+    const std::string cmd = std::string("OPENBLAS_NUM_THREADS=1 ") + LATENTLAB_TRAIN_EXE + " " + args + " >" + d +
+                            "/.bg_out 2>" + d + "/.bg_err & echo $! >" + d + "/.bg_pid";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+    return std::stol(slurp(d + "/.bg_pid"));
+}
+
+bool wait_for(const std::function<bool()>& ok, double seconds) {
+    const auto t0 = std::chrono::steady_clock::now();
+    while (!ok()) {
+        if (std::chrono::steady_clock::now() - t0 > std::chrono::duration<double>(seconds)) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+}
+
+bool alive(long pid) { return ::kill(static_cast<pid_t>(pid), 0) == 0; }
+
+// Kills a background run when the test leaves early (a failed ASSERT), so
+// that no endless run outlives it.
+struct Reaper {
+    long pid;
+    ~Reaper() {
+        if (pid > 0 && alive(pid)) ::kill(static_cast<pid_t>(pid), SIGKILL);
+    }
+};
+
+// Exit status of a background process, from the shell that waits for it.
+int wait_exit(long pid) {
+    EXPECT_TRUE(wait_for([&] { return !alive(pid); }, 30)) << "pid " << pid << " still running";
+    return 0;
+}
+
+}  // namespace
+
+// Class 1: a refused --resume (wrong model, dtype, seed, data, --out) leaves
+// every file as it was, and a plain --resume still works afterwards.
+TEST(RunDirectory, RefusedResumeChangesNothing) {
+    const std::string d = scratch("rundir_refused_resume");
+    make_run(d, config(setup_data(d)));
+    const auto before = snapshot(d + "/run");
+    const struct {
+        std::string args;
+        int code;
+        std::string says;
+    } cases[] = {
+        {"--set model.latent_dim=4", 1, "checkpoint.bin"},
+        {"--set model.dtype=float32", 1, "checkpoint.bin"},
+        {"--set model.type=nonlinear_autoencoder", 1, "checkpoint.bin"},
+        {"--set optim.type=sgd", 1, "checkpoint.bin"},
+        {"--set seed=9", 2, "seed cannot change when resuming"},
+        {"--set data.limit=50", 2, "data.limit cannot change when resuming"},
+        {"--set data.test_fraction=0.5", 2, "cannot change when resuming"},
+        {"--out " + d + "/elsewhere", 2, "a resumed run stays in its directory"},
+    };
+    for (const auto& c : cases) {
+        const auto r = run_train("--resume " + d + "/run --set train.epochs=5 " + c.args, d);
+        EXPECT_EQ(r.code, c.code) << c.args << ": " << r.err;
+        EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << ": " << r.err;
+        expect_one_line(r);
+        EXPECT_EQ(snapshot(d + "/run"), before) << c.args << " changed the run directory";
+        EXPECT_FALSE(fs::exists(d + "/elsewhere"));
+    }
+    const auto ok = run_train("--resume " + d + "/run --set train.epochs=4", d);
+    EXPECT_EQ(ok.code, 0) << ok.err;
+}
+
+// Class 2: a second process on the same directory is refused while the first
+// runs; a killed owner leaves no stale lock.
+TEST(RunDirectory, OneOwnerAtATimeAndNoStaleLock) {
+    const std::string d = scratch("rundir_lock");
+    spit(d + "/c.yaml", config(setup_data(d)));
+    const long pid = start_background("--config " + d + "/c.yaml --out " + d + "/run -q --set train.epochs=100000000", d);
+    const Reaper reaper{pid};
+    ASSERT_TRUE(wait_for([&] { return fs::exists(d + "/run/checkpoint.bin"); }, 20)) << slurp(d + "/.bg_err");
+    const auto second = run_train("--resume " + d + "/run --set train.epochs=100000001", d);
+    EXPECT_EQ(second.code, 1) << second.err;
+    EXPECT_NE(second.err.find("in use by another train process"), std::string::npos) << second.err;
+    expect_one_line(second);
+    const auto forced = run_train("--config " + d + "/c.yaml --out " + d + "/run --force", d);
+    EXPECT_EQ(forced.code, 1) << forced.err;
+    EXPECT_NE(forced.err.find("in use by another train process"), std::string::npos) << forced.err;
+    ::kill(static_cast<pid_t>(pid), SIGKILL);
+    wait_exit(pid);
+    const auto after = run_train("--resume " + d + "/run --set train.epochs=100000000 --stop-after 1", d);
+    EXPECT_EQ(after.code, 0) << after.err;  // the kernel dropped the dead owner's lock
+}
+
+// Classes 3 and 4: files in --out that no run wrote are never overwritten or
+// deleted; --force replaces exactly the previous run's files (no stale blocks
+// of another model left behind); look-alike temporaries of the user stay.
+TEST(RunDirectory, OnlyTheRunsOwnFilesAreReplaced) {
+    const std::string d = scratch("rundir_manifest");
+    const std::string data = setup_data(d);
+    // A user's directory with a W.npy of their own: refused, even with --force.
+    fs::create_directories(d + "/mine");
+    spit(d + "/mine/W.npy", "my data");
+    spit(d + "/c.yaml", config(data));
+    for (const char* force : {"", " --force"}) {
+        const auto before = snapshot(d + "/mine");
+        const auto r = run_train("--config " + d + "/c.yaml --out " + d + "/mine" + force, d);
+        EXPECT_EQ(r.code, 2) << r.err;
+        EXPECT_NE(r.err.find("W.npy: exists and was not written by a LatentLab run"), std::string::npos) << r.err;
+        expect_one_line(r);
+        EXPECT_EQ(snapshot(d + "/mine"), before);
+    }
+    // A GPLVM run, then --force with an autoencoder: X.npy and pca_latent.npy
+    // go, the user's notes and look-alike temporaries stay.
+    make_run(d, config(data, "") + "");
+    std::string gp = config(data);
+    gp = gp.replace(gp.find("  test_fraction: 0.2\n"), 20, "  center: true\n");
+    gp = gp.replace(gp.find("model:\n"), 7, "model:\n  type: gplvm\n");
+    gp = gp.replace(gp.find("  type: adam\n  lr: 0.01\n"), 24, "  type: lbfgs\n  max_iterations: 3\n");
+    spit(d + "/gp.yaml", gp);
+    auto r = run_train("--config " + d + "/gp.yaml --out " + d + "/run --force", d);
+    ASSERT_EQ(r.code, 0) << r.err;
+    ASSERT_TRUE(fs::exists(d + "/run/X.npy"));
+    spit(d + "/run/notes.txt", "keep me");
+    spit(d + "/run/notes.tmp.99999999", "keep me too");  // not a temporary of a run's file
+    spit(d + "/run/summary.json.tmp.99999999", "a dead run's temporary");
+    r = run_train("--config " + d + "/c.yaml --out " + d + "/run --force", d);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_FALSE(fs::exists(d + "/run/X.npy"));
+    EXPECT_FALSE(fs::exists(d + "/run/pca_latent.npy"));
+    EXPECT_TRUE(fs::exists(d + "/run/W.npy"));
+    EXPECT_EQ(slurp(d + "/run/notes.txt"), "keep me");
+    EXPECT_EQ(slurp(d + "/run/notes.tmp.99999999"), "keep me too");
+    r = run_train("--resume " + d + "/run --set train.epochs=4", d);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(slurp(d + "/run/notes.tmp.99999999"), "keep me too");
+    EXPECT_FALSE(fs::exists(d + "/run/summary.json.tmp.99999999"));  // the run's own stale temporary
+    const std::string manifest = slurp(d + "/run/manifest.txt");
+    EXPECT_NE(manifest.find("W.npy\n"), std::string::npos) << manifest;
+    EXPECT_EQ(manifest.find("notes.txt"), std::string::npos) << manifest;
+}
+
+// Class 11: a directory where the run writes a file is refused up front
+// (exit 2, nothing changed), not an internal error after the checkpoint is gone.
+TEST(RunDirectory, DirectoryInPlaceOfARunFileIsRefused) {
+    const std::string d = scratch("rundir_dir_in_place");
+    make_run(d, config(setup_data(d)));
+    for (const char* name : {"train.log", "summary.json"}) {
+        fs::create_directories(d + "/run/" + std::string(name) + "_x");
+        fs::rename(d + "/run/" + std::string(name), d + "/run/moved");
+        fs::create_directories(d + "/run/" + std::string(name));
+        const auto before = snapshot(d + "/run");
+        for (const std::string& args : {"--resume " + d + "/run --set train.epochs=5",
+                                       "--config " + d + "/c.yaml --out " + d + "/run --force"}) {
+            const auto r = run_train(args, d);
+            EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+            EXPECT_NE(r.err.find(std::string(name) + ": is a directory"), std::string::npos) << r.err;
+            expect_one_line(r);
+            EXPECT_EQ(snapshot(d + "/run"), before) << args;
+        }
+        fs::remove(d + "/run/" + std::string(name));
+        fs::remove(d + "/run/" + std::string(name) + "_x");
+        fs::rename(d + "/run/moved", d + "/run/" + std::string(name));
+    }
+}
+
+// Class 7: a relative data.path is stored resolved, so --resume from another
+// working directory reads the same file.
+TEST(RunDirectory, RelativeDataPathIsStoredResolved) {
+    const std::string d = scratch("rundir_relative");
+    setup_data(d);
+    spit(d + "/c.yaml", config("data.npy"));
+    const std::string cmd = "cd " + d + " && OPENBLAS_NUM_THREADS=1 " + LATENTLAB_TRAIN_EXE +
+                            " --config c.yaml --out run -q >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    const std::string yaml = slurp(d + "/run/config.yaml");
+    EXPECT_NE(yaml.find("path: \"" + fs::canonical(d).string() + "/data.npy\""), std::string::npos) << yaml;
+    fs::create_directories(d + "/other");
+    spit(d + "/other/data.npy", "not the data");  // what the relative path would find from there
+    const std::string resume = "cd " + d + "/other && OPENBLAS_NUM_THREADS=1 " + LATENTLAB_TRAIN_EXE +
+                               " --resume ../run --set train.epochs=4 -q >/dev/null 2>&1";
+    EXPECT_EQ(std::system(resume.c_str()), 0);
+}
+
+// Class 14 and SIGINT/SIGTERM: a closed stdout does not kill the run; a
+// signal stops it at the next step with complete files, status "interrupted",
+// a message, and a run that resumes.
+TEST(RunDirectory, ClosedPipeAndSignalsStopCleanly) {
+    const std::string d = scratch("rundir_signals");
+    spit(d + "/c.yaml", config(setup_data(d)));
+    const std::string piped = std::string("OPENBLAS_NUM_THREADS=1 ") + LATENTLAB_TRAIN_EXE + " --config " + d +
+                              "/c.yaml --out " + d + "/piped --set train.epochs=30 2>/dev/null | head -1 >/dev/null";
+    std::system(piped.c_str());
+    ASSERT_TRUE(fs::exists(d + "/piped/summary.json"));
+    EXPECT_NE(slurp(d + "/piped/summary.json").find("\"status\": \"finished\""), std::string::npos);
+
+    for (const int sig : {SIGINT, SIGTERM}) {
+        const std::string run = d + "/run" + std::to_string(sig);
+        const long pid = start_background("--config " + d + "/c.yaml --out " + run + " --set train.epochs=100000000", d);
+        const Reaper reaper{pid};
+        ASSERT_TRUE(wait_for([&] { return fs::exists(run + "/checkpoint.bin"); }, 20)) << slurp(d + "/.bg_err");
+        ::kill(static_cast<pid_t>(pid), sig);
+        wait_exit(pid);
+        const std::string summary = slurp(run + "/summary.json");
+        EXPECT_NE(summary.find("\"status\": \"interrupted\""), std::string::npos) << summary;
+        EXPECT_NE(slurp(d + "/.bg_out").find(sig == SIGINT ? "interrupted by SIGINT" : "interrupted by SIGTERM"),
+                  std::string::npos)
+            << slurp(d + "/.bg_out");
+        // metrics.csv, W.npy and the checkpoint describe the same last complete epoch.
+        const auto r = run_train("--resume " + run + " --set train.epochs=100000000 --stop-after 1", d);
+        EXPECT_EQ(r.code, 0) << r.err;
+    }
+}
+
+// Classes 10, 12, 15: bounded thread count, one printable line for paths with
+// control characters and for huge values, a plain message for --stop-after 0.
+TEST(RunDirectory, ErrorsAreOnePrintableLine) {
+    const std::string d = scratch("rundir_lines");
+    spit(d + "/c.yaml", config(setup_data(d)));
+    auto r = run_train("--config " + d + "/c.yaml --out " + d + "/run --set train.threads=100000", d);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find("train.threads must be in [0, 256]"), std::string::npos) << r.err;
+    expect_one_line(r);
+
+    r = run_train("--config '" + d + "/a\nb\x1b[31mc.yaml'", d);
+    EXPECT_EQ(r.code, 2) << r.err;
+    expect_one_line(r);
+    EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("a\\nb\\x1b[31mc.yaml"), std::string::npos) << r.err;
+
+    spit(d + "/big.yaml", "optim:\n  lr: " + std::string(10 << 20, 'x') + "\n");
+    r = run_train("--config " + d + "/big.yaml --out " + d + "/run", d);
+    EXPECT_EQ(r.code, 2);
+    expect_one_line(r);
+    EXPECT_LT(r.err.size(), 5000u);
+
+    r = run_train("--config " + d + "/c.yaml --out " + d + "/run --stop-after 0", d);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find("must be an epoch number >= 1"), std::string::npos) << r.err;
+    EXPECT_LT(r.err.size(), 300u) << r.err;
+    EXPECT_FALSE(fs::exists(d + "/run"));
+}
+
+// Degenerate data: overflowing values are refused before anything is
+// written (not blamed on a learning rate later); all-zero and constant data
+// train with a warning.
+TEST(RunDirectory, DegenerateDataIsNamed) {
+    const std::string d = scratch("rundir_degenerate");
+    spit(d + "/c.yaml", config(setup_data(d, 1e200)));
+    auto r = run_train("--config " + d + "/c.yaml --out " + d + "/run", d);
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find("overflow"), std::string::npos) << r.err;
+    expect_one_line(r);
+    EXPECT_FALSE(fs::exists(d + "/run"));
+
+    std::vector<double> zeros(kRows * kDim, 0.0), same(kRows * kDim);
+    for (std::size_t i = 0; i < same.size(); ++i) same[i] = 0.1 * static_cast<double>(i % kDim + 1);
+    for (const auto& [name, X, says] : {std::tuple{"zeros", zeros, "every value is 0"},
+                                        std::tuple{"same", same, "training rows are the same"}}) {
+        write_npy(d + "/" + name + ".npy", make_raw<double>(X.data(), {kRows, kDim}));
+        spit(d + "/" + name + ".yaml", config(d + "/" + name + ".npy"));
+        r = run_train(std::string("--config ") + d + "/" + name + ".yaml --out " + d + "/" + name, d);
+        EXPECT_EQ(r.code, 0) << r.err;
+        EXPECT_NE(slurp(d + "/" + name + "/train.log").find(says), std::string::npos) << name;
+    }
+}
