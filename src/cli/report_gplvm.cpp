@@ -73,10 +73,7 @@ public:
         summary.set("method", cfg.model.method != "auto" ? cfg.model.method
                               : cfg.model.kernel == "linear" ? "woodbury" : "dense");
         summary.set("iterations", result.epochs_done);
-        if (!result.stop_reason.empty()) {
-            summary.set("stop_reason", result.stop_reason);
-            table.push_back({"stopped because", result.stop_reason});
-        }
+
     }
 
 private:

@@ -234,7 +234,8 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         model->init_from_data(data.train(), rng);
     }
     std::set<std::string> planned = {"config.yaml", "train.log", "metrics.csv", "checkpoint.bin", "summary.json",
-                                     "manifest.txt"};
+                                     "manifest.txt", "rows.npy"};
+    if (!data.mean.empty()) planned.insert("mean.npy");
     for (const auto& b : model->blocks()) planned.insert(b.name + ".npy");
     for (const auto& f : report->outputs()) planned.insert(f);
     const bool existed = file_exists(setup.dir);
@@ -259,6 +260,10 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     for (const auto& f : owned) planned.insert(f);  // a resumed run keeps what it wrote before
     write_manifest(setup.dir, planned);
     write_file_atomic(setup.dir + "/config.yaml", to_yaml(cfg));
+    // Provenance: which input row each train (then test) row is, and the mean
+    // subtracted, so that every output maps back to the input file.
+    write_npy(setup.dir + "/rows.npy", make_raw<std::int64_t>(data.rows.data(), {data.rows.size()}));
+    if (!data.mean.empty()) write_npy(setup.dir + "/mean.npy", make_raw<double>(data.mean.data(), {data.mean.size()}));
     add_file_sink(*log, setup.dir + "/train.log");
     log->info("LatentLab {} run in {} (OpenBLAS kernels: {})", setup.resume ? "resumed" : "new", setup.dir,
               blas::kernels());
@@ -330,6 +335,20 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
                           : result.stopped_by_callback ? "stopped"
                           : result.converged           ? "converged"
                                                        : "finished");
+    // Why the run ended, in words, and whether an optimum was reached.
+    std::string stop_reason = result.stop_reason;
+    if (signal) stop_reason = std::string("interrupted by ") + (signal == SIGINT ? "SIGINT" : "SIGTERM");
+    else if (result.stopped_by_callback) stop_reason = "--stop-after " + std::to_string(opt.stop_after);
+    else if (!result.converged)
+        stop_reason = full_batch ? "iteration limit reached (optim.max_iterations " +
+                                       std::to_string(cfg.optim.max_iterations) + ")"
+                                 : "all epochs done (train.epochs " + std::to_string(cfg.train.epochs) + ")";
+    summary.set("stop_reason", stop_reason).set("converged", result.converged);
+    summary.set("data_scale", data.scale);
+    if (full_batch && !result.converged && !signal && !result.stopped_by_callback)
+        log->warn("not converged: |grad| {} after {} iterations (optim.max_iterations); the result is not an "
+                  "optimum: raise optim.max_iterations or loosen optim.grad_tol / optim.rel_tol",
+                  format_g(last.grad_norm, 4), result.epochs_done);
     summary.set("epochs", result.epochs_done).set("steps", result.steps);
     summary.set("seconds", result.seconds);
     summary.set("train_seconds_per_epoch", median(result.epoch_seconds));
@@ -355,7 +374,8 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     }
     if (result.stopped_by_callback)
         log->info("stopped after epoch {}: continue with  train --resume {}", result.epochs_done, setup.dir);
-    log->info("summary in {}/summary.json", setup.dir);
+    table.push_back({"stopped because", stop_reason});
+    log->info("summary in {}/summary.json; stopped because: {}", setup.dir, stop_reason);
     if (!opt.quiet) print_table(table);
     return 0;
 }

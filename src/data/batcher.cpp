@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "latentlab/core/thread_pool.hpp"
+#include "latentlab/data/shuffle.hpp"
 
 namespace latentlab {
 
@@ -25,7 +26,7 @@ void Batcher<T>::start_epoch(long epoch) {
     std::seed_seq seq{static_cast<std::uint32_t>(seed_), static_cast<std::uint32_t>(seed_ >> 32),
                       static_cast<std::uint32_t>(epoch), 0xBA7Cu};
     std::mt19937_64 rng(seq);
-    std::shuffle(order_.begin(), order_.end(), rng);
+    shuffle(order_, rng);  // data/shuffle.hpp: the same on every standard library
 }
 
 template <class T>

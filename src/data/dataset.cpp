@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "latentlab/core/error.hpp"
+#include "latentlab/data/shuffle.hpp"
 #include "latentlab/linalg/blas.hpp"
 
 namespace latentlab {
@@ -93,7 +94,7 @@ Dataset<T> make_dataset(const RawTensor& images, const RawTensor* labels, const 
     std::vector<std::size_t> perm(total);
     std::iota(perm.begin(), perm.end(), std::size_t{0});
     std::mt19937_64 rng(seed ^ 0xDA7A5E7ULL);
-    std::shuffle(perm.begin(), perm.end(), rng);
+    shuffle(perm, rng);  // data/shuffle.hpp: the same on every standard library
     std::size_t n = total;
     if (cfg.limit > 0 && static_cast<std::size_t>(cfg.limit) < total) n = static_cast<std::size_t>(cfg.limit);
     const auto n_test = static_cast<std::size_t>(std::llround(cfg.test_fraction * static_cast<double>(n)));
@@ -104,6 +105,8 @@ Dataset<T> make_dataset(const RawTensor& images, const RawTensor* labels, const 
     Dataset<T> d;
     d.n_train = n - n_test;
     d.n_test = n_test;
+    d.scale = scale;
+    d.rows.assign(perm.begin(), perm.begin() + static_cast<std::ptrdiff_t>(n));
     d.X = xt::xtensor<T, 2>::from_shape({n, dim});
     for (std::size_t i = 0; i < n; ++i)
         convert_row_any<T>(images, perm[i], dim, d.X.data() + i * dim, scale, origin);

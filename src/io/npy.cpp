@@ -360,9 +360,14 @@ void write_npy(const std::string& path, const RawTensor& t) { write_file_atomic(
 
 template <class T>
 RawTensor make_raw(const T* data, std::vector<std::size_t> shape) {
-    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "make_raw: float or double only");
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, std::int64_t> ||
+                      std::is_same_v<T, std::int32_t>,
+                  "make_raw: float, double, int32 or int64");
     RawTensor t;
-    t.dtype = std::is_same_v<T, float> ? DType::f32 : DType::f64;
+    t.dtype = std::is_same_v<T, float>          ? DType::f32
+              : std::is_same_v<T, double>       ? DType::f64
+              : std::is_same_v<T, std::int64_t> ? DType::i64
+                                                : DType::i32;
     t.shape = std::move(shape);
     const std::size_t n = t.size();
     if (n > 0 && data == nullptr) throw std::invalid_argument("make_raw: null data for a non-empty shape");
@@ -373,5 +378,7 @@ RawTensor make_raw(const T* data, std::vector<std::size_t> shape) {
 
 template RawTensor make_raw<float>(const float*, std::vector<std::size_t>);
 template RawTensor make_raw<double>(const double*, std::vector<std::size_t>);
+template RawTensor make_raw<std::int64_t>(const std::int64_t*, std::vector<std::size_t>);
+template RawTensor make_raw<std::int32_t>(const std::int32_t*, std::vector<std::size_t>);
 
 }  // namespace latentlab

@@ -25,6 +25,8 @@ struct Dataset {
     std::size_t n_train = 0;
     std::size_t n_test = 0;
     std::vector<double> mean;            // training mean subtracted (empty if not centred)
+    std::vector<std::int64_t> rows;      // row i came from row rows[i] of the input (0-based)
+    double scale = 1.0;                  // the input's values were multiplied by this
     std::string description;             // e.g. "mnist digits (datasets/mnist/...)"
 
     std::size_t dim() const { return X.shape()[1]; }
@@ -35,8 +37,8 @@ struct Dataset {
 };
 
 // A Dataset from tensors already in memory (data/sources.hpp reads them from
-// files). The samples are shuffled once with `seed` (files such as the npm
-// digits are sorted by class), the first `opt.limit` kept, and the last
+// files). The samples are shuffled once with `seed` (data/shuffle.hpp; files
+// such as the npm digits are sorted by class), the first `opt.limit` kept, and the last
 // `opt.test_fraction` of them held out; values scaled and checked for NaN/Inf
 // (row and column named), optionally centred. `origin` names the data in
 // messages (DataError); a bad option throws OptionError.
