@@ -11,6 +11,7 @@
 #include "latentlab/config/config.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/core/format.hpp"
+#include "apply.hpp"
 #include "interrupt.hpp"
 #include "run.hpp"
 
@@ -31,7 +32,8 @@ int main(int argc, char** argv) {
         "LatentLab train: fit a latent-variable model from a YAML config.\n\n"
         "  train --config configs/ae.yaml                      # run directory runs/ae\n"
         "  train --config configs/ae.yaml --set optim.lr=0.01 --set train.epochs=3 --out runs/try\n"
-        "  train --resume runs/ae --set train.epochs=30        # continue a run\n\n"
+        "  train --resume runs/ae --set train.epochs=30        # continue a run\n"
+        "  train apply runs/ae --data new.npy --out runs/ae/new  # encode/predict/project new rows\n\n"
         "A run directory holds config.yaml (resolved), train.log, metrics.csv, the parameters\n"
         "(W.npy), checkpoint.bin and summary.json. `train --list-keys` lists every config key.\n"
         "Exit codes: 0 ok, 1 data/IO error, 2 usage/config error, 3 numerical failure,\n"
@@ -64,6 +66,18 @@ int main(int argc, char** argv) {
     app.add_flag("--list-keys", list_keys, "List every config key with its type, default and help");
     config->excludes(resume);
 
+    cli::ApplyOptions apply_opt;
+    auto* apply = app.add_subcommand(
+        "apply",
+        "Apply a trained run to new rows: train apply RUN_DIR --data FILE --out DIR. The rows are scaled and "
+        "centred as the run's were and kept in input order. Autoencoders: codes.npy, reconstruction.npy, "
+        "reconstruction_loss.npy; mlp: classes.npy, probabilities.npy (and correct.npy, accuracy with --labels); "
+        "gplvm: latent.npy, log_likelihood.npy (each row's most likely latent point). Also apply.json.");
+    apply->add_option("run", apply_opt.run_dir, "Run directory (written by train)")->required();
+    apply->add_option("-d,--data", apply_opt.data, "New rows: .npy, .csv or IDX (.gz) file")->required();
+    apply->add_option("-l,--labels", apply_opt.labels, "Labels of the new rows (mlp: accuracy)");
+    apply->add_option("-o,--out", apply_opt.out_dir, "Output directory (new or empty)")->required();
+
     // A closed stdout (train ... | head -1) must not kill the run: the console
     // lines are lost, train.log and the run directory are complete.
     std::signal(SIGPIPE, SIG_IGN);
@@ -76,6 +90,21 @@ int main(int argc, char** argv) {
     if (list_keys) {
         std::fputs(describe_keys().c_str(), stdout);
         return 0;
+    }
+    if (*apply) {
+        try {
+            return cli::apply(apply_opt);
+        } catch (const ConfigError& e) {
+            return fail(2, e.what());
+        } catch (const NumericalError& e) {
+            return fail(3, e.what());
+        } catch (const Error& e) {
+            return fail(1, e.what());
+        } catch (const std::bad_alloc&) {
+            return fail(1, "out of memory");
+        } catch (const std::exception& e) {
+            return fail(4, std::string("internal error: ") + e.what());
+        }
     }
     if (opt.config_path.empty() && opt.resume_dir.empty())
         return fail(2, "nothing to do: give --config FILE.yaml or --resume RUN_DIR (see --help)");

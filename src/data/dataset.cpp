@@ -94,7 +94,7 @@ Dataset<T> make_dataset(const RawTensor& images, const RawTensor* labels, const 
     std::vector<std::size_t> perm(total);
     std::iota(perm.begin(), perm.end(), std::size_t{0});
     std::mt19937_64 rng(seed ^ 0xDA7A5E7ULL);
-    shuffle(perm, rng);  // data/shuffle.hpp: the same on every standard library
+    if (cfg.shuffle) shuffle(perm, rng);  // data/shuffle.hpp: the same on every standard library
     std::size_t n = total;
     if (cfg.limit > 0 && static_cast<std::size_t>(cfg.limit) < total) n = static_cast<std::size_t>(cfg.limit);
     const auto n_test = static_cast<std::size_t>(std::llround(cfg.test_fraction * static_cast<double>(n)));

@@ -6,6 +6,8 @@
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/openblas.hpp"
 #include "latentlab/linalg/partition.hpp"
+#include "latentlab/core/error.hpp"
+#include "latentlab/io/npy.hpp"
 
 namespace latentlab {
 
@@ -112,6 +114,32 @@ double LinearAutoencoder<T>::loss_and_grad(const MatrixView<T>& X, xt::xtensor<T
                               n, cg.rows, cg.k);
     });
     return L;
+}
+
+template <class T>
+std::vector<typename Model<T>::Output> LinearAutoencoder<T>::apply(const MatrixView<T>& X) {
+    if (X.cols != n_)
+        throw DataError("linear_autoencoder: the data have " + std::to_string(X.cols) +
+                        " columns but the model was trained on " + std::to_string(n_));
+    const std::size_t N = X.rows;
+    std::vector<T> codes(N * m_), recon(N * n_);
+    const T* W = this->theta_.data();
+    if (N > 0) {
+        blas::gemm<T>(Op::N, Op::T, N, m_, n_, T(1), X.data, n_, W, n_, T(0), codes.data(), m_);
+        blas::gemm<T>(Op::N, Op::N, N, n_, m_, T(1), codes.data(), m_, W, n_, T(0), recon.data(), n_);
+    }
+    std::vector<double> loss(N);
+    for (std::size_t i = 0; i < N; ++i) {
+        double s = 0;
+        for (std::size_t j = 0; j < n_; ++j) {
+            const double r = static_cast<double>(recon[i * n_ + j]) - static_cast<double>(X.row(i)[j]);
+            s += r * r;
+        }
+        loss[i] = 0.5 * s;
+    }
+    return {{"codes", make_raw<T>(codes.data(), {N, m_})},
+            {"reconstruction", make_raw<T>(recon.data(), {N, n_})},
+            {"reconstruction_loss", make_raw<double>(loss.data(), {N})}};
 }
 
 template class LinearAutoencoder<float>;

@@ -5,6 +5,7 @@
 
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/core/error.hpp"
+#include "latentlab/io/npy.hpp"
 
 namespace latentlab {
 
@@ -187,6 +188,36 @@ double Mlp<T>::accuracy(const MatrixView<T>& X) {
         }
     }
     return static_cast<double>(correct) / static_cast<double>(X.rows);
+}
+
+template <class T>
+std::vector<typename Model<T>::Output> Mlp<T>::apply(const MatrixView<T>& X) {
+    check(X, false);
+    const std::size_t N = X.rows;
+    std::vector<std::int32_t> classes(N), correct;
+    std::vector<double> probs(N * c_);
+    if (X.labels) {
+        check(X, true);
+        correct.resize(N);
+    }
+    for (std::size_t b = 0; b < N; b += kChunkRows) {
+        const MatrixView<T> chunk = X.slice(b, std::min(N, b + kChunkRows));
+        forward(chunk);
+        for (std::size_t i = 0; i < chunk.rows; ++i) {
+            const T* z = Z2_.data() + i * c_;
+            const T zmax = *std::max_element(z, z + c_);
+            double* p = probs.data() + (b + i) * c_;
+            double s = 0;
+            for (std::size_t k = 0; k < c_; ++k) s += p[k] = std::exp(static_cast<double>(z[k] - zmax));
+            for (std::size_t k = 0; k < c_; ++k) p[k] /= s;
+            classes[b + i] = static_cast<std::int32_t>(std::max_element(z, z + c_) - z);
+            if (X.labels) correct[b + i] = classes[b + i] == X.labels[b + i];
+        }
+    }
+    std::vector<typename Model<T>::Output> out{{"classes", make_raw<std::int32_t>(classes.data(), {N})},
+                                               {"probabilities", make_raw<double>(probs.data(), {N, c_})}};
+    if (X.labels) out.push_back({"correct", make_raw<std::int32_t>(correct.data(), {N})});
+    return out;
 }
 
 template class Mlp<float>;

@@ -4,6 +4,7 @@
 
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/core/error.hpp"
+#include "latentlab/io/npy.hpp"
 
 namespace latentlab {
 
@@ -118,6 +119,31 @@ void NonlinearAutoencoder<T>::encode(const MatrixView<T>& X, std::vector<T>& out
     const T* W = this->theta_.data();
     blas::gemm<T>(Op::N, Op::T, X.rows, m_, n_, T(1), X.data, n_, W, n_, T(0), out.data(), m_);
     activate<T>(f_, out.data(), out.data(), out.size());
+}
+
+template <class T>
+std::vector<typename Model<T>::Output> NonlinearAutoencoder<T>::apply(const MatrixView<T>& X) {
+    check(X);
+    const std::size_t N = X.rows;
+    std::vector<T> codes(N * m_), recon(N * n_);
+    std::vector<double> loss(N);
+    for (std::size_t b = 0; b < N; b += kChunkRows) {
+        const MatrixView<T> chunk = X.slice(b, std::min(N, b + kChunkRows));
+        forward(chunk);  // leaves H (codes) and Y (reconstruction) of the chunk
+        std::copy_n(H_.data(), chunk.rows * m_, codes.data() + b * m_);
+        std::copy_n(Y_.data(), chunk.rows * n_, recon.data() + b * n_);
+        for (std::size_t i = 0; i < chunk.rows; ++i) {
+            double s = 0;
+            for (std::size_t j = 0; j < n_; ++j) {
+                const double r = static_cast<double>(Y_[i * n_ + j]) - static_cast<double>(chunk.row(i)[j]);
+                s += r * r;
+            }
+            loss[b + i] = 0.5 * s;
+        }
+    }
+    return {{"codes", make_raw<T>(codes.data(), {N, m_})},
+            {"reconstruction", make_raw<T>(recon.data(), {N, n_})},
+            {"reconstruction_loss", make_raw<double>(loss.data(), {N})}};
 }
 
 template class NonlinearAutoencoder<float>;

@@ -13,6 +13,7 @@ struct DataOptions {
     double test_fraction = 0.0;     // held-out fraction (0 disables the test split)
     bool center = false;            // subtract the training mean
     double scale = 0.0;             // multiply values by this; 0 = auto (1/255 for u8 IDX, else 1)
+    bool shuffle = true;            // false: keep the input order (train apply); not a config key
 };
 
 }  // namespace latentlab

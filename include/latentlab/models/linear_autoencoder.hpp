@@ -33,6 +33,8 @@ public:
 
     double loss(const MatrixView<T>& X) override;
     double loss_and_grad(const MatrixView<T>& X, xt::xtensor<T, 1>& g) override;
+    // codes = X Wᵀ (N×m), reconstruction = codes W (N×n), reconstruction_loss = ½‖x̂ − x‖² per row.
+    std::vector<typename Model<T>::Output> apply(const MatrixView<T>& X) override;
 
     std::size_t input_dim() const { return n_; }
     std::size_t latent_dim() const { return m_; }

@@ -52,6 +52,8 @@ public:
     // or a label is outside [0, classes).
     double loss(const MatrixView<T>& X) override;
     double loss_and_grad(const MatrixView<T>& X, xt::xtensor<T, 1>& g) override;
+    // classes (N, int32), probabilities = softmax of the logits (N×c); with labels, correct (N, 0/1).
+    std::vector<typename Model<T>::Output> apply(const MatrixView<T>& X) override;
 
     // Fraction of rows whose argmax_k z₂[k] equals the label (labels required).
     double accuracy(const MatrixView<T>& X);

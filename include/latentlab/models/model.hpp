@@ -14,7 +14,9 @@
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xtensor.hpp>
 
+#include "latentlab/core/error.hpp"
 #include "latentlab/core/matrix_view.hpp"
+#include "latentlab/io/raw_tensor.hpp"
 
 namespace latentlab {
 
@@ -54,6 +56,17 @@ public:
     // Where a model reports trouble it recovered from (e.g. jitter added to a
     // kernel matrix); the run logs it. Unset: silent.
     std::function<void(const std::string&)> on_warning;
+
+    // The trained model applied to new rows X (`train apply`): named arrays
+    // with one row per row of X, in X's order (e.g. "codes", N×m;
+    // "reconstruction_loss", N). Models that cannot be applied throw Error.
+    struct Output {
+        std::string name;
+        RawTensor values;
+    };
+    virtual std::vector<Output> apply(const MatrixView<T>& /*X*/) {
+        throw Error(name() + " cannot be applied to new data");
+    }
 
     // Named scalars worth logging per epoch (e.g. kernel hyperparameters).
     virtual std::vector<std::pair<std::string, double>> diagnostics() const { return {}; }

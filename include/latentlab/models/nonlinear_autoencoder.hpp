@@ -46,6 +46,8 @@ public:
 
     double loss(const MatrixView<T>& X) override;
     double loss_and_grad(const MatrixView<T>& X, xt::xtensor<T, 1>& g) override;
+    // codes = f(X Wᵀ) (N×m), reconstruction = f(codes W) (N×n), reconstruction_loss = ½‖x̂ − x‖² per row.
+    std::vector<typename Model<T>::Output> apply(const MatrixView<T>& X) override;
 
     // The codes H = f(X Wᵀ), B×m row-major, into `out` (resized).
     void encode(const MatrixView<T>& X, std::vector<T>& out);

@@ -1,0 +1,169 @@
+// `train apply`: a trained run applied to new rows, end to end. The codes of
+// an autoencoder are X Wᵀ from the run's files; the MLP's accuracy on its own
+// training rows is the run's; projecting a GPLVM's training rows recovers
+// their latents; bad input is refused with one line and nothing written.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <vector>
+
+#include "latentlab/io/npy.hpp"
+#include "test_util.hpp"
+
+using namespace latentlab;
+using namespace latentlab::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kRows = 90, kDim = 6;
+
+// Rows on a 2-d plane in 6-d plus a little noise: latent structure to find.
+std::vector<double> planar_rows(std::uint64_t seed) {
+    const auto Z = randn(kRows * 2, 1.0, seed);
+    const auto B = randn(2 * kDim, 1.0, seed + 1);
+    const auto E = randn(kRows * kDim, 0.05, seed + 2);
+    std::vector<double> X(kRows * kDim);
+    for (std::size_t i = 0; i < kRows; ++i)
+        for (std::size_t j = 0; j < kDim; ++j)
+            X[i * kDim + j] = Z[i * 2] * B[j] + Z[i * 2 + 1] * B[kDim + j] + E[i * kDim + j];
+    return X;
+}
+
+std::string train_run(const std::string& d, const std::string& yaml) {
+    spit(d + "/c.yaml", yaml);
+    const auto r = run_train("--config " + d + "/c.yaml --out " + d + "/run -q", d);
+    EXPECT_EQ(r.code, 0) << r.err;
+    return d + "/run";
+}
+
+double json_number(const std::string& json, const std::string& key) {
+    const auto at = json.find("\"" + key + "\": ");
+    if (at == std::string::npos) return std::nan("");
+    return std::stod(json.substr(at + key.size() + 4));
+}
+
+}  // namespace
+
+TEST(Apply, AutoencoderCodesAreXWt) {
+    const std::string d = scratch("apply_ae");
+    const auto X = planar_rows(1);
+    write_npy(d + "/data.npy", make_raw<double>(X.data(), {kRows, kDim}));
+    const std::string run = train_run(d, "data:\n  source: npy\n  path: " + d + "/data.npy\n"
+                                         "model:\n  latent_dim: 2\n  dtype: float64\n"
+                                         "train:\n  epochs: 3\n  batch_size: 10\n  threads: 1\n");
+    const auto r = run_train("apply " + run + " --data " + d + "/data.npy --out " + d + "/out", d);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const RawTensor W = read_npy(run + "/W.npy"), A = read_npy(d + "/out/codes.npy"),
+                    R = read_npy(d + "/out/reconstruction.npy"), L = read_npy(d + "/out/reconstruction_loss.npy");
+    ASSERT_EQ(A.shape, (std::vector<std::size_t>{kRows, 2}));
+    ASSERT_EQ(R.shape, (std::vector<std::size_t>{kRows, kDim}));
+    ASSERT_EQ(L.shape, (std::vector<std::size_t>{kRows}));
+    double total = 0;
+    for (std::size_t i = 0; i < kRows; ++i) {  // rows in input order
+        double loss = 0;
+        for (std::size_t k = 0; k < 2; ++k) {
+            double a = 0;
+            for (std::size_t j = 0; j < kDim; ++j) a += W.at(k * kDim + j) * X[i * kDim + j];
+            EXPECT_NEAR(A.at(i * 2 + k), a, 1e-12 * (1 + std::abs(a))) << i;
+        }
+        for (std::size_t j = 0; j < kDim; ++j) {
+            const double xr = W.at(j) * A.at(i * 2) + W.at(kDim + j) * A.at(i * 2 + 1);
+            EXPECT_NEAR(R.at(i * kDim + j), xr, 1e-12 * (1 + std::abs(xr)));
+            loss += 0.5 * (xr - X[i * kDim + j]) * (xr - X[i * kDim + j]);
+        }
+        EXPECT_NEAR(L.at(i), loss, 1e-12 * (1 + loss));
+        total += loss;
+    }
+    // On its own training rows (all of them, no test split) the mean loss is the run's final loss.
+    EXPECT_NEAR(json_number(slurp(d + "/out/apply.json"), "mean_reconstruction_loss"),
+                json_number(slurp(run + "/summary.json"), "final_loss"), 1e-9);
+    EXPECT_NEAR(total / kRows, json_number(slurp(run + "/summary.json"), "final_loss"), 1e-9);
+}
+
+TEST(Apply, MlpPredictsTheRunsAccuracy) {
+    const std::string d = scratch("apply_mlp");
+    const auto X = planar_rows(2);
+    std::vector<double> y(kRows);
+    for (std::size_t i = 0; i < kRows; ++i) y[i] = X[i * kDim] > 0 ? 1.0 : 0.0;
+    write_npy(d + "/data.npy", make_raw<double>(X.data(), {kRows, kDim}));
+    write_npy(d + "/labels.npy", make_raw<double>(y.data(), {kRows}));
+    const std::string run = train_run(d, "data:\n  source: npy\n  path: " + d + "/data.npy\n  labels: " + d +
+                                             "/labels.npy\nmodel:\n  type: mlp\n  hidden: 8\n  classes: 2\n"
+                                             "  dtype: float64\noptim:\n  lr: 0.05\n"
+                                             "train:\n  epochs: 5\n  batch_size: 10\n  threads: 1\n");
+    const auto r = run_train("apply " + run + " --data " + d + "/data.npy --labels " + d + "/labels.npy --out " + d +
+                                 "/out",
+                             d);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const RawTensor P = read_npy(d + "/out/probabilities.npy"), C = read_npy(d + "/out/classes.npy");
+    ASSERT_EQ(P.shape, (std::vector<std::size_t>{kRows, 2}));
+    for (std::size_t i = 0; i < kRows; ++i) {
+        EXPECT_NEAR(P.at(2 * i) + P.at(2 * i + 1), 1.0, 1e-12);
+        EXPECT_EQ(C.at(i), P.at(2 * i + 1) > P.at(2 * i) ? 1.0 : 0.0);
+    }
+    EXPECT_NEAR(json_number(slurp(d + "/out/apply.json"), "accuracy"),
+                json_number(slurp(run + "/summary.json"), "train_accuracy"), 1e-12);
+}
+
+// Projecting the training rows of a converged GPLVM lands on their latents
+// (the GP's predictive density at x_i peaks next to x_i), for the linear
+// (Woodbury) and the RBF (dense) kernels; rows.npy maps them back.
+TEST(Apply, GplvmProjectionRecoversTrainingLatents) {
+    for (const std::string kernel : {"linear", "rbf"}) {
+        const std::string d = scratch("apply_gplvm_" + kernel);
+        const auto X = planar_rows(3);
+        write_npy(d + "/data.npy", make_raw<double>(X.data(), {kRows, kDim}));
+        const std::string run =
+            train_run(d, "data:\n  source: npy\n  path: " + d + "/data.npy\n  center: true\n"
+                         "model:\n  type: gplvm\n  kernel: " + kernel + "\n  latent_dim: 2\n  dtype: float64\n"
+                         "  noise_variance: 0.05\n" + (kernel == "rbf" ? "  lengthscale: 2.0\n" : "") +
+                         "optim:\n  type: lbfgs\n  max_iterations: 3000\n  grad_tol: 1.0e-7\n");
+        const auto r = run_train("apply " + run + " --data " + d + "/data.npy --out " + d + "/out", d);
+        ASSERT_EQ(r.code, 0) << r.err;
+        const RawTensor Xt = read_npy(run + "/X.npy"), rows = read_npy(run + "/rows.npy"),
+                        L = read_npy(d + "/out/latent.npy"), ll = read_npy(d + "/out/log_likelihood.npy");
+        ASSERT_EQ(L.shape, (std::vector<std::size_t>{kRows, 2}));
+        ASSERT_EQ(ll.shape, (std::vector<std::size_t>{kRows}));
+        std::vector<std::size_t> where(kRows);  // input row → training position
+        for (std::size_t t = 0; t < kRows; ++t) where[static_cast<std::size_t>(rows.at(t))] = t;
+        double spread = 0, worst = 0;
+        for (std::size_t t = 0; t < kRows * 2; ++t) spread += Xt.at(t) * Xt.at(t);
+        spread = std::sqrt(spread / kRows);
+        for (std::size_t i = 0; i < kRows; ++i) {
+            const std::size_t t = where[i];
+            const double dx = L.at(2 * i) - Xt.at(2 * t), dy = L.at(2 * i + 1) - Xt.at(2 * t + 1);
+            worst = std::max(worst, std::sqrt(dx * dx + dy * dy));
+            EXPECT_TRUE(std::isfinite(ll.at(i)));
+        }
+        EXPECT_LT(worst, 0.05 * spread) << kernel << ": worst distance " << worst << ", spread " << spread;
+    }
+}
+
+TEST(Apply, BadInputIsOneLineAndWritesNothing) {
+    const std::string d = scratch("apply_bad");
+    const auto X = planar_rows(4);
+    write_npy(d + "/data.npy", make_raw<double>(X.data(), {kRows, kDim}));
+    write_npy(d + "/narrow.npy", make_raw<double>(X.data(), {kRows, kDim - 1}));
+    const std::string run = train_run(d, "data:\n  source: npy\n  path: " + d + "/data.npy\n"
+                                         "model:\n  latent_dim: 2\n  dtype: float64\n"
+                                         "train:\n  epochs: 1\n  threads: 1\n");
+    struct Case {
+        std::string args;
+        int code;
+        std::string says;
+    };
+    for (const Case& c : {Case{"apply " + run + " --data " + d + "/narrow.npy --out " + d + "/o1", 1, "columns"},
+                          Case{"apply " + d + " --data " + d + "/data.npy --out " + d + "/o2", 1, "not a run directory"},
+                          Case{"apply " + run + " --data " + d + "/missing.npy --out " + d + "/o3", 1, "missing.npy"},
+                          Case{"apply " + run + " --data " + d + "/data.npy --out " + run, 2, "not empty"}}) {
+        const auto before = slurp(run + "/W.npy");
+        const auto r = run_train(c.args, d);
+        EXPECT_EQ(r.code, c.code) << c.args << ": " << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << r.err;
+        EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+        for (const char* o : {"/o1", "/o2", "/o3"}) EXPECT_FALSE(fs::exists(d + o));
+        EXPECT_EQ(slurp(run + "/W.npy"), before);
+    }
+}
