@@ -145,3 +145,22 @@ TEST(Provenance, IterationLimitIsReported) {
     EXPECT_EQ(s.find("iteration limit"), std::string::npos) << s;
     EXPECT_EQ(slurp(d + "/done/train.log").find("not converged"), std::string::npos);
 }
+
+// Smaller frictions: every key has a default, so --set alone describes a run;
+// a .npy path given to the default source names its format; an error caused
+// by a --set value names the --set, not a config file.
+TEST(Provenance, SetAloneRunsAndErrorsNameTheirOrigin) {
+    const std::string d = scratch("provenance_set_only");
+    const auto X = numbered_rows();
+    write_npy(d + "/data.npy", make_raw<double>(X.data(), {kRows, kDim}));
+    auto r = run_train("--set data.path=" + d + "/data.npy --set model.latent_dim=2 --set train.epochs=1 --out " + d +
+                           "/run -q",
+                       d);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(slurp(d + "/run/config.yaml").find("source: npy"), std::string::npos);
+    spit(d + "/c.yaml", "data:\n  path: " + d + "/data.npy\n");
+    r = run_train("--config " + d + "/c.yaml --set model.latent_dim=6 --out " + d + "/run2", d);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(r.err, "error: --set model.latent_dim=6: model.latent_dim 6 must be smaller than the data dimension 6\n");
+    EXPECT_FALSE(fs::exists(d + "/run2"));
+}

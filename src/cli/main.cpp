@@ -106,8 +106,9 @@ int main(int argc, char** argv) {
             return fail(4, std::string("internal error: ") + e.what());
         }
     }
-    if (opt.config_path.empty() && opt.resume_dir.empty())
-        return fail(2, "nothing to do: give --config FILE.yaml or --resume RUN_DIR (see --help)");
+    if (opt.config_path.empty() && opt.resume_dir.empty() && opt.overrides.empty())
+        return fail(2, "nothing to do: give --config FILE.yaml, --set key=value (every key has a default), or "
+                       "--resume RUN_DIR (see --help)");
 
     try {
         return cli::run(opt);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -109,12 +110,29 @@ RunSetup prepare(const RunOptions& opt) {
         s.cfg = load_config(s.dir + "/config.yaml", opt.overrides);
         return s;
     }
-    s.cfg = load_config(opt.config_path, opt.overrides);
+    if (!opt.config_path.empty()) {
+        s.cfg = load_config(opt.config_path, opt.overrides);
+    } else {  // every key has a default: --set alone describes a run
+        for (const auto& o : opt.overrides) apply_override(s.cfg, o);
+        validate(s.cfg);
+    }
+    // A file path given to the default source (mnist, a directory) names its format.
+    if (s.cfg.data.source == "mnist" && !s.cfg.data.path.empty() && !is_directory(s.cfg.data.path)) {
+        const std::string& p = s.cfg.data.path;
+        auto ends = [&](const char* ext) {
+            const std::size_t n = std::strlen(ext);
+            return p.size() >= n && p.compare(p.size() - n, n, ext) == 0;
+        };
+        if (ends(".npy")) s.cfg.data.source = "npy";
+        else if (ends(".csv")) s.cfg.data.source = "csv";
+        else if (ends(".gz") || ends("-ubyte") || ends(".idx")) s.cfg.data.source = "idx";
+    }
     s.cfg.data.path = absolute_path(s.cfg.data.path);
     s.cfg.data.labels = absolute_path(s.cfg.data.labels);
     if (!opt.out_dir.empty()) s.dir = opt.out_dir;
     else if (!s.cfg.output.dir.empty()) s.dir = s.cfg.output.dir;
-    else s.dir = "runs/" + fs::path(opt.config_path).stem().string();
+    else if (!opt.config_path.empty()) s.dir = "runs/" + fs::path(opt.config_path).stem().string();
+    else s.dir = "runs/" + s.cfg.model.type;
     s.cfg.output.dir = s.dir;
     if (!opt.force) {
         const bool resumable = file_exists(s.dir + "/checkpoint.bin");
@@ -212,7 +230,9 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     if (cfg.model.type == "gplvm" && cfg.data.test_fraction > 0)
         throw ConfigError("data.test_fraction must be 0 for model.type gplvm (it models every point it is given)");
 
-    // 1. Data and model: errors here leave the run directory untouched.
+    // 1. Data and model: errors here leave the run directory untouched. (The
+    //    console says what is being prepared: on large data it takes a while.)
+    log->info("loading the data ({}{})", cfg.data.source, cfg.data.path.empty() ? "" : ": " + cfg.data.path);
     Dataset<T> data = load_data<T>(cfg.data, static_cast<std::uint64_t>(cfg.seed));
     auto model = make_model<T>(cfg.model, data.dim(), data.n_train);
     auto optimizer = make_optimizer<T>(cfg.optim, model->num_params());
@@ -225,6 +245,8 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     // 2. Everything that can refuse the command, before anything is written:
     //    the model-specific checks and references, the checkpoint, the files
     //    in the way, the lock.
+    log->info("preparing: references from the data (e.g. PCA), the initial state{}",
+              setup.resume ? " from the checkpoint" : "");
     report->check(cfg, data, *model);
     StartPoint start;
     if (setup.resume) {
@@ -385,15 +407,21 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
 int run(const RunOptions& opt) {
     auto log = make_logger(opt.quiet);
     const RunSetup setup = prepare(opt);
-    const std::string origin = setup.resume ? setup.dir + "/config.yaml" : opt.config_path;
+    const std::string file = setup.resume ? setup.dir + "/config.yaml" : opt.config_path;
     try {
         if (setup.cfg.model.dtype == "float64") return run_typed<double>(setup, opt, log);
         return run_typed<float>(setup, opt, log);
     } catch (const ConfigError& e) {
         // A value that only the data could judge (e.g. latent_dim vs the data's
-        // dimension): name the config file it came from.
+        // dimension): name where it came from, the --set that gave it (the last
+        // one wins) or the config file.
         const std::string msg = e.what();
-        if (msg.rfind(origin, 0) == 0) throw;
+        std::string origin = file.empty() ? "defaults" : file;
+        for (const auto& o : opt.overrides) {
+            const std::string key = o.substr(0, o.find('='));
+            if (msg.rfind(key + " ", 0) == 0 || msg.rfind(key + ":", 0) == 0) origin = "--set " + o;
+        }
+        if (msg.rfind(origin, 0) == 0 || (!file.empty() && msg.rfind(file, 0) == 0)) throw;
         throw ConfigError(origin + ": " + msg);
     }
 }
