@@ -24,6 +24,24 @@ int fail(int code, const std::string& msg) {
     std::fprintf(stderr, "error: %s\n", latentlab::printable(msg, 2000).c_str());
     return code;
 }
+// Runs a command; an exception becomes its one line and exit code.
+template <class F>
+int exit_code(F&& command) {
+    using namespace latentlab;
+    try {
+        return command();
+    } catch (const ConfigError& e) {
+        return fail(2, e.what());
+    } catch (const NumericalError& e) {
+        return fail(3, e.what());
+    } catch (const Error& e) {
+        return fail(1, e.what());
+    } catch (const std::bad_alloc&) {
+        return fail(1, "out of memory (try data.limit, a smaller batch or model.dtype float32)");
+    } catch (const std::exception& e) {
+        return fail(4, std::string("internal error: ") + e.what());
+    }
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -91,36 +109,10 @@ int main(int argc, char** argv) {
         std::fputs(describe_keys().c_str(), stdout);
         return 0;
     }
-    if (*apply) {
-        try {
-            return cli::apply(apply_opt);
-        } catch (const ConfigError& e) {
-            return fail(2, e.what());
-        } catch (const NumericalError& e) {
-            return fail(3, e.what());
-        } catch (const Error& e) {
-            return fail(1, e.what());
-        } catch (const std::bad_alloc&) {
-            return fail(1, "out of memory");
-        } catch (const std::exception& e) {
-            return fail(4, std::string("internal error: ") + e.what());
-        }
-    }
+    if (*apply) return exit_code([&] { return cli::apply(apply_opt); });
     if (opt.config_path.empty() && opt.resume_dir.empty() && opt.overrides.empty())
         return fail(2, "nothing to do: give --config FILE.yaml, --set key=value (every key has a default), or "
                        "--resume RUN_DIR (see --help)");
 
-    try {
-        return cli::run(opt);
-    } catch (const ConfigError& e) {
-        return fail(2, e.what());
-    } catch (const NumericalError& e) {
-        return fail(3, e.what());
-    } catch (const Error& e) {
-        return fail(1, e.what());
-    } catch (const std::bad_alloc&) {
-        return fail(1, "out of memory (try data.limit, a smaller batch or model.dtype float32)");
-    } catch (const std::exception& e) {
-        return fail(4, std::string("internal error: ") + e.what());
-    }
+    return exit_code([&] { return cli::run(opt); });
 }
