@@ -146,7 +146,8 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     if (cfg.model.type == "gplvm" && cfg.data.test_fraction > 0)
         throw ConfigError("data.test_fraction must be 0 for model.type gplvm (it models every point it is given)");
 
-    // 1. Data and model: errors here leave the run directory untouched.
+    // 1. Data, model and (on --resume) the checkpoint: errors here leave the
+    //    run directory untouched.
     Dataset<T> data = load_data<T>(cfg.data, static_cast<std::uint64_t>(cfg.seed));
     auto model = make_model<T>(cfg.model, data.dim(), data.n_train);
     auto optimizer = make_optimizer<T>(cfg.optim, model->num_params());
@@ -157,6 +158,10 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
                   data.n_train);
     auto report = make_report<T>(cfg);
     if (opt.gradcheck) return gradient_check<T>(cfg, data, *model);
+    // Verified and read before anything is written: a damaged checkpoint
+    // leaves the run directory byte for byte as it was.
+    StartPoint start;
+    if (setup.resume) start = load_checkpoint<T>(setup.dir + "/checkpoint.bin", *model, *optimizer);
 
     // 2. The run directory.
     make_directories(setup.dir);
@@ -183,10 +188,8 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     // 3. Model-specific references (e.g. the PCA optimum of the linear AE).
     report->prepare(cfg, data, *model, setup.dir, *log);
 
-    // 4. Initial state: fresh or from the checkpoint.
-    StartPoint start;
+    // 4. Initial state: fresh or from the checkpoint (read in step 1).
     if (setup.resume) {
-        start = load_checkpoint<T>(setup.dir + "/checkpoint.bin", *model, *optimizer);
         log->info("resuming after epoch {} (step {})", start.epoch, start.step);
     } else {
         std::mt19937_64 rng(static_cast<std::uint64_t>(cfg.seed));
