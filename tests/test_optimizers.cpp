@@ -286,7 +286,7 @@ void check_resume(const OptimConfig& cfg) {
     std::stringstream ss;
     a->save_state(ss);
     auto b = make_optimizer<double>(cfg, n);
-    b->load_state(ss);
+    b->load_state(ss, n);
     auto c = make_optimizer<double>(cfg, n);
 
     xt::xtensor<double, 1> xb = xa, xc = xa;
@@ -302,7 +302,7 @@ void check_resume(const OptimConfig& cfg) {
     std::stringstream ss2;
     a->save_state(ss2);
     auto wrong = make_optimizer<double>(cfg, n + 1);
-    EXPECT_THROW(wrong->load_state(ss2), Error) << cfg.type;
+    EXPECT_THROW(wrong->load_state(ss2, n + 1), Error) << cfg.type;
 }
 
 }  // namespace
@@ -331,7 +331,7 @@ TEST(OptimizersState, AdamStepCountIsRestored) {
     std::stringstream ss;
     a.save_state(ss);
     Adam<double> b(AdamOptions{}, 3);
-    b.load_state(ss);
+    b.load_state(ss, 3);
     EXPECT_EQ(b.state().t, 5);
     for (std::size_t i = 0; i < 3; ++i) {
         EXPECT_EQ(b.state().m(i), a.state().m(i));
@@ -346,7 +346,7 @@ TEST(OptimizersState, TruncatedStateThrows) {
     const std::string bytes = ss.str();
     std::stringstream cut(bytes.substr(0, bytes.size() - 5));
     Adam<double> b(AdamOptions{}, 4);
-    EXPECT_THROW(b.load_state(cut), Error);
+    EXPECT_THROW(b.load_state(cut, 4), Error);
 }
 
 // ---------------------------------------------------------------------------

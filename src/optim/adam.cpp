@@ -4,6 +4,8 @@
 
 #include "latentlab/linalg/simd.hpp"
 #include "latentlab/core/binary_io.hpp"
+#include "latentlab/core/error.hpp"
+#include "latentlab/core/format.hpp"
 
 namespace latentlab {
 
@@ -68,10 +70,24 @@ void Adam<T>::save_state(std::ostream& out) const {
     bin::put_vec(out, state_.v);
 }
 template <class T>
-void Adam<T>::load_state(std::istream& in) {
-    state_.t = bin::get<std::int64_t>(in);
-    bin::get_vec(in, state_.m);
-    bin::get_vec(in, state_.v);
+void Adam<T>::load_state(std::istream& in, std::size_t n) {
+    AdamState<T> s;
+    s.t = bin::get<std::int64_t>(in);
+    // t enters the bias corrections as the double exponent of β^t: beyond
+    // 2^53 it would not even be a count.
+    bin::require_count(s.t, bin::kMaxExactCount, "Adam's step count t");
+    s.m = bin::get_vec<T>(in, n, "Adam's m");
+    s.v = bin::get_vec<T>(in, n, "Adam's v");
+    bin::require_end(in, "Adam's state");
+    bin::require_finite(s.m, "Adam's m");
+    bin::require_finite(s.v, "Adam's v");
+    // v is a running mean of g²: a negative entry is damage, and sqrt(v)
+    // would turn it into a NaN at the first step.
+    for (std::size_t i = 0; i < n; ++i)
+        if (s.v(i) < 0)
+            throw Error("Adam's v holds a negative value (" + format_g(static_cast<double>(s.v(i))) + " at entry " +
+                        std::to_string(i) + ")");
+    state_ = std::move(s);
 }
 
 template class Adam<float>;

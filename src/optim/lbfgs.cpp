@@ -8,6 +8,7 @@
 #include "latentlab/core/binary_io.hpp"
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/core/error.hpp"
+#include "latentlab/core/format.hpp"
 
 namespace latentlab {
 
@@ -140,25 +141,42 @@ void Lbfgs<T>::save_state(std::ostream& out) const {
 }
 
 template <class T>
-void Lbfgs<T>::load_state(std::istream& in) {
-    state_ = {};
-    x_ = xt::xtensor<T, 1>();  // evaluate afresh at the restored parameters
-    state_.iterations = bin::get<std::int64_t>(in);
-    state_.evaluations = bin::get<std::int64_t>(in);
-    state_.last_step = bin::get<double>(in);
+void Lbfgs<T>::load_state(std::istream& in, std::size_t n) {
+    LbfgsState<T> s;
+    s.iterations = bin::get<std::int64_t>(in);
+    s.evaluations = bin::get<std::int64_t>(in);
+    s.last_step = bin::get<double>(in);
+    bin::require_count(s.iterations, bin::kMaxExactCount, "L-BFGS iteration count");
+    bin::require_count(s.evaluations, bin::kMaxExactCount, "L-BFGS evaluation count");
+    if (!(std::isfinite(s.last_step) && s.last_step >= 0))
+        throw Error("L-BFGS last step length " + format_g(s.last_step) + " is not a finite number >= 0");
     const auto k = bin::get<std::uint64_t>(in);
-    if (k > 10000) throw Error("checkpoint is corrupt");
-    for (std::size_t i = 0; i < k; ++i) {
-        const auto n = bin::get<std::uint64_t>(in);
-        if (n > (std::uint64_t{1} << 34)) throw Error("checkpoint is corrupt");
-        std::vector<double> s(n), y(n);
-        if (!in.read(reinterpret_cast<char*>(s.data()), static_cast<std::streamsize>(n * sizeof(double))) ||
-            !in.read(reinterpret_cast<char*>(y.data()), static_cast<std::streamsize>(n * sizeof(double))))
-            throw Error("checkpoint is truncated");
-        state_.s.push_back(std::move(s));
-        state_.y.push_back(std::move(y));
-        state_.rho.push_back(bin::get<double>(in));
+    if (k > opt_.history)
+        throw Error("L-BFGS history holds " + std::to_string(k) + " curvature pairs, more than the " +
+                    std::to_string(opt_.history) + " this optimiser keeps (was its history length lowered?)");
+    for (std::uint64_t i = 0; i < k; ++i) {
+        const std::string pair = "L-BFGS pair " + std::to_string(i + 1) + " of " + std::to_string(k);
+        // direction() reads n entries of every pair: a shorter one would be
+        // read past its end, a longer one would not be the model's.
+        const auto len = bin::get<std::uint64_t>(in);
+        if (len != n)
+            throw Error(pair + " has " + std::to_string(len) + " entries, the model has " + std::to_string(n) +
+                        " parameters");
+        std::vector<double> sv = bin::get_array<double>(in, len, pair + " (s)");
+        std::vector<double> yv = bin::get_array<double>(in, len, pair + " (y)");
+        const double rho = bin::get<double>(in);
+        bin::require_finite(sv, pair + ": s");
+        bin::require_finite(yv, pair + ": y");
+        // rho = 1/(s'y), and a pair is kept only when s'y > 0.
+        if (!(std::isfinite(rho) && rho > 0))
+            throw Error(pair + ": rho " + format_g(rho) + " is not a finite positive number");
+        s.s.push_back(std::move(sv));
+        s.y.push_back(std::move(yv));
+        s.rho.push_back(rho);
     }
+    bin::require_end(in, "L-BFGS's state");
+    state_ = std::move(s);
+    x_ = xt::xtensor<T, 1>();  // evaluate afresh at the restored parameters
 }
 
 template class Lbfgs<float>;

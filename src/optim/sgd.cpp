@@ -55,8 +55,12 @@ void Sgd<T>::save_state(std::ostream& out) const {
     bin::put_vec(out, state_.velocity);
 }
 template <class T>
-void Sgd<T>::load_state(std::istream& in) {
-    bin::get_vec(in, state_.velocity);
+void Sgd<T>::load_state(std::istream& in, std::size_t n) {
+    SgdState<T> s;
+    s.velocity = bin::get_vec<T>(in, n, "SGD's velocity");
+    bin::require_end(in, "SGD's state");
+    bin::require_finite(s.velocity, "SGD's velocity");
+    state_ = std::move(s);
 }
 
 template class Sgd<float>;

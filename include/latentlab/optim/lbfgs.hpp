@@ -41,7 +41,7 @@ public:
     bool line_search() const override { return true; }
     StepResult step(xt::xtensor<T, 1>& x, const Objective<T>& fn, double lr) override;
     void save_state(std::ostream& out) const override;
-    void load_state(std::istream& in) override;
+    void load_state(std::istream& in, std::size_t n) override;
     const LbfgsState<T>& state() const { return state_; }
 
 private:

@@ -47,7 +47,12 @@ public:
     virtual bool line_search() const { return false; }
     // Per-run state (moments, step count), binary.
     virtual void save_state(std::ostream& out) const = 0;
-    virtual void load_state(std::istream& in) = 0;
+    // Reads back what save_state wrote, for a model of `n` parameters; `in`
+    // holds exactly that state (bytes left over are an error). Everything is
+    // checked before it is kept: each vector's length against n and against
+    // the bytes left (before allocating), its values for NaN and Inf, counts
+    // for being negative or absurd. On Error the optimiser is unchanged.
+    virtual void load_state(std::istream& in, std::size_t n) = 0;
 };
 
 // First-order methods: one evaluation, then x ← update(x, ∇f(x), lr).

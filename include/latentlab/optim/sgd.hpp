@@ -25,7 +25,7 @@ public:
     std::string name() const override { return "sgd"; }
     void update(xt::xtensor<T, 1>& x, const xt::xtensor<T, 1>& g, double lr) override;
     void save_state(std::ostream& out) const override;
-    void load_state(std::istream& in) override;
+    void load_state(std::istream& in, std::size_t n) override;
     const SgdState<T>& state() const { return state_; }
 
 private:
