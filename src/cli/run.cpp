@@ -319,7 +319,8 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     for (auto* m : report->metrics()) trainer.add_callback(m);  // first: they fill the records
     ProgressCallback<T> progress(log, cfg.train.log_every, report->optimum());
     MetricsCsvCallback<T> metrics(setup.dir + "/metrics.csv", start.epoch);
-    CheckpointCallback<T> checkpoint(setup.dir, cfg.train.checkpoint);
+    CheckpointCallback<T> checkpoint(setup.dir, cfg.train.checkpoint,
+                                     WriteCadence{cfg.train.checkpoint_every, cfg.train.write_share}, &metrics);
     trainer.add_callback(&progress);
     trainer.add_callback(&metrics);
     trainer.add_callback(&checkpoint);
@@ -340,6 +341,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         // Keep what is good: the last good parameters and a summary saying why.
         std::string msg = e.what();
         if (!full_batch) msg += "; optim.lr " + format_g(cfg.optim.lr) + " may be too large";
+        checkpoint.flush();  // the last complete epoch, if not on disk yet
         save_params_npy(setup.dir, *model);
         summary.set("status", "diverged").set("error", msg);
         write_file_atomic(setup.dir + "/summary.json", summary.dump());

@@ -152,7 +152,9 @@ const std::vector<Key>& table() {
         {"train.batch_size",   field<&Config::train, &TrainConfig::batch_size>,  at_least(1),    "samples per minibatch"},
         {"train.threads",      field<&Config::train, &TrainConfig::threads>,     in_cc(0, 256),  "BLAS threads (0 = all cores; at most 256)"},
         {"train.log_every",    field<&Config::train, &TrainConfig::log_every>,   above(0),       "seconds between progress lines when not on a terminal"},
-        {"train.checkpoint",   field<&Config::train, &TrainConfig::checkpoint>,  any(),          "write checkpoint.bin after every epoch"},
+        {"train.checkpoint",   field<&Config::train, &TrainConfig::checkpoint>,  any(),          "write checkpoint.bin (resumable) with the parameters and metrics.csv"},
+        {"train.checkpoint_every", field<&Config::train, &TrainConfig::checkpoint_every>, at_least(0), "write the run's state every this many epochs/iterations (0: by train.write_share only); always after epoch 0 and at the end"},
+        {"train.write_share", field<&Config::train, &TrainConfig::write_share>, in_oc(0, 1), "also write it after an epoch whenever writing stays below this share of the run's time (1: every epoch)"},
 
         {"output.dir",         field<&Config::output, &OutputConfig::dir>,       any(),          "run directory; empty = runs/<config name>"},
     };

@@ -28,7 +28,7 @@ void fsync_directory_of(const std::string& path) {
 }
 }  // namespace
 
-void write_file_atomic(const std::string& path, const std::string& content) {
+void write_file_atomic(const std::string& path, const std::string& content, bool durable) {
     const std::string tmp = path + ".tmp." + std::to_string(::getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) throw DataError(path + ": cannot write: " + os_error());
@@ -46,7 +46,7 @@ void write_file_atomic(const std::string& path, const std::string& content) {
         p += w;
         left -= static_cast<std::size_t>(w);
     }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0) {
         std::string err = os_error();
         ::unlink(tmp.c_str());
         throw DataError(path + ": cannot write: " + err);
@@ -56,7 +56,7 @@ void write_file_atomic(const std::string& path, const std::string& content) {
         ::unlink(tmp.c_str());
         throw DataError(path + ": cannot write: " + err);
     }
-    fsync_directory_of(path);
+    if (durable) fsync_directory_of(path);
 }
 
 std::string read_file(const std::string& path) {

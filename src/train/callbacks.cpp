@@ -12,6 +12,7 @@
 #include "latentlab/core/files.hpp"
 #include "latentlab/core/format.hpp"
 #include "latentlab/core/json.hpp"
+#include "latentlab/io/npy.hpp"
 
 namespace latentlab {
 
@@ -136,23 +137,53 @@ bool MetricsCsvCallback<T>::on_epoch_end(const TrainContext<T>&, const EpochReco
         for (const auto& kv : r.metrics) header_ += "," + kv.first;
         for (const auto& kv : r.extra) header_ += "," + kv.first;
     }
-    std::string all = header_ + "\n";
-    for (const auto& l : rows_) all += l + "\n";
-    write_file_atomic(path_, all);
     return false;
 }
 
 template <class T>
-CheckpointCallback<T>::CheckpointCallback(std::string run_dir, bool write_checkpoint)
-    : dir_(std::move(run_dir)), checkpoint_(write_checkpoint) {}
+void MetricsCsvCallback<T>::write(bool durable) const {
+    std::string all = header_ + "\n";
+    for (const auto& l : rows_) all += l + "\n";
+    write_file_atomic(path_, all, durable);
+}
+
+template <class T>
+CheckpointCallback<T>::CheckpointCallback(std::string run_dir, bool write_checkpoint, WriteCadence cadence,
+                                          const MetricsCsvCallback<T>* metrics)
+    : dir_(std::move(run_dir)), checkpoint_(write_checkpoint), cadence_(cadence), metrics_(metrics) {}
 
 template <class T>
 bool CheckpointCallback<T>::on_epoch_end(const TrainContext<T>& ctx, const EpochRecord& r) {
-    save_params_npy(dir_, ctx.model);
-    if (checkpoint_)
-        save_checkpoint(dir_ + "/checkpoint.bin", ctx.model, ctx.optimizer,
-                        StartPoint{r.epoch, r.step, r.seconds});
+    model_ = &ctx.model;
+    const auto now = std::chrono::steady_clock::now();
+    // The state of this complete epoch, in memory (a copy, no disk).
+    if (checkpoint_) snapshot_ = checkpoint_bytes(ctx.model, ctx.optimizer, StartPoint{r.epoch, r.step, r.seconds});
+    params_ = ctx.model.params();
+    pending_ = true;
+    const bool due = r.epoch == 0 || (cadence_.every_epochs > 0 && r.epoch % cadence_.every_epochs == 0) ||
+                     secs(now - last_write_) * cadence_.share >= last_write_seconds_ * (1.0 - cadence_.share);
+    if (due) flush(false);
     return false;
+}
+
+template <class T>
+void CheckpointCallback<T>::flush(bool durable) {
+    if (!pending_ || !model_) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    if (metrics_) metrics_->write(durable);
+    for (const auto& b : model_->blocks())
+        write_file_atomic(dir_ + "/" + b.name + ".npy", npy_bytes(make_raw<T>(params_.data() + b.offset, b.shape)),
+                          durable);
+    if (checkpoint_) write_file_atomic(dir_ + "/checkpoint.bin", snapshot_, durable);
+    pending_ = false;
+    last_write_ = std::chrono::steady_clock::now();
+    last_write_seconds_ = secs(last_write_ - t0);
+    ++writes_;
+}
+
+template <class T>
+void CheckpointCallback<T>::on_run_end(const TrainContext<T>&) {
+    flush(true);
 }
 
 template class ProgressCallback<float>;

@@ -128,8 +128,7 @@ void check_parameters(const Model<T>& model, const xt::xtensor<T, 1>& theta) {
 }  // namespace
 
 template <class T>
-void save_checkpoint(const std::string& path, const Model<T>& model, const Optimizer<T>& opt,
-                     const StartPoint& where) {
+std::string checkpoint_bytes(const Model<T>& model, const Optimizer<T>& opt, const StartPoint& where) {
     std::ostringstream out(std::ios::binary);
     out.write(kMagic, sizeof kMagic);
     bin::put<std::uint32_t>(out, kVersion);
@@ -149,7 +148,13 @@ void save_checkpoint(const std::string& path, const Model<T>& model, const Optim
     std::memcpy(&b[b.size() - 4], kEnd, sizeof kEnd);
     const std::uint32_t crc = file_crc(b);
     std::memcpy(&b[b.size() - kTrailerBytes], &crc, sizeof crc);
-    write_file_atomic(path, b);
+    return b;
+}
+
+template <class T>
+void save_checkpoint(const std::string& path, const Model<T>& model, const Optimizer<T>& opt,
+                     const StartPoint& where) {
+    write_file_atomic(path, checkpoint_bytes(model, opt, where));
 }
 
 template <class T>
@@ -192,6 +197,8 @@ void save_params_npy(const std::string& dir, const Model<T>& model) {
         write_npy(dir + "/" + b.name + ".npy", make_raw<T>(model.params().data() + b.offset, b.shape));
 }
 
+template std::string checkpoint_bytes<float>(const Model<float>&, const Optimizer<float>&, const StartPoint&);
+template std::string checkpoint_bytes<double>(const Model<double>&, const Optimizer<double>&, const StartPoint&);
 template void save_checkpoint<float>(const std::string&, const Model<float>&, const Optimizer<float>&, const StartPoint&);
 template void save_checkpoint<double>(const std::string&, const Model<double>&, const Optimizer<double>&, const StartPoint&);
 template StartPoint load_checkpoint<float>(const std::string&, Model<float>&, Optimizer<float>&);

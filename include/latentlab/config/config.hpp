@@ -60,7 +60,9 @@ struct TrainConfig {
     long batch_size = 256;
     long threads = 0;               // BLAS threads; 0 = all cores (at most 256)
     double log_every = 2.0;         // seconds between progress lines when not on a terminal
-    bool checkpoint = true;         // write checkpoint.bin after every epoch
+    bool checkpoint = true;         // write checkpoint.bin (with the parameters and metrics.csv)
+    long checkpoint_every = 0;      // write the run's state every this many epochs (0: by write_share only)
+    double write_share = 0.05;      // ... and whenever that keeps writing below this share of the time (1: every epoch)
 };
 
 struct OutputConfig {

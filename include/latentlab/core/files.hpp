@@ -9,9 +9,11 @@
 namespace latentlab {
 
 // Writes `content` to `path` through `path.tmp.<pid>`: write, fsync, rename,
-// fsync of the directory. On failure the temporary is removed, `path` is
-// untouched, and DataError names the file and the OS error.
-void write_file_atomic(const std::string& path, const std::string& content);
+// fsync of the directory (without the two fsyncs when not `durable`: the file
+// is still complete after a killed process, only not after a power loss). On
+// failure the temporary is removed, `path` is untouched, and DataError names
+// the file and the OS error.
+void write_file_atomic(const std::string& path, const std::string& content, bool durable = true);
 
 // Whole file as bytes; DataError naming the file if it cannot be read.
 std::string read_file(const std::string& path);

@@ -45,7 +45,9 @@ template <class T>
 class MetricsCsvCallback : public Callback<T> {
 public:
     MetricsCsvCallback(std::string path, long resume_epoch);
+    // Adds the record's row (written by write(): CheckpointCallback decides when).
     bool on_epoch_end(const TrainContext<T>& ctx, const EpochRecord& r) override;
+    void write(bool durable = true) const;
     // The fixed columns; a model's diagnostics follow as extra columns.
     static const char* header();
 
@@ -55,16 +57,48 @@ private:
     std::vector<std::string> rows_;
 };
 
-// After every epoch: the parameters as <block>.npy and checkpoint.bin.
+// How often a run writes its state: after epoch 0, whenever `every_epochs`
+// divides the epoch (0: never by count), after any epoch once the time since
+// the last write is at least (1/share − 1) times that write's duration (so
+// writing takes at most `share` of the run: share 1 writes every epoch), and
+// always at the end. Writing every epoch of a cheap run (a GPLVM iteration in
+// a millisecond) would cost more than the run; a run whose epochs take longer
+// than its writes writes every epoch.
+struct WriteCadence {
+    long every_epochs = 0;
+    double share = 0.05;
+};
+
+// The run's state on disk, together and consistent: metrics.csv, the
+// parameters as <block>.npy and checkpoint.bin, at the WriteCadence. Each
+// epoch's state is kept in memory until the next write, so the last complete
+// epoch is written at the end whenever the run ends (finished, stopped,
+// interrupted within an epoch, or by flush() after a failure).
 template <class T>
 class CheckpointCallback : public Callback<T> {
 public:
-    CheckpointCallback(std::string run_dir, bool write_checkpoint);
+    CheckpointCallback(std::string run_dir, bool write_checkpoint, WriteCadence cadence,
+                       const MetricsCsvCallback<T>* metrics);
     bool on_epoch_end(const TrainContext<T>& ctx, const EpochRecord& r) override;
+    void on_run_end(const TrainContext<T>& ctx) override;
+    // Writes the last complete epoch's state if it is not on disk yet;
+    // `durable`: fsync'd (the end of a run), else atomic only (complete after
+    // a killed process, not after a power loss).
+    void flush(bool durable = true);
+    long writes() const { return writes_; }
 
 private:
     std::string dir_;
     bool checkpoint_;
+    WriteCadence cadence_;
+    const MetricsCsvCallback<T>* metrics_;
+    const Model<T>* model_ = nullptr;
+    std::chrono::steady_clock::time_point last_write_;
+    double last_write_seconds_ = 0;
+    bool pending_ = false;
+    std::string snapshot_;          // checkpoint bytes of the last complete epoch
+    xt::xtensor<T, 1> params_;      // its parameters
+    long writes_ = 0;
 };
 
 // Stops the run after epoch `last` (a run can be continued with --resume

@@ -13,6 +13,10 @@
 
 namespace latentlab {
 
+// The checkpoint's bytes (what save_checkpoint writes).
+template <class T>
+std::string checkpoint_bytes(const Model<T>& model, const Optimizer<T>& opt, const StartPoint& where);
+
 template <class T>
 void save_checkpoint(const std::string& path, const Model<T>& model, const Optimizer<T>& opt,
                      const StartPoint& where);
