@@ -388,6 +388,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     table.push_back({"seconds (whole run)", format_fixed(result.seconds, 2)});
     table.push_back({full_batch ? "seconds per iteration" : "seconds per epoch (steps)",
                      format_fixed(median(result.epoch_seconds), 3)});
+    summary.set("state_writes", checkpoint.writes()).set("state_write_seconds", checkpoint.write_seconds());
     summary.set("wall_seconds_this_session", std::chrono::duration<double>(Clock::now() - t0).count());
     write_file_atomic(setup.dir + "/summary.json", summary.dump());
     if (signal) {

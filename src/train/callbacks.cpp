@@ -155,10 +155,17 @@ CheckpointCallback<T>::CheckpointCallback(std::string run_dir, bool write_checkp
 template <class T>
 bool CheckpointCallback<T>::on_epoch_end(const TrainContext<T>& ctx, const EpochRecord& r) {
     model_ = &ctx.model;
+    optimizer_ = &ctx.optimizer;
+    where_ = StartPoint{r.epoch, r.step, r.seconds};
     const auto now = std::chrono::steady_clock::now();
-    // The state of this complete epoch, in memory (a copy, no disk).
-    if (checkpoint_) snapshot_ = checkpoint_bytes(ctx.model, ctx.optimizer, StartPoint{r.epoch, r.step, r.seconds});
-    params_ = ctx.model.params();
+    // The state of this complete epoch, in memory (no disk), when the run can
+    // still end within the next epoch (a signal between minibatch steps). An
+    // iteration of a line search is never cut: its state is the live one.
+    live_ = ctx.iterations;
+    if (!live_) {
+        if (checkpoint_) snapshot_ = checkpoint_bytes(ctx.model, ctx.optimizer, where_);
+        params_ = ctx.model.params();
+    }
     pending_ = true;
     const bool due = r.epoch == 0 || (cadence_.every_epochs > 0 && r.epoch % cadence_.every_epochs == 0) ||
                      secs(now - last_write_) * cadence_.share >= last_write_seconds_ * (1.0 - cadence_.share);
@@ -171,13 +178,16 @@ void CheckpointCallback<T>::flush(bool durable) {
     if (!pending_ || !model_) return;
     const auto t0 = std::chrono::steady_clock::now();
     if (metrics_) metrics_->write(durable);
+    const T* params = live_ ? model_->params().data() : params_.data();
     for (const auto& b : model_->blocks())
-        write_file_atomic(dir_ + "/" + b.name + ".npy", npy_bytes(make_raw<T>(params_.data() + b.offset, b.shape)),
+        write_file_atomic(dir_ + "/" + b.name + ".npy", npy_bytes(make_raw<T>(params + b.offset, b.shape)), durable);
+    if (checkpoint_)
+        write_file_atomic(dir_ + "/checkpoint.bin", live_ ? checkpoint_bytes(*model_, *optimizer_, where_) : snapshot_,
                           durable);
-    if (checkpoint_) write_file_atomic(dir_ + "/checkpoint.bin", snapshot_, durable);
     pending_ = false;
     last_write_ = std::chrono::steady_clock::now();
     last_write_seconds_ = secs(last_write_ - t0);
+    write_seconds_ += last_write_seconds_;
     ++writes_;
 }
 

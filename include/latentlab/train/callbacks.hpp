@@ -10,6 +10,7 @@
 
 #include <spdlog/logger.h>
 
+#include "latentlab/train/checkpoint.hpp"
 #include "latentlab/train/trainer.hpp"
 
 namespace latentlab {
@@ -86,6 +87,7 @@ public:
     // a killed process, not after a power loss).
     void flush(bool durable = true);
     long writes() const { return writes_; }
+    double write_seconds() const { return write_seconds_; }  // spent writing, this session
 
 private:
     std::string dir_;
@@ -93,12 +95,16 @@ private:
     WriteCadence cadence_;
     const MetricsCsvCallback<T>* metrics_;
     const Model<T>* model_ = nullptr;
+    const Optimizer<T>* optimizer_ = nullptr;
+    StartPoint where_;
+    bool live_ = false;             // the model and optimiser still hold the pending state
     std::chrono::steady_clock::time_point last_write_;
     double last_write_seconds_ = 0;
     bool pending_ = false;
     std::string snapshot_;          // checkpoint bytes of the last complete epoch
     xt::xtensor<T, 1> params_;      // its parameters
     long writes_ = 0;
+    double write_seconds_ = 0;
 };
 
 // Stops the run after epoch `last` (a run can be continued with --resume
