@@ -324,3 +324,34 @@ TEST(RunDirectory, DegenerateDataIsNamed) {
         EXPECT_NE(slurp(d + "/" + name + "/train.log").find(says), std::string::npos) << name;
     }
 }
+
+// Issue "write cadence": a cheap run writes its state far less often than
+// every iteration, yet ends with every metrics row and the final state on
+// disk; write_share 1 writes every epoch.
+TEST(RunDirectory, WriteCadenceKeepsTheFinalStateComplete) {
+    const std::string d = scratch("rundir_cadence");
+    const std::string data = setup_data(d);
+    const std::string yaml = "data:\n  source: npy\n  path: " + data + "\n  center: true\n"
+                             "model:\n  type: gplvm\n  latent_dim: 2\n  dtype: float64\n  init: random\n"
+                             "optim:\n  type: lbfgs\n  max_iterations: 300\n  grad_tol: 0\n  rel_tol: 0\n";
+    spit(d + "/c.yaml", yaml);
+    auto count = [](const std::string& summary, const std::string& key) {
+        const auto at = summary.find("\"" + key + "\": ");
+        return at == std::string::npos ? -1L : std::stol(summary.substr(at + key.size() + 4));
+    };
+    for (const char* share : {"0.05", "1"}) {
+        const std::string run = d + "/run" + share;
+        const auto r = run_train("--config " + d + "/c.yaml --out " + run + " -q --set train.write_share=" + share, d);
+        ASSERT_EQ(r.code, 0) << r.err;
+        const std::string summary = slurp(run + "/summary.json");
+        const long epochs = count(summary, "epochs"), writes = count(summary, "state_writes");
+        ASSERT_GT(epochs, 20) << summary;
+        if (std::string(share) == "1") EXPECT_EQ(writes, epochs + 1) << summary;
+        else EXPECT_LT(writes, epochs / 2) << summary;
+        EXPECT_EQ(count_lines(slurp(run + "/metrics.csv")), epochs + 2);  // header, epoch 0..epochs
+        // The checkpoint holds the final state: resuming for one more iteration starts after the last one.
+        const auto more = run_train("--resume " + run + " --set optim.max_iterations=" + std::to_string(epochs + 1), d);
+        EXPECT_EQ(more.code, 0) << more.err;
+        EXPECT_NE(more.out.find("resuming after epoch " + std::to_string(epochs)), std::string::npos) << more.out;
+    }
+}
