@@ -10,13 +10,16 @@
 // memory than the data the file really holds.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -105,6 +108,41 @@ void sparse_file(const std::string& path, const std::string& head, std::uint64_t
 std::uint64_t physical_memory() {
     return static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 }
+
+std::string random_bytes(std::size_t n, std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::string s(n, '\0');
+    for (char& c : s) c = static_cast<char>(rng() & 0xFF);
+    return s;
+}
+
+// `content` split at `cuts`, each part gzip'd on its own, the members concatenated
+// (`cat a.gz b.gz`, which gunzip reads as the concatenation).
+std::string multi_member_gzip(const std::string& content, const std::vector<std::size_t>& cuts, const std::string& tmp) {
+    std::string out;
+    std::size_t from = 0;
+    for (std::size_t k = 0; k <= cuts.size(); ++k) {
+        const std::size_t to = k < cuts.size() ? cuts[k] : content.size();
+        gzip_file(tmp, content.substr(from, to - from));
+        out += slurp(tmp);
+        from = to;
+    }
+    fs::remove(tmp);
+    return out;
+}
+
+// The peak resident memory of this process so far, in bytes.
+std::uint64_t peak_rss() {
+    struct rusage ru {};
+    ::getrusage(RUSAGE_SELF, &ru);
+    return static_cast<std::uint64_t>(ru.ru_maxrss) * 1024;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;  // ASan's allocator and shadow memory change what is resident
+#else
+constexpr bool kSanitized = false;
+#endif
 
 // ---- the check ---------------------------------------------------------------------
 
@@ -204,6 +242,40 @@ std::vector<Hostile> cases() {
                      return with_config(d, config_yaml("csv", d + "/data.csv"));
                  },
                  {"{d}/data.csv: ", "memory"}});
+    c.push_back({"idx_larger_than_memory", 1,
+                 [](const std::string& d) {
+                     // A true header: rows of 1 MiB, as many as the file holds.
+                     const std::uint64_t rows = physical_memory() / (1u << 20) + 1024;
+                     sparse_file(d + "/img.idx", idx_header(0x08, {static_cast<std::uint32_t>(rows), 1024, 1024}),
+                                 16 + rows * (1u << 20));
+                     return with_config(d, config_yaml("idx", d + "/img.idx"));
+                 },
+                 {"{d}/img.idx: ", "memory"}});
+    c.push_back({"npy_larger_than_memory", 1,
+                 [](const std::string& d) {
+                     const std::uint64_t rows = physical_memory() / (1u << 20) + 1024;
+                     const std::string head =
+                         npy_by_hand("{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(rows) +
+                                         ", 131072), }",
+                                     "");
+                     sparse_file(d + "/data.npy", head, head.size() + rows * (1u << 20));
+                     return with_config(d, config_yaml("npy", d + "/data.npy"));
+                 },
+                 {"{d}/data.npy: ", "memory"}});
+    c.push_back({"idx_gzip_bomb", 1,
+                 [](const std::string& d) {
+                     // 60 images as the header says, then 128 MiB of zeros in ~130 kB.
+                     const RawTensor t = u8_images(60);
+                     gzFile gz = gzopen((d + "/img.idx.gz").c_str(), "wb9");
+                     const std::string head = idx_header(0x08, {60, 4, 4});
+                     gzwrite(gz, head.data(), static_cast<unsigned>(head.size()));
+                     gzwrite(gz, t.bytes.data(), static_cast<unsigned>(t.bytes.size()));
+                     const std::string zeros(1u << 20, '\0');
+                     for (int i = 0; i < 128; ++i) gzwrite(gz, zeros.data(), static_cast<unsigned>(zeros.size()));
+                     if (gzclose(gz) != Z_OK) throw std::runtime_error("gzip failed");
+                     return with_config(d, config_yaml("idx", d + "/img.idx.gz"));
+                 },
+                 {"{d}/img.idx.gz: ", "trailing bytes after the 960 bytes of data the header declares"}});
 
     // ---- 4. messages that must be right ----
     c.push_back({"data_path_is_a_symlink_loop", 1,
@@ -244,6 +316,13 @@ std::vector<Hostile> cases() {
                  {"{d}/data.csv: is a directory"}});
 
     // ---- 5. headers that claim more than the file holds ----
+    c.push_back({"idx_gzip_header_claims_more_rows_than_the_stream", 1,
+                 [](const std::string& d) {
+                     // Incompressible, so that deflate's 1032:1 limit does not refuse it first.
+                     gzip_file(d + "/img.idx.gz", idx_header(0x08, {6000, 4, 4}) + random_bytes(960, 2));
+                     return with_config(d, config_yaml("idx", d + "/img.idx.gz"));
+                 },
+                 {"{d}/img.idx.gz: truncated: header says 96000 bytes of data", "the gzip stream holds 960"}});
     c.push_back({"npy_header_claims_more_rows_than_the_file", 1,
                  [](const std::string& d) {
                      spit(d + "/data.npy", npy_zeros("<f8", "(6000, 8)", 120 * 8 * 8));
@@ -256,6 +335,12 @@ std::vector<Hostile> cases() {
                      return labelled_idx(d, "lab.idx");
                  },
                  {"{d}/lab.idx: truncated: header says 6000 bytes of data", "file holds 60"}});
+    c.push_back({"labels_gzip_header_claims_more_rows_than_the_stream", 1,
+                 [](const std::string& d) {
+                     gzip_file(d + "/lab.idx.gz", idx_header(0x08, {6000}) + std::string(60, '\x01'));
+                     return labelled_idx(d, "lab.idx.gz");
+                 },
+                 {"{d}/lab.idx.gz: truncated: header says 6000 bytes of data", "the gzip stream holds 60"}});
     return c;
 }
 
@@ -294,4 +379,120 @@ TEST(HostileInputs, ResumeWithACheckpointThatIsAFifo) {
     EXPECT_EQ(count_lines(r.err), 1);
     EXPECT_NE(r.err.find(d + "/run/checkpoint.bin: not a regular file (a FIFO)"), std::string::npos);
     EXPECT_EQ(slurp(d + "/run/W.npy"), W);
+}
+
+// ---- 2. gzip: never inflated past what the header declares --------------------------
+
+// A header that claims far more than the stream holds costs only what the
+// stream holds: the buffer is not filled (and its memory not touched) ahead
+// of the data. Here 1 GiB claimed, 2 MiB present (incompressible, so within
+// deflate's 1032:1), the size trailer forged to agree with the header (zlib
+// finds the forgery at the stream's end).
+TEST(HostileInputs, GzipHeaderThatLiesCostsOnlyWhatTheStreamHolds) {
+    const std::string d = scratch("hostile_gzip_liar");
+    const std::string content = idx_header(0x08, {1024, 1024, 1024}) + random_bytes(2 << 20, 9);
+    const std::string gz = d + "/img.idx.gz";
+    gzip_file(gz, content, "wb1");
+    std::string bytes = slurp(gz);
+    const std::uint32_t isize = static_cast<std::uint32_t>((std::uint64_t{1} << 30) + 16);  // ISIZE is mod 2^32
+    for (int k = 0; k < 4; ++k) bytes[bytes.size() - 4 + k] = static_cast<char>((isize >> (8 * k)) & 0xFF);
+    write_file(gz, bytes);
+
+    const std::uint64_t before = peak_rss();
+    try {
+        read_idx(gz);
+        ADD_FAILURE() << "read_idx accepted a header that claims 1 GiB of 2 MiB";
+    } catch (const DataError& e) {
+        const std::string msg = e.what();
+        EXPECT_EQ(msg.rfind(gz + ": corrupt gzip data", 0), 0u) << msg;
+    }
+    const std::uint64_t grew = peak_rss() - before;
+    if (!kSanitized) {
+        EXPECT_LT(grew, std::uint64_t{128} << 20) << "peak memory grew by " << grew << " bytes";
+    }
+}
+
+// A gzip bomb behind a true header: inflation stops one byte after the data
+// the header declares, so 128 MiB of zeros cost neither time nor memory.
+TEST(HostileInputs, GzipBombIsNotInflatedPastTheHeader) {
+    const std::string d = scratch("hostile_gzip_bomb");
+    const std::string gz = d + "/img.idx.gz";
+    gzFile f = gzopen(gz.c_str(), "wb9");
+    ASSERT_NE(f, nullptr);
+    const std::string head = idx_header(0x08, {60, 4, 4}) + std::string(960, '\x07');
+    gzwrite(f, head.data(), static_cast<unsigned>(head.size()));
+    const std::string zeros(1u << 20, '\0');
+    for (int i = 0; i < 128; ++i) gzwrite(f, zeros.data(), static_cast<unsigned>(zeros.size()));
+    ASSERT_EQ(gzclose(f), Z_OK);
+
+    const auto start = std::chrono::steady_clock::now();
+    const std::uint64_t before = peak_rss();
+    try {
+        read_idx(gz);
+        ADD_FAILURE() << "read_idx accepted a stream longer than its header";
+    } catch (const DataError& e) {
+        EXPECT_NE(std::string(e.what()).find(gz + ": trailing bytes after the 960 bytes of data the header declares"),
+                  std::string::npos)
+            << e.what();
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_LT(seconds, 1.0);
+    if (!kSanitized) {
+        EXPECT_LT(peak_rss() - before, std::uint64_t{16} << 20);
+    }
+}
+
+// A header that claims more than this machine's memory can hold (but less than
+// the 16 GiB limit, and no more than deflate could expand the file to) is
+// refused up front, by the header alone.
+TEST(HostileInputs, GzipClaimingMoreThanMemoryIsRefusedUpFront) {
+    const std::uint64_t claim = std::uint64_t{15} << 30;
+    if (physical_memory() / 2 >= claim) GTEST_SKIP() << "this machine could hold 15 GiB";
+    const std::string d = scratch("hostile_gzip_memory");
+    gzip_file(d + "/img.idx.gz", idx_header(0x08, {15, 1024, 1024 * 1024}) + std::string(16, '\x01'));
+    // Padding after the member (ignored by gunzip): a file large enough for deflate's 1032:1 to reach 15 GiB.
+    sparse_file(d + "/img.idx.gz", slurp(d + "/img.idx.gz"), claim / 1000);
+    expect_clean_failure(with_config(d, config_yaml("idx", d + "/img.idx.gz")), d, 1,
+                         {"{d}/img.idx.gz: ", "header says 16106127360 bytes of data", "memory"});
+}
+
+// ---- 3. multi-member gzip is the concatenation of its members ------------------------
+
+TEST(HostileInputs, MultiMemberGzipReadsAsTheConcatenation) {
+    const std::string d = scratch("hostile_multi_member");
+    write_idx(d + "/img.idx", u8_images(60));
+    const std::string plain = slurp(d + "/img.idx");
+    const RawTensor want = read_idx(d + "/img.idx");
+    // Cuts inside the magic, inside the dimensions, at the data's start, in the
+    // data, one byte before the end; three members; an empty member.
+    const std::vector<std::vector<std::size_t>> splits = {{1}, {6}, {16}, {500}, {plain.size() - 1}, {100, 700},
+                                                          {300, 300}};
+    for (const auto& cuts : splits) {
+        SCOPED_TRACE("cuts at " + std::to_string(cuts[0]) + (cuts.size() > 1 ? "," + std::to_string(cuts[1]) : ""));
+        write_file(d + "/img.idx.gz", multi_member_gzip(plain, cuts, d + "/part.gz"));
+        RawTensor got;
+        ASSERT_NO_THROW(got = read_idx(d + "/img.idx.gz"));
+        EXPECT_EQ(got.dtype, want.dtype);
+        EXPECT_EQ(got.shape, want.shape);
+        EXPECT_TRUE(got.bytes == want.bytes);
+    }
+    // Still refused: a member that cuts off inside its own stream.
+    std::string bad = multi_member_gzip(plain, {500}, d + "/part.gz");
+    std::string first = multi_member_gzip(plain.substr(0, 500), {}, d + "/part.gz");
+    write_file(d + "/img.idx.gz", first.substr(0, first.size() - 6) + bad.substr(first.size()));
+    EXPECT_THROW(read_idx(d + "/img.idx.gz"), DataError);
+}
+
+TEST(HostileInputs, MultiMemberGzipTrainsLikeThePlainFile) {
+    const std::string d = scratch("hostile_multi_member_train");
+    write_idx(d + "/img.idx", u8_images(120));
+    const std::string plain = slurp(d + "/img.idx");
+    write_file(d + "/img.idx.gz", multi_member_gzip(plain, {plain.size() / 2}, d + "/part.gz"));
+    spit(d + "/plain.yaml", config_yaml("idx", d + "/img.idx"));
+    spit(d + "/gz.yaml", config_yaml("idx", d + "/img.idx.gz"));
+    const auto a = run_train("--config " + d + "/plain.yaml --out " + d + "/a --quiet", d, kTimeoutSeconds);
+    ASSERT_EQ(a.code, 0) << a.err;
+    const auto b = run_train("--config " + d + "/gz.yaml --out " + d + "/b --quiet", d, kTimeoutSeconds);
+    ASSERT_EQ(b.code, 0) << b.err;
+    EXPECT_TRUE(slurp(d + "/a/W.npy") == slurp(d + "/b/W.npy")) << "W.npy differs between the plain and the gzip file";
 }
