@@ -80,6 +80,17 @@ RawTensor u8_images(std::size_t rows) {
     return t;
 }
 
+// One i8 label per row (row % 10), with `value` at `row`.
+RawTensor i8_labels(std::size_t rows, std::size_t row, std::int8_t value) {
+    RawTensor t;
+    t.dtype = DType::i8;
+    t.shape = {rows};
+    t.bytes.resize(rows);
+    for (std::size_t i = 0; i < rows; ++i) t.bytes[i] = static_cast<unsigned char>(i % 10);
+    t.bytes[row] = static_cast<unsigned char>(value);
+    return t;
+}
+
 // d/img.idx, 60 images, for the cases about labels.
 std::string labelled_idx(const std::string& d, const std::string& labels) {
     write_idx(d + "/img.idx", u8_images(60));
@@ -278,6 +289,20 @@ std::vector<Hostile> cases() {
                  {"{d}/img.idx.gz: ", "trailing bytes after the 960 bytes of data the header declares"}});
 
     // ---- 4. messages that must be right ----
+    c.push_back({"label_value_negative", 1,
+                 [](const std::string& d) {
+                     write_idx(d + "/lab.idx", i8_labels(60, 5, -3));
+                     return labelled_idx(d, "lab.idx");
+                 },
+                 {"{d}/lab.idx: label at row 5 is -3, not a non-negative integer"}});
+    c.push_back({"label_value_fraction", 1,
+                 [](const std::string& d) {
+                     std::vector<double> y(60, 1.0);
+                     y[7] = 2.5;
+                     write_npy(d + "/lab.npy", make_raw<double>(y.data(), {60}));
+                     return labelled_idx(d, "lab.npy");
+                 },
+                 {"{d}/lab.npy: label at row 7 is 2.5, not a non-negative integer"}});
     c.push_back({"data_path_is_a_symlink_loop", 1,
                  [](const std::string& d) {
                      make_symlink_loop(d + "/data.npy");
