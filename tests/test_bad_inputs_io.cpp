@@ -1,7 +1,8 @@
 // Hostile input to the readers, end to end (issue "Reliability II"): special
 // files (FIFOs, devices), files too large to read or to hold, gzip bombs and
-// multi-member gzip, symlink loops, label values, and headers that claim more
-// than the file holds. The rule of test_bad_inputs.cpp holds for each case:
+// multi-member gzip, symlink loops, label values, and headers (or a
+// checkpoint's counts) that claim more than the file holds. The rule of
+// test_bad_inputs.cpp holds for each case:
 //   - exit code 1 (data/IO) or 2 (config), never a signal;
 //   - stderr is exactly one line, naming the file;
 //   - nothing is written: the run directory does not exist afterwards;
@@ -19,13 +20,16 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <new>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "latentlab/core/error.hpp"
 #include "latentlab/io/idx.hpp"
 #include "latentlab/io/npy.hpp"
+#include "latentlab/optim/lbfgs.hpp"
 #include "test_util.hpp"
 
 using namespace latentlab;
@@ -520,4 +524,35 @@ TEST(HostileInputs, MultiMemberGzipTrainsLikeThePlainFile) {
     const auto b = run_train("--config " + d + "/gz.yaml --out " + d + "/b --quiet", d, kTimeoutSeconds);
     ASSERT_EQ(b.code, 0) << b.err;
     EXPECT_TRUE(slurp(d + "/a/W.npy") == slurp(d + "/b/W.npy")) << "W.npy differs between the plain and the gzip file";
+}
+
+// ---- 5. counts in a checkpoint --------------------------------------------------------
+
+// L-BFGS's history in checkpoint.bin: each pair's length is a count read from
+// the file, checked against the bytes the file still holds before the pair is
+// allocated (a corrupt count asked for 2 x 64 GiB and ended in bad_alloc,
+// "out of memory", without naming the file).
+TEST(HostileInputs, LbfgsCheckpointHistoryCountThatLies) {
+    std::ostringstream out(std::ios::binary);
+    const auto put = [&](auto v) { out.write(reinterpret_cast<const char*>(&v), sizeof v); };
+    put(std::int64_t{3});              // iterations
+    put(std::int64_t{7});              // evaluations
+    put(1.0);                          // last step
+    put(std::uint64_t{1});             // one (s, y) pair
+    put(std::uint64_t{1} << 33);       // of 2^33 doubles each...
+    out << std::string(64, '\0');      // ...in 64 bytes
+    std::istringstream in(out.str(), std::ios::binary);
+    Lbfgs<double> opt(LbfgsOptions{});
+    const std::uint64_t before = peak_rss();
+    try {
+        opt.load_state(in);
+        ADD_FAILURE() << "load_state accepted a history of 2^33 doubles in 64 bytes";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+    } catch (const std::bad_alloc&) {
+        ADD_FAILURE() << "load_state allocated what the count claims before checking it";
+    }
+    if (!kSanitized) {
+        EXPECT_LT(peak_rss() - before, std::uint64_t{16} << 20);
+    }
 }

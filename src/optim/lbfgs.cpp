@@ -151,6 +151,7 @@ void Lbfgs<T>::load_state(std::istream& in) {
     for (std::size_t i = 0; i < k; ++i) {
         const auto n = bin::get<std::uint64_t>(in);
         if (n > (std::uint64_t{1} << 34)) throw Error("checkpoint is corrupt");
+        bin::check_available(in, 2 * n * sizeof(double));  // before allocating s and y
         std::vector<double> s(n), y(n);
         if (!in.read(reinterpret_cast<char*>(s.data()), static_cast<std::streamsize>(n * sizeof(double))) ||
             !in.read(reinterpret_cast<char*>(y.data()), static_cast<std::streamsize>(n * sizeof(double))))

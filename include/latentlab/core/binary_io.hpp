@@ -1,5 +1,6 @@
 // Raw binary (de)serialisation of PODs and xtensor vectors for checkpoints.
 #pragma once
+#include <cstdint>
 #include <istream>
 #include <ostream>
 
@@ -19,6 +20,19 @@ V get(std::istream& in) {
     if (!in.read(reinterpret_cast<char*>(&v), sizeof(V))) throw Error("checkpoint is truncated");
     return v;
 }
+// Throws "checkpoint is truncated" unless `in` holds at least `bytes` more: a
+// count read from the file is checked against what the file holds before
+// anything is allocated for it. `in` must be seekable (checkpoints are read
+// whole into an istringstream).
+inline void check_available(std::istream& in, std::uint64_t bytes) {
+    const std::istream::pos_type here = in.tellg();
+    in.seekg(0, std::ios::end);
+    const std::istream::pos_type end = in.tellg();
+    in.seekg(here);
+    if (here < 0 || end < here || static_cast<std::uint64_t>(end - here) < bytes)
+        throw Error("checkpoint is truncated");
+}
+
 template <class T>
 void put_vec(std::ostream& out, const xt::xtensor<T, 1>& x) {
     put<std::uint64_t>(out, x.size());
