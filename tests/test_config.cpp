@@ -549,8 +549,8 @@ TEST(Config, DescribeKeysHasOneLinePerKey) {
 TEST(Config, LoadConfigMissingFileOrDirectory) {
     const auto dir = scratch_dir("missing");
     const std::string nope = (dir / "nope.yaml").string();
-    EXPECT_EQ(error_of([&] { load_config(nope); }), nope + ": cannot open config file: No such file or directory");
-    EXPECT_EQ(error_of([&] { load_config(dir.string()); }), dir.string() + ": cannot open config file: is a directory");
+    EXPECT_EQ(error_of([&] { load_config(nope); }), nope + ": cannot open: No such file or directory");
+    EXPECT_EQ(error_of([&] { load_config(dir.string()); }), dir.string() + ": is a directory, expected a file");
     std::filesystem::remove_all(dir);
 }
 

@@ -342,11 +342,15 @@ struct Outcome {
     std::string out, err;
 };
 
-// Runs `train ARGS` with one BLAS thread; captures stdout and stderr.
-inline Outcome run_train(const std::string& args, const std::string& dir) {
+// Runs `train ARGS` with one BLAS thread; captures stdout and stderr. With
+// `timeout_seconds`, a run that would hang (blocked in open() on a FIFO, reading
+// /dev/zero) is killed by coreutils' timeout (code 124, or 128+9) instead of
+// hanging the test.
+inline Outcome run_train(const std::string& args, const std::string& dir, int timeout_seconds = 0) {
     const std::string out = dir + "/.stdout", err = dir + "/.stderr";
-    const std::string cmd = std::string("OPENBLAS_NUM_THREADS=1 ") + LATENTLAB_TRAIN_EXE + " " + args + " >" + out +
-                            " 2>" + err;
+    const std::string limit = timeout_seconds > 0 ? "timeout -k 2 " + std::to_string(timeout_seconds) + " " : "";
+    const std::string cmd = std::string("OPENBLAS_NUM_THREADS=1 ") + limit + LATENTLAB_TRAIN_EXE + " " + args + " >" +
+                            out + " 2>" + err;
     const int status = std::system(cmd.c_str());
     Outcome o;
     if (WIFEXITED(status)) o.code = WEXITSTATUS(status);

@@ -30,12 +30,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <initializer_list>
 #include <limits>
 #include <map>
@@ -47,6 +44,7 @@
 #include <vector>
 
 #include "latentlab/core/error.hpp"
+#include "latentlab/core/files.hpp"
 #include "latentlab/core/format.hpp"
 
 namespace latentlab {
@@ -788,20 +786,19 @@ void validate(const Config& cfg) {
     check_cross_rules(cfg);
 }
 
+// Configs are a few hundred bytes; a file of more than this is the wrong file
+// (a dataset, a log), refused by its size before it is read.
+constexpr std::uint64_t kMaxConfigBytes = std::uint64_t{1} << 20;
+
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec))
-        throw ConfigError(path + ": cannot open config file: is a directory");
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) throw ConfigError(path + ": cannot open config file: " + std::strerror(errno));
     std::string text;
-    char buf[1 << 14];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-    const bool failed = std::ferror(f) != 0;
-    const int err = errno;
-    std::fclose(f);
-    if (failed) throw ConfigError(path + ": cannot read config file: " + std::strerror(err));
+    try {
+        // A regular file only (a FIFO would block, /dev/zero never end), and a
+        // bounded one: yaml-cpp holds the text and its node tree in memory.
+        text = read_file(path, kMaxConfigBytes);
+    } catch (const DataError& e) {
+        throw ConfigError(e.what());  // the config is the user's to fix: exit code 2
+    }
 
     // A file of the wrong kind, before YAML quotes its bytes back at the user.
     if (const auto nul = text.find('\0'); nul != std::string::npos)

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "latentlab/core/error.hpp"
+#include "latentlab/core/format.hpp"
 #include "latentlab/data/shuffle.hpp"
 #include "latentlab/linalg/blas.hpp"
 
@@ -56,9 +57,11 @@ std::vector<std::int32_t> read_labels(const RawTensor& raw, std::size_t expected
     std::vector<std::int32_t> out(expected);
     for (std::size_t i = 0; i < expected; ++i) {
         const double v = raw.at(i);
-        if (!std::isfinite(v) || v != std::floor(v) || v < 0 || v > 1e9)
-            throw DataError(origin + ": label " + std::to_string(i) +
-                            " is not a non-negative integer");
+        const bool integer = std::isfinite(v) && v == std::floor(v) && v >= 0;
+        if (!integer || v > 1e9)
+            throw DataError(origin + ": label at row " + std::to_string(i) + " is " + format_shortest(v) +
+                            (integer ? ", larger than 10^9 (labels are class numbers)" : ", not a non-negative integer") +
+                            " (rows 0-based, as numpy indexes)");
         out[i] = static_cast<std::int32_t>(v);
     }
     return out;

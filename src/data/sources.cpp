@@ -2,6 +2,9 @@
 // that make_dataset turns into a Dataset.
 #include "latentlab/data/sources.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstring>
 #include <string>
 
@@ -19,13 +22,16 @@ bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-void check_is_file(const std::string& path) {
-    if (!file_exists(path)) throw DataError(path + ": no such file");
-    if (is_directory(path)) throw DataError(path + ": is a directory, expected a file");
+// A missing file in plain words. Every other reason a file cannot be read (a
+// directory, a FIFO or device, a symlink loop, permissions) is named by the
+// reader, which checks the kind before it opens and never blocks.
+void check_not_missing(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) throw DataError(path + ": no such file");
 }
 
 RawTensor read_any(const std::string& path, const std::string& format) {
-    check_is_file(path);
+    check_not_missing(path);
     if (format == "npy" || (format.empty() && ends_with(path, ".npy"))) return read_npy(path);
     if (format == "csv" || (format.empty() && ends_with(path, ".csv"))) return read_csv(path);
     return read_idx(path);
@@ -79,7 +85,7 @@ Dataset<T> load_dataset(const DataOptions& cfg, std::uint64_t seed) {
     const std::string fmt = (cfg.source == "npy" || cfg.source == "csv") ? cfg.source : "idx";
     RawTensor images;
     if (fmt == "csv") {
-        check_is_file(files.images);
+        check_not_missing(files.images);
         std::vector<std::size_t> row_lines;
         images = read_csv(files.images, &row_lines);
         check_csv_finite(images, row_lines, files.images);

@@ -40,7 +40,9 @@ RawTensor read_csv(const std::string& path) { return read_csv(path, nullptr); }
 
 RawTensor read_csv(const std::string& path, std::vector<std::size_t>* row_lines) {
     if (row_lines) row_lines->clear();
-    const std::string text = read_file(path);  // DataError for missing, unreadable, directory
+    // DataError for a missing or unreadable file, a directory, a FIFO or device,
+    // and a file larger than memory can hold (by its size, before reading).
+    const std::string text = read_file(path);
     const char* const base = text.c_str();
     const std::size_t n = text.size();
 

@@ -1,8 +1,16 @@
 // IDX reader/writer. The header is validated against what the file can hold
 // before the data buffer is allocated: for a plain file against its length,
-// for a gzip file against the ISIZE trailer (uncompressed size mod 2^32), the
-// deflate expansion limit and a hard cap. Only then is the buffer allocated,
-// filled with one bulk read and byte-swapped in place.
+// for a gzip file against the deflate expansion limit and a hard cap; for
+// both against the memory this machine has. A plain file is then read with
+// one bulk read. A gzip file is inflated into a buffer that is reserved, not
+// filled, ahead of the data, so that a header claiming more than the stream
+// holds costs only what the stream holds; and it is inflated to one byte past
+// the header's size and no further, so that a gzip bomb behind a true header
+// costs nothing either.
+// Concatenated gzip members (`cat a.gz b.gz`) are read as the concatenation,
+// as gunzip does; so the ISIZE trailer, which is the last member's alone,
+// says nothing about the whole and is not used. The elements are then
+// byte-swapped in place.
 #include "latentlab/io/idx.hpp"
 
 #include <zlib.h>
@@ -13,6 +21,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +41,9 @@ constexpr std::uint64_t kMaxGzipTotalBytes = std::uint64_t{16} << 30;
 // Deflate cannot expand by more than 1032:1 (RFC 1951: 258-byte matches
 // coded in 2 bits); a header claiming more than that is not what the file holds.
 constexpr std::uint64_t kMaxDeflateRatio = 1032;
+// A gzip'd IDX is inflated this much at a time: the buffer's memory is
+// touched only as far as the stream has delivered data.
+constexpr std::size_t kInflateChunk = std::size_t{64} << 20;
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
     throw DataError(path + ": " + what);
@@ -168,6 +180,9 @@ RawTensor read_plain(int fd, std::uint64_t file_size, const std::string& path) {
     if (data_bytes < held)
         fail(path, "trailing bytes: header says " + std::to_string(data_bytes) + " bytes of data (" +
                        shape_string(t.shape, t.dtype) + "), file holds " + std::to_string(held));
+    check_fits_in_memory(path, data_bytes,
+                         "header says " + std::to_string(data_bytes) + " bytes of data (" +
+                             shape_string(t.shape, t.dtype) + ")");
 
     t.bytes.resize(static_cast<std::size_t>(data_bytes));
     const std::size_t got = read_up_to(fd, t.bytes.data(), t.bytes.size(), path);
@@ -222,11 +237,6 @@ std::size_t gz_read_up_to(gzFile gz, unsigned char* buf, std::size_t n, const st
 RawTensor read_gzip(int fd, std::uint64_t file_size, const std::string& path, FileDescriptor& owner) {
     // Smallest gzip stream: 10-byte header, 2-byte empty deflate block, 8-byte trailer.
     if (file_size < 20) fail(path, "truncated gzip file (" + std::to_string(file_size) + " bytes)");
-    unsigned char trailer[4];
-    if (pread_up_to(fd, trailer, 4, static_cast<off_t>(file_size - 4), path) < 4)
-        fail(path, "truncated gzip file (cannot read its size trailer)");
-    const std::uint32_t isize = std::uint32_t{trailer[0]} | (std::uint32_t{trailer[1]} << 8) |
-                                (std::uint32_t{trailer[2]} << 16) | (std::uint32_t{trailer[3]} << 24);
 
     GzCloser g;
     g.gz = gzdopen(fd, "rb");
@@ -251,16 +261,23 @@ RawTensor read_gzip(int fd, std::uint64_t file_size, const std::string& path, Fi
     if (total > file_size * kMaxDeflateRatio + 1024)
         fail(path, "truncated or corrupt: " + claim + ", more than a gzip file of " + std::to_string(file_size) +
                        " bytes can hold");
-    if (static_cast<std::uint32_t>(total) != isize)
-        fail(path, "truncated or corrupt: gzip size trailer says " + std::to_string(isize) +
-                       " bytes uncompressed (mod 2^32), the IDX header implies " +
-                       std::to_string(static_cast<std::uint32_t>(total)));
+    check_fits_in_memory(path, data_bytes, claim);
 
-    t.bytes.resize(static_cast<std::size_t>(data_bytes));
-    const std::size_t got = gz_read_up_to(g.gz, t.bytes.data(), t.bytes.size(), path);
-    if (got < t.bytes.size())
-        fail(path, "truncated: " + claim + ", the gzip stream holds " + std::to_string(got));
-    // Reading past the data also makes zlib check the stream's CRC and length.
+    // Reserved address space, not memory: pages are touched chunk by chunk below.
+    try {
+        t.bytes.reserve(static_cast<std::size_t>(data_bytes));
+    } catch (const std::bad_alloc&) {
+        fail(path, claim + ", more than can be allocated");
+    }
+    while (t.bytes.size() < data_bytes) {
+        const std::size_t at = t.bytes.size();
+        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kInflateChunk, data_bytes - at));
+        t.bytes.resize(at + want);
+        const std::size_t got = gz_read_up_to(g.gz, t.bytes.data() + at, want, path);
+        if (got < want)
+            fail(path, "truncated: " + claim + ", the gzip stream holds " + std::to_string(at + got));
+    }
+    // Reading past the data also makes zlib check the (last) member's CRC and length.
     unsigned char extra;
     if (gz_read_up_to(g.gz, &extra, 1, path) != 0)
         fail(path, "trailing bytes after the " + std::to_string(data_bytes) + " bytes of data the header declares");

@@ -4,8 +4,8 @@
 //     {'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }
 // padded with spaces and '\n' so that the data starts at a multiple of 64,
 // then the elements in C order. We parse that dict with a small strict
-// parser (no eval), check the data length against the shape before
-// allocating, and read the data in one bulk read.
+// parser (no eval), check the data length against the shape and the
+// machine's memory before allocating, and read the data in one bulk read.
 #include "latentlab/io/npy.hpp"
 
 #include <algorithm>
@@ -341,6 +341,9 @@ RawTensor read_npy(const std::string& path) {
     if (data_bytes < held)
         fail(path, "trailing bytes: shape " + shape_repr(t.shape) + " of " + printable(h.descr) + " needs " +
                        std::to_string(data_bytes) + " bytes of data, file holds " + std::to_string(held));
+    check_fits_in_memory(path, data_bytes,
+                         "shape " + shape_repr(t.shape) + " of " + printable(h.descr) + " needs " +
+                             std::to_string(data_bytes) + " bytes of data");
 
     t.bytes.resize(static_cast<std::size_t>(data_bytes));
     const std::size_t got = read_up_to(f.fd, t.bytes.data(), t.bytes.size(), path);

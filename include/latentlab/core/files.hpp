@@ -15,8 +15,11 @@ namespace latentlab {
 // the file and the OS error.
 void write_file_atomic(const std::string& path, const std::string& content, bool durable = true);
 
-// Whole file as bytes; DataError naming the file if it cannot be read.
-std::string read_file(const std::string& path);
+// The whole of a regular file (open_regular_file's checks), refused by its
+// size before a byte is read when it is larger than `max_bytes` or than
+// memory_budget(); a file that grows while it is read is read up to the same
+// limit. DataError naming the file (and the limit).
+std::string read_file(const std::string& path, std::uint64_t max_bytes = UINT64_MAX);
 
 // Closes a POSIX file descriptor when it goes out of scope.
 struct FileDescriptor {
@@ -27,9 +30,24 @@ struct FileDescriptor {
     ~FileDescriptor();
 };
 
-// Opens `path` for reading into `f` and returns its size; DataError naming the
-// file if it cannot be opened or is a directory or not a regular file.
+// Opens `path` for reading into `f` and returns its size, if it is a regular
+// file. Never blocks: the kind is checked by stat before opening (a device is
+// not even opened), and the open itself is O_NONBLOCK and checked again by
+// fstat (a FIFO swapped in between would otherwise wait for a writer forever).
+// DataError naming the file: "is a directory, expected a file", "not a regular
+// file (a FIFO)" (or a character device, ...), "cannot open: <OS error>", a
+// symlink loop (ELOOP) named as one.
 std::uint64_t open_regular_file(const std::string& path, FileDescriptor& f);
+
+// The most memory one file's contents may take once read: half this
+// machine's physical memory, or of the cgroup's memory limit when that is
+// lower. A larger file can only end in bad_alloc or the OOM killer, after
+// minutes of reading; the readers refuse it up front instead.
+std::uint64_t memory_budget();
+
+// DataError "<path>: <what>, more than ... memory ..." if `bytes` exceeds
+// memory_budget(); `what` says what needs them ("header says N bytes of data").
+void check_fits_in_memory(const std::string& path, std::uint64_t bytes, const std::string& what);
 
 // Reads up to n bytes from fd at its current offset (retrying short reads and
 // EINTR); returns fewer only at end of file. DataError naming `path` on error.
