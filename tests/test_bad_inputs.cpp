@@ -53,25 +53,8 @@ RawTensor u8_tensor(std::vector<std::size_t> shape, std::uint8_t modulo) {
     return t;
 }
 
-// The base config (line numbers matter to the expectations below):
-//  1 seed   2 data   3 source   4 path   5 model   6 latent_dim   7 dtype
-//  8 optim  9 type  10 lr      11 train 12 epochs 13 batch_size  14 threads
-std::string base_yaml(const std::string& source, const std::string& path) {
-    return "seed: 1\n"
-           "data:\n"
-           "  source: " + source + "\n"
-           "  path: " + path + "\n"
-           "model:\n"
-           "  latent_dim: 3\n"
-           "  dtype: float64\n"
-           "optim:\n"
-           "  type: adam\n"
-           "  lr: 0.01\n"
-           "train:\n"
-           "  epochs: 2\n"
-           "  batch_size: 20\n"
-           "  threads: 1\n";
-}
+// The base config (line numbers matter to the expectations below: test_util.hpp).
+std::string base_yaml(const std::string& source, const std::string& path) { return small_run_yaml(source, path); }
 
 // `text` with the first `from` replaced by `to` (the case must match).
 std::string edit(std::string text, const std::string& from, const std::string& to) {

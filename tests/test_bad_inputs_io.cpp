@@ -44,23 +44,8 @@ constexpr int kTimeoutSeconds = 20;
 
 // ---- files -------------------------------------------------------------------------
 
-// A small autoencoder run on `path` (data.source `source`), with `labels` if given.
 std::string config_yaml(const std::string& source, const std::string& path, const std::string& labels = "") {
-    return "seed: 1\n"
-           "data:\n"
-           "  source: " + source + "\n"
-           "  path: " + path + "\n" +
-           (labels.empty() ? "" : "  labels: " + labels + "\n") +
-           "model:\n"
-           "  latent_dim: 3\n"
-           "  dtype: float64\n"
-           "optim:\n"
-           "  type: adam\n"
-           "  lr: 0.01\n"
-           "train:\n"
-           "  epochs: 2\n"
-           "  batch_size: 20\n"
-           "  threads: 1\n";
+    return small_run_yaml(source, path, labels);
 }
 
 // Writes d/c.yaml and returns the usual arguments: --config d/c.yaml --out d/run.

@@ -360,6 +360,29 @@ inline Outcome run_train(const std::string& args, const std::string& dir, int ti
     return o;
 }
 
+// The small autoencoder run the bad-input tests start from, on `path`
+// (data.source `source`), with `labels` if given. Line numbers matter to the
+// expectations of tests/test_bad_inputs.cpp:
+//  1 seed   2 data   3 source   4 path   5 model   6 latent_dim   7 dtype
+//  8 optim  9 type  10 lr      11 train 12 epochs 13 batch_size  14 threads
+inline std::string small_run_yaml(const std::string& source, const std::string& path, const std::string& labels = "") {
+    return "seed: 1\n"
+           "data:\n"
+           "  source: " + source + "\n"
+           "  path: " + path + "\n" +
+           (labels.empty() ? "" : "  labels: " + labels + "\n") +
+           "model:\n"
+           "  latent_dim: 3\n"
+           "  dtype: float64\n"
+           "optim:\n"
+           "  type: adam\n"
+           "  lr: 0.01\n"
+           "train:\n"
+           "  epochs: 2\n"
+           "  batch_size: 20\n"
+           "  threads: 1\n";
+}
+
 inline int count_lines(const std::string& s) {
     int n = 0;
     for (char c : s) n += c == '\n';
