@@ -628,6 +628,19 @@ TEST(Csv, RaggedRowNamesTheLine) {
     EXPECT_DATA_ERROR(read_csv(path), path + ":1: column 3: '' is not a number");
 }
 
+// A header has no number at all; a first data row with one typo is an error
+// naming the cell, not a "header" silently dropped.
+TEST(Readers, CsvFirstRowWithATypoIsNotAHeader) {
+    const std::string path = scratch("readers_csv_typo") + "/d.csv";
+    write_file(path, "1.5,2x,3\n4,5,6\n");
+    EXPECT_DATA_ERROR(read_csv(path), path + ":1: column 2: '2x' is not a number");
+    write_file(path, "a,b,c\n4,5,6\n");
+    const RawTensor t = read_csv(path);
+    EXPECT_EQ(t.shape, (std::vector<std::size_t>{1, 3}));
+    write_file(path, "x1,2,x3\n4,5,6\n");  // a number among the names: a data row with typos
+    EXPECT_DATA_ERROR(read_csv(path), path + ":1: column 1: 'x1' is not a number");
+}
+
 TEST(Csv, NonNumericCellNamesLineAndColumn) {
     const std::string path = tmp_path("text.csv");
     write_file(path, "h1,h2\n1,2\n3, abc \n");

@@ -81,7 +81,11 @@ RawTensor read_csv(const std::string& path, std::vector<std::size_t>* row_lines)
         double v = 0.0;
         if (first_line) {
             first_line = false;
-            if (!parse_number(cells[0].first, cells[0].second, v)) {  // a header line
+            // A header has no number in any cell; a first row with some
+            // numbers and a typo is data, and its bad cell is named below.
+            bool any_number = false;
+            for (const auto& cell : cells) any_number = any_number || parse_number(cell.first, cell.second, v);
+            if (!any_number) {  // a header line
                 header_line = line_no;
                 cols = cells.size();
                 cols_line = line_no;

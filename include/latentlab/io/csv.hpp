@@ -1,6 +1,7 @@
 // Numeric CSV: one sample per row, comma-separated (spaces around cells are
-// ignored), optional header line (detected when its first cell is not a
-// number), '#' comment lines skipped. Every row must have the same number of
+// ignored), optional header line (a first line with no number in any cell:
+// a first row with numbers and a typo is data, and the typo an error), '#'
+// comment lines skipped. Every row must have the same number of
 // cells. Result is an f64 RawTensor of shape {rows, cols}.
 #pragma once
 #include <string>
