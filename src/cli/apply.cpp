@@ -1,7 +1,9 @@
 #include "apply.hpp"
 
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 #include <type_traits>
 
 #include "latentlab/analysis/gplvm_projection.hpp"
@@ -40,7 +42,8 @@ void load_parameters(const std::string& dir, Model<T>& model) {
 
 template <class T>
 int apply_typed(const ApplyOptions& opt, const Config& cfg) {
-    blas::set_threads(static_cast<int>(cfg.train.threads));
+    const long cores = static_cast<long>(std::max(1u, std::thread::hardware_concurrency()));
+    blas::set_threads(static_cast<int>(std::min(cfg.train.threads, cores)));
     // The new rows, prepared as the training rows were, in input order.
     DataConfig dc = cfg.data;
     dc.path = opt.data;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <random>
 #include <set>
+#include <thread>
 #include <cerrno>
 #include <csignal>
 #include <sys/types.h>
@@ -225,7 +226,12 @@ template <class T>
 int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdlog::logger> log) {
     const Config& cfg = setup.cfg;
     const auto t0 = Clock::now();
-    blas::set_threads(static_cast<int>(cfg.train.threads));
+    // More threads than cores only adds contention (and OpenBLAS's per-thread
+    // buffers can exhaust an address-space limit): use at most the cores.
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (cfg.train.threads > cores)
+        log->warn("train.threads {} is more than the {} cores here: using {}", cfg.train.threads, cores, cores);
+    blas::set_threads(static_cast<int>(std::min<long>(cfg.train.threads, cores)));
     const int threads = blas::threads();
     if (cfg.model.type == "gplvm" && cfg.data.test_fraction > 0)
         throw ConfigError("data.test_fraction must be 0 for model.type gplvm (it models every point it is given)");
