@@ -4,17 +4,28 @@
 Usage: plot_run.py RUN_DIR [--out DIR]
 
 Reads from RUN_DIR:
-  metrics.csv          epoch,step,train_loss,test_loss,grad_norm,lr,seconds (required)
+  metrics.csv          epoch,step,train_loss,test_loss,grad_norm,lr,seconds,... (required)
   summary.json         final_loss, optimal_loss, loss_ratio, principal_angles_deg, ... (optional)
-  W.npy                the learned m x n matrix (optional)
-  pca_components.npy   the top-m eigenvectors as rows, m x n (optional)
+  W.npy                autoencoders: the learned m x n matrix (optional)
+  pca_components.npy   autoencoders: the top-m eigenvectors as rows, m x n (optional)
+  X.npy                GPLVM: the latents, N x q; with labels.npy and pca_latent.npy
 
 Writes into DIR (default RUN_DIR):
   loss_curve.png   train (and test) loss on a log axis with the PCA optimum L*,
                    and the relative excess loss L/L* - 1 on a log axis
+                   (GPLVM: the log-likelihood, and its gap to the analytic maximum)
   components.png   rows of W; the PCA directions projected onto span(W) (the
                    rotation of W that best matches them); the PCA directions.
-                   28x28 images when n is a perfect square, line plots otherwise.
+                   side x side images when n is a perfect square (784: 28x28),
+                   line plots otherwise.
+  accuracy.png     train and test accuracy per epoch, when metrics.csv has
+                   train_accuracy / test_accuracy columns (the mlp)
+  latent.png       GPLVM: the latents next to PCA's. With q > 2, the two most
+                   relevant dimensions (rbf_ard: the two smallest lengthscales;
+                   otherwise the two of largest variance), named on the axes.
+                   Integer labels (at most 20 values): one colour per class and
+                   a legend; other labels (e.g. a swiss roll's t): a colormap
+                   and a colorbar.
 
 Needs numpy and matplotlib (Debian: python3-numpy python3-matplotlib). When
 started by a Python without them, it re-runs itself with /usr/bin/python3.
@@ -36,6 +47,7 @@ try:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import matplotlib.ticker
+    import matplotlib.colors
 except ImportError as _e:
     _system = "/usr/bin/python3"
     if (os.path.exists(_system)
@@ -322,11 +334,10 @@ def plot_components(run_name, W, U, summary, out_path):
     plt.close(fig)
 
 
-# ----------------------------------------------------------------- main
+# ----------------------------------------------------------------- likelihood
 
 def plot_likelihood(run_name, metrics, summary, out_path):
     """GPLVM: log-likelihood per iteration, with the analytic maximum if known."""
-    import matplotlib.pyplot as plt
     if "log_likelihood" in metrics:
         ll_all = metrics["log_likelihood"]
     else:
@@ -357,33 +368,272 @@ def plot_likelihood(run_name, metrics, summary, out_path):
     plt.close(fig)
 
 
-def plot_latent(run_name, X, Z_pca, labels, summary, out_path):
-    """GPLVM latents (first two dimensions) next to PCA's, coloured by label."""
-    import matplotlib.pyplot as plt
-    panels = [("GPLVM latent X (kernel %s)" % summary.get("kernel", "?"), X, summary.get("knn_error"))]
-    if Z_pca is not None:
-        panels.append(("PCA to the same dimension", Z_pca, summary.get("pca_knn_error")))
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 5.6), squeeze=False)
-    for ax, (title, Z, err) in zip(axes[0], panels):
-        if Z.ndim != 2 or Z.shape[1] < 2:
-            ax.text(0.5, 0.5, "latent dimension < 2: nothing to scatter", ha="center", transform=ax.transAxes)
+# ----------------------------------------------------------------- latents and labels
+
+MAX_CLASSES = 20  # integer labels with at most this many values: a legend; else a colorbar
+
+
+def _colormap(name):
+    try:
+        return matplotlib.colormaps[name]
+    except (AttributeError, KeyError):
+        return plt.get_cmap(name)
+
+
+def ard_lengthscales(q, summary, metrics=None):
+    """The q lengthscales lengthscale_0..lengthscale_{q-1} of an ARD kernel:
+    summary.json's, else the last metrics.csv row where all are finite and
+    positive. None when the run has no such columns (not an ARD kernel)."""
+    keys = [f"lengthscale_{k}" for k in range(q)]
+    vals = [summary_number(summary or {}, k) for k in keys]
+    if all(v is not None and v > 0 for v in vals):
+        return np.array(vals, dtype=float)
+    if metrics and all(k in metrics for k in keys):
+        cols = np.column_stack([metrics[k] for k in keys])
+        ok = np.isfinite(cols).all(axis=1) & (cols > 0).all(axis=1)
+        if ok.any():
+            return cols[ok][-1]
+    return None
+
+
+def latent_axes(Z, summary=None, metrics=None, name="latent", ard=True):
+    """The two columns of Z (N x q, q >= 2) to scatter, as
+    (i, j, x label, y label, note): 0-based indices, axis labels naming the
+    1-based dimensions, and a note ("" for q = 2) saying why these two. With
+    ARD lengthscales (ard=True and lengthscale_0.. in summary/metrics) the
+    two smallest lengthscales (the most relevant dimensions); otherwise the
+    two columns of largest variance."""
+    q = Z.shape[1]
+    ls = ard_lengthscales(q, summary, metrics) if ard and q >= 2 else None
+    if ls is not None:
+        i, j = (int(k) for k in np.argsort(ls, kind="stable")[:2])
+        xl = f"{name} {i + 1} (lengthscale {ls[i]:.3g})"
+        yl = f"{name} {j + 1} (lengthscale {ls[j]:.3g})"
+        note = (f"dimensions {i + 1} and {j + 1} of q = {q}: the two smallest ARD lengthscales"
+                if q > 2 else "")
+        return i, j, xl, yl, note
+    if q == 2:
+        return 0, 1, f"{name} 1", f"{name} 2", ""
+    with np.errstate(invalid="ignore"):
+        var = np.array([np.nanvar(c) if np.isfinite(c).any() else -np.inf for c in Z.T])
+    i, j = (int(k) for k in np.argsort(-var, kind="stable")[:2])
+    note = f"dimensions {i + 1} and {j + 1} of q = {q}: the two of largest variance"
+    return i, j, f"{name} {i + 1} (variance {var[i]:.3g})", f"{name} {j + 1} (variance {var[j]:.3g})", note
+
+
+def read_labels(path):
+    """labels.npy as a 1-D float array, or None (absent or unreadable)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        lab = np.load(path, allow_pickle=False)
+        return np.asarray(lab, dtype=float).reshape(-1)
+    except (OSError, ValueError, TypeError) as e:
+        print(f"{PROG}: warning: ignoring {path}: {e}", file=sys.stderr)
+        return None
+
+
+def label_kind(labels):
+    """'classes' for integer labels with at most MAX_CLASSES values,
+    'continuous' for any other finite labels, 'none' without labels."""
+    if labels is None or len(labels) == 0:
+        return "none"
+    fin = np.isfinite(labels)
+    if not fin.any():
+        return "none"
+    if (fin.all() and np.array_equal(labels, np.round(labels))
+            and len(np.unique(labels)) <= MAX_CLASSES):
+        return "classes"
+    return "continuous"
+
+
+def integer_labels(labels):
+    """True when every label is a finite integer (1-NN errors are about classes)."""
+    return (labels is not None and len(labels) > 0 and np.isfinite(labels).all()
+            and np.array_equal(labels, np.round(labels)))
+
+
+def class_colours(k):
+    return _colormap("tab10" if k <= 10 else "tab20")(np.arange(k))
+
+
+def _class_name(v):
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def class_legend_handles(classes):
+    from matplotlib.lines import Line2D
+    colours = class_colours(len(classes))
+    return [Line2D([], [], marker="o", ls="", color=colours[k], label=_class_name(c))
+            for k, c in enumerate(classes)]
+
+
+def scatter_latent(ax, Z, i, j, labels, kind, s, classes=None, norm=None):
+    """Scatters columns i, j of Z coloured by labels: one colour per class
+    (kind 'classes', colours indexed by position in `classes`) or a
+    continuous colormap (kind 'continuous', `norm`; returns the mappable for
+    a colorbar). Points are drawn in a fixed random order so that no class
+    is painted last on top of the others."""
+    order = np.random.default_rng(0).permutation(len(Z))
+    if kind == "classes":
+        colours = class_colours(len(classes))[np.searchsorted(classes, labels)]
+        ax.scatter(Z[order, i], Z[order, j], c=colours[order], s=s, alpha=0.8, linewidths=0)
+        return None
+    if kind == "continuous":
+        fin = np.isfinite(labels)
+        if (~fin).any():
+            ax.scatter(Z[~fin, i], Z[~fin, j], color="0.75", s=s, linewidths=0,
+                       label="label not finite")
+        order = order[fin[order]]
+        return ax.scatter(Z[order, i], Z[order, j], c=labels[order], cmap="viridis", norm=norm,
+                          s=s, alpha=0.9, linewidths=0)
+    ax.scatter(Z[:, i], Z[:, j], s=s, linewidths=0)
+    return None
+
+
+def label_colouring(label_sets):
+    """For panels whose labels are label_sets (arrays or None): (kinds, classes,
+    norms), per panel the kind ('none', 'classes', 'continuous') and norm
+    (continuous: its own colour range), and the classes shared by the
+    'classes' panels, so that one colour means one class across them (more
+    than MAX_CLASSES in all: those panels get a colormap too)."""
+    kinds = [label_kind(l) for l in label_sets]
+    class_sets = [l for l, k in zip(label_sets, kinds) if k == "classes"]
+    classes = np.unique(np.concatenate(class_sets)) if class_sets else None
+    if classes is not None and len(classes) > MAX_CLASSES:
+        kinds = ["continuous" if k == "classes" else k for k in kinds]
+        classes = None
+    norms = []
+    for l, k in zip(label_sets, kinds):
+        if k != "continuous":
+            norms.append(None)
             continue
-        if labels is not None and len(labels) == len(Z):
-            sc = ax.scatter(Z[:, 0], Z[:, 1], c=labels, cmap="tab10", s=4, vmin=-0.5, vmax=9.5)
-            cb = fig.colorbar(sc, ax=ax, ticks=range(10))
-            cb.set_label("label")
-        else:
-            ax.scatter(Z[:, 0], Z[:, 1], s=4)
-        if err is not None:
+        fin = l[np.isfinite(l)]
+        lo, hi = float(fin.min()), float(fin.max())
+        norms.append(matplotlib.colors.Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1))
+    return kinds, classes, norms
+
+
+def draw_latent_panels(panels, suptitle=None, label_name="label"):
+    """panels: [(title, Z (N x q) or None, labels or None, (i, j, xl, yl, note) or None,
+    1-NN error or None)]. Returns the figure: one scatter per panel, a
+    shared class legend below (integer classes) or a colorbar beside each
+    panel (other labels)."""
+    label_sets = [l if (Z is not None and l is not None and len(l) == len(Z)) else None
+                  for _, Z, l, _, _ in panels]
+    kinds, classes, norms = label_colouring(label_sets)
+    n = len(panels)
+    bars = kinds.count("continuous")
+    fig, axes = plt.subplots(1, n, figsize=(5.8 * n + 0.8 * bars, 5.8), squeeze=False)
+    for ax, (title, Z, _, axes_spec, err), labels, kind, norm in zip(
+            axes[0], panels, label_sets, kinds, norms):
+        if Z is None or Z.ndim != 2 or Z.shape[1] < 2:
+            ax.text(0.5, 0.5, "latent dimension < 2: nothing to scatter", ha="center",
+                    va="center", transform=ax.transAxes)
+            ax.set_title(title, fontsize=10)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        i, j, xl, yl, note = axes_spec or latent_axes(Z)
+        s = 3 if len(Z) > 3000 else 8
+        sc = scatter_latent(ax, Z, i, j, labels, kind, s, classes, norm)
+        if sc is not None:
+            fig.colorbar(sc, ax=ax).set_label(label_name)
+        if note:
+            title += "\n" + note
+        if err is not None and (labels is None or integer_labels(labels)):
             title += f"\nleave-one-out 1-NN error {err:.3f}"
-        ax.set_title(title)
-        ax.set_xlabel("latent 1")
-        ax.set_ylabel("latent 2")
-    fig.suptitle(run_name)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+        ax.tick_params(labelsize=8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    if "classes" in kinds:
+        rows = 1 if len(classes) <= 10 else 2
+        fig.legend(handles=class_legend_handles(classes), loc="lower center",
+                   ncol=math.ceil(len(classes) / rows), title=label_name, fontsize=9,
+                   bbox_to_anchor=(0.5, 0.0))
+        fig.tight_layout(rect=(0, 0.09 + 0.05 * rows, 1, 1))
+    else:
+        fig.tight_layout()
+    return fig
+
+
+def plot_latent(run_name, X, Z_pca, labels, summary, out_path, metrics=None):
+    """GPLVM latents next to PCA's, coloured by label. With q > 2, the two
+    most relevant dimensions of each (see latent_axes)."""
+    kernel = summary.get("kernel", "?")
+    panels = [(f"GPLVM latent X (kernel {kernel})", X, labels,
+               latent_axes(X, summary, metrics) if X.ndim == 2 and X.shape[1] >= 2 else None,
+               summary_number(summary, "knn_error"))]
+    if Z_pca is not None:
+        panels.append(("PCA to the same dimension", Z_pca, labels,
+                       latent_axes(Z_pca, name="PCA score", ard=False)
+                       if Z_pca.ndim == 2 and Z_pca.shape[1] >= 2 else None,
+                       summary_number(summary, "pca_knn_error")))
+    fig = draw_latent_panels(panels, suptitle=run_name)
+    fig.savefig(out_path, dpi=110)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------- accuracy
+
+def has_accuracy(metrics):
+    return any(c in metrics and np.isfinite(metrics[c]).any()
+               for c in ("train_accuracy", "test_accuracy"))
+
+
+def plot_accuracy(run_name, metrics, summary, out_path, target=None, title=None):
+    """Train and test accuracy (metrics.csv train_accuracy, test_accuracy) per
+    epoch, in percent, with an optional target line (e.g. 95)."""
+    epoch = metrics.get("epoch")
+    if epoch is not None and np.isfinite(epoch).all():
+        x, xlabel = epoch, "epoch"
+    else:
+        x, xlabel = np.arange(len(metrics["train_loss"]), dtype=float), "row of metrics.csv"
+    marker = "o" if len(x) <= 40 else None
+    fig, ax = plt.subplots(figsize=(7.2, 4.6))
+    shown = []
+    for col, label, c in (("train_accuracy", "train accuracy", "C0"),
+                          ("test_accuracy", "test accuracy (held out)", "C1")):
+        if col in metrics:
+            y = metrics[col] * 100
+            ok = np.isfinite(y)
+            if ok.any():
+                ax.plot(x[ok], y[ok], marker=marker, ms=3, lw=1.6, color=c, label=label)
+                shown.append(y[ok])
+    if target is not None:
+        ax.axhline(target, color="k", ls="--", lw=1, label=f"{target:g}% (target)")
+    # zoom past the initial (untrained) row when every later one is far above it
+    note = ""
+    if shown:
+        first = min(float(y[0]) for y in shown)
+        later = [float(v) for y in shown for v in y[1:]]
+        if later and min(later) > 20 and first < min(later) - 5:
+            lo = max(0.0, math.floor((min(min(later), target or 100.0) - 2) / 5) * 5)
+            note = " (the initial row below the axis)"
+        else:
+            lo = max(0.0, min(float(np.min(y)) for y in shown) - 2)
+        ax.set_ylim(lo, 100.5)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title("accuracy per epoch" + note)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    parts = []
+    for key, what in (("train_accuracy", "train"), ("test_accuracy", "test")):
+        v = summary_number(summary, key)
+        if v is not None:
+            parts.append(f"final {what} accuracy {v * 100:.2f}%")
+    fig.suptitle((title or run_name) + ("   —   " + ",  ".join(parts) if parts else ""))
     fig.tight_layout()
     fig.savefig(out_path, dpi=110)
     plt.close(fig)
 
+
+# ----------------------------------------------------------------- main
 
 def main(argv):
     ap = argparse.ArgumentParser(prog=PROG, description="Plot one LatentLab training run.")
@@ -413,29 +663,33 @@ def main(argv):
         written = []
         X = read_matrix(os.path.join(run_dir, "X.npy"), "X")
         if X is not None:  # a GPLVM run
-            import numpy as np
             loss_png = os.path.join(out_dir, "loss_curve.png")
             plot_likelihood(run_name, metrics, summary, loss_png)
             written.append(loss_png)
-            lab_path = os.path.join(run_dir, "labels.npy")
-            labels = np.load(lab_path) if os.path.isfile(lab_path) else None
+            labels = read_labels(os.path.join(run_dir, "labels.npy"))
+            if labels is not None and len(labels) != len(X):
+                print(f"{PROG}: warning: labels.npy has {len(labels)} values for {len(X)} "
+                      "latent rows; not colouring by label", file=sys.stderr)
+                labels = None
             Z = read_matrix(os.path.join(run_dir, "pca_latent.npy"), "PCA latent")
             latent_png = os.path.join(out_dir, "latent.png")
-            plot_latent(run_name, X, Z, labels, summary, latent_png)
+            plot_latent(run_name, X, Z, labels, summary, latent_png, metrics)
             written.append(latent_png)
-            for p in written:
-                print(p)
-            return 0
-        loss_png = os.path.join(out_dir, "loss_curve.png")
-        plot_loss(run_name, metrics, summary, loss_png)
-        written.append(loss_png)
-        if W is not None or U is not None:
-            comp_png = os.path.join(out_dir, "components.png")
-            plot_components(run_name, W, U, summary, comp_png)
-            written.append(comp_png)
         else:
-            print(f"{PROG}: no W.npy or pca_components.npy in {run_dir}; "
-                  "components.png not written", file=sys.stderr)
+            loss_png = os.path.join(out_dir, "loss_curve.png")
+            plot_loss(run_name, metrics, summary, loss_png)
+            written.append(loss_png)
+            if W is not None or U is not None:
+                comp_png = os.path.join(out_dir, "components.png")
+                plot_components(run_name, W, U, summary, comp_png)
+                written.append(comp_png)
+            elif str(summary.get("model", "")).endswith("autoencoder"):
+                print(f"{PROG}: no W.npy or pca_components.npy in {run_dir}; "
+                      "components.png not written", file=sys.stderr)
+        if has_accuracy(metrics):
+            acc_png = os.path.join(out_dir, "accuracy.png")
+            plot_accuracy(run_name, metrics, summary, acc_png)
+            written.append(acc_png)
     except PlotError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 1
