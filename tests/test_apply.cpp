@@ -167,3 +167,26 @@ TEST(Apply, BadInputIsOneLineAndWritesNothing) {
         EXPECT_EQ(slurp(run + "/W.npy"), before);
     }
 }
+
+// The new rows get the run's scale, not one guessed from their file type: a
+// run on u8 IDX pixels (scaled by 1/255) applied to the same pixels as a
+// float .npy of 0..255 gives the same codes.
+TEST(Apply, NewRowsGetTheRunsScale) {
+    const std::string d = scratch("apply_scale");
+    std::string pixels;
+    std::vector<double> as_float;
+    for (std::size_t i = 0; i < kRows * kDim; ++i) {
+        const auto v = static_cast<unsigned char>((i * 37 + 11) % 256);
+        pixels.push_back(static_cast<char>(v));
+        as_float.push_back(v);
+    }
+    write_file(d + "/data.idx", idx_header(0x08, {static_cast<std::uint32_t>(kRows), static_cast<std::uint32_t>(kDim)}) + pixels);
+    write_npy(d + "/same.npy", make_raw<double>(as_float.data(), {kRows, kDim}));
+    const std::string run = train_run(d, "data:\n  source: idx\n  path: " + d + "/data.idx\n"
+                                         "model:\n  latent_dim: 2\n  dtype: float64\n"
+                                         "train:\n  epochs: 1\n  threads: 1\n");
+    ASSERT_EQ(run_train("apply " + run + " --data " + d + "/data.idx --out " + d + "/a", d).code, 0);
+    const auto r = run_train("apply " + run + " --data " + d + "/same.npy --out " + d + "/b", d);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(slurp(d + "/a/codes.npy"), slurp(d + "/b/codes.npy"));
+}

@@ -127,6 +127,11 @@ TEST(RunDirectory, RefusedResumeChangesNothing) {
         EXPECT_EQ(snapshot(d + "/run"), before) << c.args << " changed the run directory";
         EXPECT_FALSE(fs::exists(d + "/elsewhere"));
     }
+    // A finished run has nothing to resume: refused, not a summary rewritten with nothing in it.
+    const auto done = run_train("--resume " + d + "/run", d);
+    EXPECT_EQ(done.code, 2) << done.err;
+    EXPECT_NE(done.err.find("already 3 of 3 epochs done"), std::string::npos) << done.err;
+    EXPECT_EQ(snapshot(d + "/run"), before);
     const auto ok = run_train("--resume " + d + "/run --set train.epochs=4", d);
     EXPECT_EQ(ok.code, 0) << ok.err;
 }

@@ -1,4 +1,5 @@
 #include "apply.hpp"
+#include "run_directory.hpp"
 
 #include <cstdio>
 #include <algorithm>
@@ -53,6 +54,11 @@ int apply_typed(const ApplyOptions& opt, const Config& cfg) {
     dc.test_fraction = 0;
     dc.center = false;
     dc.shuffle = false;
+    // The run's scale as applied (summary.json data_scale), not one guessed
+    // again from the new file's type (u8 IDX scales by 1/255, a float .npy not).
+    const std::string run_summary = file_exists(opt.run_dir + "/summary.json") ? read_file(opt.run_dir + "/summary.json") : "";
+    if (const auto at = run_summary.find("\"data_scale\": "); at != std::string::npos)
+        dc.scale = std::stod(run_summary.substr(at + 14));
     Dataset<T> rows = load_data<T>(dc, 0);
     const std::string mean_path = opt.run_dir + "/mean.npy";
     if (file_exists(mean_path)) {
@@ -67,7 +73,6 @@ int apply_typed(const ApplyOptions& opt, const Config& cfg) {
     }
 
     // The dimension the run was trained on (summary.json "dim").
-    const std::string run_summary = file_exists(opt.run_dir + "/summary.json") ? read_file(opt.run_dir + "/summary.json") : "";
     const auto at = run_summary.find("\"dim\": ");
     if (at != std::string::npos) {
         const std::size_t dim = std::stoul(run_summary.substr(at + 7));
@@ -88,6 +93,7 @@ int apply_typed(const ApplyOptions& opt, const Config& cfg) {
         if (rows.dim() != train.dim())
             throw DataError(opt.data + ": " + std::to_string(rows.dim()) + " columns, the run was trained on " +
                             std::to_string(train.dim()));
+        if (gp.kernel_params().type != KernelType::linear) gp.loss(train.train());  // the jitter training needed
         const GplvmProjection p = project(gp, train.train(), rows.all());
         outputs.push_back({"latent", make_raw<double>(p.latent.data(), {p.latent.shape()[0], p.latent.shape()[1]})});
         outputs.push_back({"log_likelihood", make_raw<double>(p.log_likelihood.data(), {p.log_likelihood.size()})});
@@ -126,6 +132,8 @@ int apply(const ApplyOptions& opt) {
         if (!fs::is_empty(opt.out_dir))
             throw ConfigError(opt.out_dir + ": not empty; apply writes into a new or empty directory");
     }
+    // Shared with other readers, never while a run writes its files.
+    const RunLock lock(opt.run_dir, /*shared=*/true);
     const Config cfg = load_config(opt.run_dir + "/config.yaml");
     if (cfg.model.dtype == "float64") return apply_typed<double>(opt, cfg);
     return apply_typed<float>(opt, cfg);

@@ -4,10 +4,17 @@
 // process at once, as without a handler (every file on disk is still whole:
 // writes are atomic).
 #pragma once
+#include <stdexcept>
 
 namespace latentlab::cli {
 
 void install_interrupt_handlers();
+
+// Thrown when a signal arrives before anything was written: the command ends
+// with one line and exit code 128 + the signal.
+struct Interrupted : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 // The signal received (SIGINT, SIGTERM), or 0.
 int interrupt_signal();
 

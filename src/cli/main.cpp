@@ -30,6 +30,9 @@ int exit_code(F&& command) {
     using namespace latentlab;
     try {
         return command();
+    } catch (const cli::Interrupted& e) {
+        std::fprintf(stderr, "interrupted: %s\n", e.what());
+        return 128 + cli::interrupt_signal();
     } catch (const ConfigError& e) {
         return fail(2, e.what());
     } catch (const NumericalError& e) {
@@ -99,7 +102,6 @@ int main(int argc, char** argv) {
     // A closed stdout (train ... | head -1) must not kill the run: the console
     // lines are lost, train.log and the run directory are complete.
     std::signal(SIGPIPE, SIG_IGN);
-    cli::install_interrupt_handlers();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -90,6 +90,16 @@ std::string absolute_path(const std::string& p) {
     return ec ? p : abs.lexically_normal().string();
 }
 
+// A new run (without --force) never replaces a finished or resumable one.
+void refuse_if_holds_a_run(const std::string& dir) {
+    const bool resumable = file_exists(dir + "/checkpoint.bin");
+    for (const char* f : {"checkpoint.bin", "summary.json", "metrics.csv"})
+        if (file_exists(dir + "/" + f))
+            throw ConfigError(dir + ": already holds a run; " +
+                              (resumable ? "continue it with --resume " + dir + ", " : std::string()) +
+                              "overwrite it with --force, or choose --out DIR");
+}
+
 RunSetup prepare(const RunOptions& opt) {
     RunSetup s;
     if (!opt.resume_dir.empty()) {
@@ -135,14 +145,7 @@ RunSetup prepare(const RunOptions& opt) {
     else if (!opt.config_path.empty()) s.dir = "runs/" + fs::path(opt.config_path).stem().string();
     else s.dir = "runs/" + s.cfg.model.type;
     s.cfg.output.dir = s.dir;
-    if (!opt.force) {
-        const bool resumable = file_exists(s.dir + "/checkpoint.bin");
-        for (const char* f : {"checkpoint.bin", "summary.json", "metrics.csv"})
-            if (file_exists(s.dir + "/" + f))
-                throw ConfigError(s.dir + ": already holds a run; " +
-                                  (resumable ? "continue it with --resume " + s.dir + ", " : std::string()) +
-                                  "overwrite it with --force, or choose --out DIR");
-    }
+    if (!opt.force) refuse_if_holds_a_run(s.dir);
     return s;
 }
 
@@ -257,6 +260,12 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     StartPoint start;
     if (setup.resume) {
         start = load_checkpoint<T>(setup.dir + "/checkpoint.bin", *model, *optimizer);
+        if (start.epoch >= run_length(cfg))
+            throw ConfigError(setup.dir + ": already " + std::to_string(start.epoch) + " of " +
+                              std::to_string(run_length(cfg)) + (full_batch ? " iterations" : " epochs") +
+                              " done; to continue, raise " + (full_batch ? "optim.max_iterations" : "train.epochs") +
+                              " (--set " + (full_batch ? "optim.max_iterations=" : "train.epochs=") +
+                              std::to_string(start.epoch + 10) + ")");
     } else {
         std::mt19937_64 rng(static_cast<std::uint64_t>(cfg.seed));
         model->init_from_data(data.train(), rng);
@@ -272,12 +281,18 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     if (existed) {
         if (!is_directory(setup.dir)) throw DataError(setup.dir + ": exists and is not a directory (--out names a run directory)");
         lock = RunLock(setup.dir);
+        // Again under the lock: another run may have finished here meanwhile.
+        if (!setup.resume && !opt.force) refuse_if_holds_a_run(setup.dir);
         owned = read_manifest(setup.dir);
         // A run from before manifests: its own files are the fixed names.
         if (owned.empty() && (file_exists(setup.dir + "/checkpoint.bin") || file_exists(setup.dir + "/summary.json")))
             owned = {"config.yaml", "train.log", "metrics.csv", "checkpoint.bin", "summary.json"};
         check_outputs(setup.dir, planned, owned);
     }
+
+    if (const int sig = interrupt_signal())  // Ctrl-C while the data loaded: nothing written
+        throw Interrupted(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                          " before training started: nothing was written");
 
     // 3. The run directory: from here on the command has been accepted.
     make_directories(setup.dir);
@@ -359,7 +374,8 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     if (result.partial_epoch) model->params() = on_signal.last_complete();
     save_params_npy(setup.dir, *model);
 
-    const int signal = interrupt_signal();
+    // A signal counts when it stopped the run (not one after the last epoch).
+    const int signal = result.stopped_by_callback || result.partial_epoch ? interrupt_signal() : 0;
     const EpochRecord last = result.history.empty() ? EpochRecord{} : result.history.back();
     summary.set("status", signal                         ? "interrupted"
                           : result.stopped_by_callback ? "stopped"
@@ -414,6 +430,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
 }  // namespace
 
 int run(const RunOptions& opt) {
+    if (!opt.gradcheck) install_interrupt_handlers();
     auto log = make_logger(opt.quiet);
     const RunSetup setup = prepare(opt);
     const std::string file = setup.resume ? setup.dir + "/config.yaml" : opt.config_path;

@@ -17,10 +17,10 @@ namespace latentlab::cli {
 
 namespace fs = std::filesystem;
 
-RunLock::RunLock(const std::string& dir) {
+RunLock::RunLock(const std::string& dir, bool shared) {
     fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd_ < 0) throw DataError(dir + ": cannot open the run directory: " + std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (::flock(fd_, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
         const int err = errno;
         ::close(fd_);
         fd_ = -1;

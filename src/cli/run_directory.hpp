@@ -15,9 +15,10 @@ namespace latentlab::cli {
 class RunLock {
 public:
     RunLock() = default;
-    // Locks `dir` (which must exist). Throws DataError naming the directory if
-    // another process holds it.
-    explicit RunLock(const std::string& dir);
+    // Locks `dir` (which must exist): exclusively for a run, shared for a
+    // reader (train apply). Throws DataError naming the directory if another
+    // process holds it in the other mode.
+    explicit RunLock(const std::string& dir, bool shared = false);
     RunLock(RunLock&& other) noexcept;
     RunLock& operator=(RunLock&& other) noexcept;
     RunLock(const RunLock&) = delete;

@@ -75,6 +75,14 @@ void fsync_directory_of(const std::string& path) {
 }
 }  // namespace
 
+void sync_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    ::fsync(fd);
+    ::close(fd);
+    fsync_directory_of(path);
+}
+
 void write_file_atomic(const std::string& path, const std::string& content, bool durable) {
     const std::string tmp = path + ".tmp." + std::to_string(::getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -185,6 +185,7 @@ void CheckpointCallback<T>::flush(bool durable) {
         write_file_atomic(dir_ + "/checkpoint.bin", live_ ? checkpoint_bytes(*model_, *optimizer_, where_) : snapshot_,
                           durable);
     pending_ = false;
+    durable_ = durable;
     last_write_ = std::chrono::steady_clock::now();
     last_write_seconds_ = secs(last_write_ - t0);
     write_seconds_ += last_write_seconds_;
@@ -193,7 +194,14 @@ void CheckpointCallback<T>::flush(bool durable) {
 
 template <class T>
 void CheckpointCallback<T>::on_run_end(const TrainContext<T>&) {
-    flush(true);
+    if (pending_) {
+        flush(true);
+    } else if (!durable_ && model_) {  // written, not yet fsync'd
+        if (metrics_) sync_file(metrics_->path());
+        for (const auto& b : model_->blocks()) sync_file(dir_ + "/" + b.name + ".npy");
+        if (checkpoint_) sync_file(dir_ + "/checkpoint.bin");
+        durable_ = true;
+    }
 }
 
 template class ProgressCallback<float>;

@@ -144,7 +144,8 @@ TrainResult Trainer<T>::run(StartPoint start) {
             fail(std::string(std::isfinite(loss) ? "gradient" : "loss") + " is not finite (" +
                      (std::isnan(loss) ? "NaN" : format_g(loss)) + "): the run diverged",
                  epoch);
-        if (first_loss > 0 && loss > 1e8 * first_loss)
+        // (A line search backs off from such points itself.)
+        if (!opt_.line_search() && first_loss > 0 && loss > 1e8 * first_loss)
             fail("loss " + format_g(loss) + " is 1e8 times the initial " + format_g(first_loss) +
                      ": the run diverged",
                  epoch);

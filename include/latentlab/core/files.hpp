@@ -15,6 +15,10 @@ namespace latentlab {
 // the file and the OS error.
 void write_file_atomic(const std::string& path, const std::string& content, bool durable = true);
 
+// Makes a file written without `durable` durable after all (fsync of the file
+// and of its directory). A missing file is ignored.
+void sync_file(const std::string& path);
+
 // The whole of a regular file (open_regular_file's checks), refused by its
 // size before a byte is read when it is larger than `max_bytes` or than
 // memory_budget(); a file that grows while it is read is read up to the same

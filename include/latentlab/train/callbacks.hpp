@@ -49,6 +49,7 @@ public:
     // Adds the record's row (written by write(): CheckpointCallback decides when).
     bool on_epoch_end(const TrainContext<T>& ctx, const EpochRecord& r) override;
     void write(bool durable = true) const;
+    const std::string& path() const { return path_; }
     // The fixed columns; a model's diagnostics follow as extra columns.
     static const char* header();
 
@@ -98,6 +99,7 @@ private:
     const Optimizer<T>* optimizer_ = nullptr;
     StartPoint where_;
     bool live_ = false;             // the model and optimiser still hold the pending state
+    bool durable_ = true;           // the last write was fsync'd
     std::chrono::steady_clock::time_point last_write_;
     double last_write_seconds_ = 0;
     bool pending_ = false;
