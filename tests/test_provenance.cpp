@@ -164,3 +164,38 @@ TEST(Provenance, SetAloneRunsAndErrorsNameTheirOrigin) {
     EXPECT_EQ(r.err, "error: --set model.latent_dim=6: model.latent_dim 6 must be smaller than the data dimension 6\n");
     EXPECT_FALSE(fs::exists(d + "/run2"));
 }
+
+// A separate test file: its rows follow the training rows (rows.npy indexes
+// it from 0, in its order), centred by the training mean; the reported test
+// loss is the loss on exactly those rows.
+TEST(Provenance, SeparateTestFile) {
+    const std::string d = scratch("provenance_test_file");
+    const auto X = numbered_rows();
+    write_npy(d + "/train.npy", make_raw<double>(X.data(), {100, kDim}));
+    write_npy(d + "/test.npy", make_raw<double>(X.data() + 100 * kDim, {kRows - 100, kDim}));
+    spit(d + "/c.yaml", "data:\n  source: npy\n  path: " + d + "/train.npy\n  test_path: " + d +
+                            "/test.npy\n  center: true\nmodel:\n  latent_dim: 2\n  dtype: float64\n"
+                            "train:\n  epochs: 2\n  batch_size: 10\n  threads: 1\n");
+    const auto r = run_train("--config " + d + "/c.yaml --out " + d + "/run -q", d);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const RawTensor rows = read_npy(d + "/run/rows.npy"), W = read_npy(d + "/run/W.npy"),
+                    mean = read_npy(d + "/run/mean.npy");
+    ASSERT_EQ(rows.rows(), kRows);
+    double total = 0;
+    for (std::size_t t = 0; t < kRows - 100; ++t) {
+        EXPECT_EQ(rows.at(100 + t), static_cast<double>(t));
+        std::vector<double> x(kDim);
+        for (std::size_t j = 0; j < kDim; ++j) x[j] = X[(100 + t) * kDim + j] - mean.at(j);
+        double a[2] = {0, 0};
+        for (std::size_t k = 0; k < 2; ++k)
+            for (std::size_t j = 0; j < kDim; ++j) a[k] += W.at(k * kDim + j) * x[j];
+        for (std::size_t j = 0; j < kDim; ++j) {
+            const double rj = W.at(j) * a[0] + W.at(kDim + j) * a[1] - x[j];
+            total += 0.5 * rj * rj;
+        }
+    }
+    const std::string summary = slurp(d + "/run/summary.json");
+    EXPECT_NE(summary.find("\"n_test\": 50"), std::string::npos) << summary;
+    const double reported = std::stod(summary.substr(summary.find("\"final_test_loss\": ") + 19));
+    EXPECT_NEAR(total / 50.0, reported, 1e-12 * reported);
+}

@@ -140,6 +140,8 @@ RunSetup prepare(const RunOptions& opt) {
     }
     s.cfg.data.path = absolute_path(s.cfg.data.path);
     s.cfg.data.labels = absolute_path(s.cfg.data.labels);
+    s.cfg.data.test_path = absolute_path(s.cfg.data.test_path);
+    s.cfg.data.test_labels = absolute_path(s.cfg.data.test_labels);
     if (!opt.out_dir.empty()) s.dir = opt.out_dir;
     else if (!s.cfg.output.dir.empty()) s.dir = s.cfg.output.dir;
     else if (!opt.config_path.empty()) s.dir = "runs/" + fs::path(opt.config_path).stem().string();
@@ -238,6 +240,9 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     const int threads = blas::threads();
     if (cfg.model.type == "gplvm" && cfg.data.test_fraction > 0)
         throw ConfigError("data.test_fraction must be 0 for model.type gplvm (it models every point it is given)");
+    if (cfg.model.type == "gplvm" && !cfg.data.test_path.empty())
+        throw ConfigError("data.test_path: the gplvm has no test rows (it models every point it is given); place new "
+                          "points with  train apply RUN --data FILE");
 
     // 1. Data and model: errors here leave the run directory untouched. (The
     //    console says what is being prepared: on large data it takes a while.)

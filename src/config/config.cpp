@@ -107,6 +107,8 @@ const std::vector<Key>& table() {
         {"data.labels",        field<&Config::data, &DataConfig::labels>,        any(),          "labels file (idx/npy/csv); empty = the set's own labels, if any"},
         {"data.limit",         field<&Config::data, &DataConfig::limit>,         at_least(0),    "use `limit` samples, a seeded random subset (0 = all)"},
         {"data.test_fraction", field<&Config::data, &DataConfig::test_fraction>, in_co(0, 1),    "fraction held out for testing (0 = no test split)"},
+        {"data.test_path",     field<&Config::data, &DataConfig::test_path>,     any(),          "a separate test file (idx/npy/csv; its rows follow the training rows in rows.npy); empty = none"},
+        {"data.test_labels",   field<&Config::data, &DataConfig::test_labels>,   any(),          "labels file of data.test_path"},
         {"data.center",        field<&Config::data, &DataConfig::center>,        any(),          "subtract the training mean"},
         {"data.scale",         field<&Config::data, &DataConfig::scale>,         at_least(0),    "multiply values by this; 0 = auto (1/255 for u8 IDX, else 1)"},
 

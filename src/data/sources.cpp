@@ -9,6 +9,7 @@
 #include <string>
 
 #include "latentlab/core/error.hpp"
+#include "latentlab/linalg/blas.hpp"
 #include "latentlab/core/files.hpp"
 #include "latentlab/io/csv.hpp"
 #include "latentlab/io/idx.hpp"
@@ -79,8 +80,71 @@ DataFiles resolve_data_files(const DataOptions& cfg) {
     return f;
 }
 
+namespace {
+template <class T>
+Dataset<T> load_one(const DataOptions& cfg, std::uint64_t seed);
+
+// The training rows of `cfg` followed by every row of its test file, in the
+// test file's order, prepared as the training rows are (the same scale rule,
+// the training mean subtracted).
+template <class T>
+Dataset<T> with_test_file(const DataOptions& cfg, std::uint64_t seed) {
+    if (cfg.test_fraction > 0)
+        throw OptionError("test_fraction", " must be 0 when a separate test file is given (test_path)");
+    DataOptions train_opt = cfg;
+    train_opt.test_path.clear();
+    train_opt.test_labels.clear();
+    Dataset<T> d = load_one<T>(train_opt, seed);
+    DataOptions test_opt;
+    const std::string& p = cfg.test_path;
+    auto ends = [&](const std::string& ext) { return p.size() >= ext.size() && p.compare(p.size() - ext.size(), ext.size(), ext) == 0; };
+    test_opt.source = ends(".npy") ? "npy" : ends(".csv") ? "csv" : "idx";
+    test_opt.path = p;
+    test_opt.labels = cfg.test_labels;
+    test_opt.scale = cfg.scale;
+    test_opt.shuffle = false;
+    const Dataset<T> t = load_one<T>(test_opt, seed);
+    if (t.dim() != d.dim())
+        throw DataError(p + ": " + std::to_string(t.dim()) + " columns, the training data have " +
+                        std::to_string(d.dim()));
+    if (d.has_labels() != t.has_labels())
+        throw OptionError("test_labels", d.has_labels() ? ": the training data have labels, the test file none"
+                                                        : " given, but the training data have no labels");
+    const std::size_t n = d.n_train, m = t.n_train, dim = d.dim();
+    Dataset<T> out;
+    out.X = xt::xtensor<T, 2>::from_shape({n + m, dim});
+    std::copy_n(d.X.data(), n * dim, out.X.data());
+    std::copy_n(t.X.data(), m * dim, out.X.data() + n * dim);
+    out.sqnorms = d.sqnorms;
+    out.sqnorms.resize(n + m);
+    for (std::size_t i = 0; i < m; ++i) {
+        T* r = out.X.data() + (n + i) * dim;
+        if (!d.mean.empty())
+            for (std::size_t j = 0; j < dim; ++j) r[j] = static_cast<T>(r[j] - d.mean[j]);
+        out.sqnorms[n + i] = blas::sqnorm<T>(dim, r);
+    }
+    out.labels = d.labels;
+    out.labels.insert(out.labels.end(), t.labels.begin(), t.labels.end());
+    out.n_train = n;
+    out.n_test = m;
+    out.mean = d.mean;
+    out.rows = d.rows;  // then the test file's rows, in its order
+    out.rows.insert(out.rows.end(), t.rows.begin(), t.rows.end());
+    out.scale = d.scale;
+    out.description = d.description + " + test file " + p;
+    return out;
+}
+}  // namespace
+
 template <class T>
 Dataset<T> load_dataset(const DataOptions& cfg, std::uint64_t seed) {
+    if (!cfg.test_path.empty()) return with_test_file<T>(cfg, seed);
+    return load_one<T>(cfg, seed);
+}
+
+namespace {
+template <class T>
+Dataset<T> load_one(const DataOptions& cfg, std::uint64_t seed) {
     const DataFiles files = resolve_data_files(cfg);
     const std::string fmt = (cfg.source == "npy" || cfg.source == "csv") ? cfg.source : "idx";
     RawTensor images;
@@ -104,6 +168,7 @@ Dataset<T> load_dataset(const DataOptions& cfg, std::uint64_t seed) {
         throw;
     }
 }
+}  // namespace
 
 template Dataset<float> load_dataset<float>(const DataOptions&, std::uint64_t);
 template Dataset<double> load_dataset<double>(const DataOptions&, std::uint64_t);

@@ -11,6 +11,8 @@ struct DataOptions {
     std::string labels;             // labels file (idx/npy/csv); "" = the set's own labels, if any
     long limit = 0;                 // use `limit` samples: a seeded random subset (0 = all)
     double test_fraction = 0.0;     // held-out fraction (0 disables the test split)
+    std::string test_path;          // a separate test file (idx/npy/csv) instead of a held-out fraction
+    std::string test_labels;        // its labels file
     bool center = false;            // subtract the training mean
     double scale = 0.0;             // multiply values by this; 0 = auto (1/255 for u8 IDX, else 1)
     bool shuffle = true;            // false: keep the input order (train apply); not a config key
