@@ -360,3 +360,17 @@ TEST(RunDirectory, WriteCadenceKeepsTheFinalStateComplete) {
         EXPECT_NE(more.out.find("resuming after epoch " + std::to_string(epochs)), std::string::npos) << more.out;
     }
 }
+
+// A run written before manifests existed (no manifest.txt) is still the
+// run's own: --force replaces it and --resume continues it.
+TEST(RunDirectory, RunWithoutAManifestIsStillItsOwn) {
+    const std::string d = scratch("rundir_legacy");
+    make_run(d, config(setup_data(d)));
+    fs::remove(d + "/run/manifest.txt");
+    auto r = run_train("--resume " + d + "/run --set train.epochs=4", d);
+    EXPECT_EQ(r.code, 0) << r.err;
+    fs::remove(d + "/run/manifest.txt");
+    r = run_train("--config " + d + "/c.yaml --out " + d + "/run --force", d);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(fs::exists(d + "/run/manifest.txt"));
+}

@@ -289,9 +289,12 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         // Again under the lock: another run may have finished here meanwhile.
         if (!setup.resume && !opt.force) refuse_if_holds_a_run(setup.dir);
         owned = read_manifest(setup.dir);
-        // A run from before manifests: its own files are the fixed names.
-        if (owned.empty() && (file_exists(setup.dir + "/checkpoint.bin") || file_exists(setup.dir + "/summary.json")))
-            owned = {"config.yaml", "train.log", "metrics.csv", "checkpoint.bin", "summary.json"};
+        // A run from before manifests: the files a run of this config writes
+        // are its own, and so are the fixed names any run wrote.
+        if (owned.empty() && (file_exists(setup.dir + "/checkpoint.bin") || file_exists(setup.dir + "/summary.json"))) {
+            owned = planned;
+            owned.erase("manifest.txt");
+        }
         check_outputs(setup.dir, planned, owned);
     }
 
