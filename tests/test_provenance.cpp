@@ -68,6 +68,21 @@ TEST(Shuffle, UniformBelowIsUnbiased) {
 namespace {
 constexpr std::size_t kRows = 150, kDim = 6;
 
+// Σ ½‖Wᵀ W x − x‖² of the tied AE with W (2×kDim) on row x (minus `mean`, if given).
+double ae_row_loss(const RawTensor& W, const double* row, const RawTensor* mean = nullptr) {
+    std::vector<double> x(row, row + kDim);
+    if (mean)
+        for (std::size_t j = 0; j < kDim; ++j) x[j] -= mean->at(j);
+    double a[2] = {0, 0}, loss = 0;
+    for (std::size_t k = 0; k < 2; ++k)
+        for (std::size_t j = 0; j < kDim; ++j) a[k] += W.at(k * kDim + j) * x[j];
+    for (std::size_t j = 0; j < kDim; ++j) {
+        const double rj = W.at(j) * a[0] + W.at(kDim + j) * a[1] - x[j];
+        loss += 0.5 * rj * rj;
+    }
+    return loss;
+}
+
 // Data whose row i is recognisable: column 0 holds i.
 std::vector<double> numbered_rows() {
     auto X = randn(kRows * kDim, 1.0, 3);
@@ -104,16 +119,7 @@ TEST(Provenance, RowsMapOutputsBackToTheInput) {
     const RawTensor W = read_npy(d + "/run/W.npy");
     ASSERT_EQ(W.shape, (std::vector<std::size_t>{2, kDim}));
     double total = 0;
-    for (std::size_t t = 70; t < 100; ++t) {
-        const double* x = X.data() + static_cast<std::size_t>(rows.at(t)) * kDim;
-        double a[2] = {0, 0};
-        for (std::size_t k = 0; k < 2; ++k)
-            for (std::size_t j = 0; j < kDim; ++j) a[k] += W.at(k * kDim + j) * x[j];
-        for (std::size_t j = 0; j < kDim; ++j) {
-            const double rj = W.at(j) * a[0] + W.at(kDim + j) * a[1] - x[j];
-            total += 0.5 * rj * rj;
-        }
-    }
+    for (std::size_t t = 70; t < 100; ++t) total += ae_row_loss(W, X.data() + static_cast<std::size_t>(rows.at(t)) * kDim);
     const std::string summary = slurp(d + "/run/summary.json");
     const auto at = summary.find("\"final_test_loss\": ");
     ASSERT_NE(at, std::string::npos) << summary;
@@ -184,15 +190,7 @@ TEST(Provenance, SeparateTestFile) {
     double total = 0;
     for (std::size_t t = 0; t < kRows - 100; ++t) {
         EXPECT_EQ(rows.at(100 + t), static_cast<double>(t));
-        std::vector<double> x(kDim);
-        for (std::size_t j = 0; j < kDim; ++j) x[j] = X[(100 + t) * kDim + j] - mean.at(j);
-        double a[2] = {0, 0};
-        for (std::size_t k = 0; k < 2; ++k)
-            for (std::size_t j = 0; j < kDim; ++j) a[k] += W.at(k * kDim + j) * x[j];
-        for (std::size_t j = 0; j < kDim; ++j) {
-            const double rj = W.at(j) * a[0] + W.at(kDim + j) * a[1] - x[j];
-            total += 0.5 * rj * rj;
-        }
+        total += ae_row_loss(W, X.data() + (100 + t) * kDim, &mean);
     }
     const std::string summary = slurp(d + "/run/summary.json");
     EXPECT_NE(summary.find("\"n_test\": 50"), std::string::npos) << summary;

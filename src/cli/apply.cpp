@@ -13,6 +13,7 @@
 #include "latentlab/core/error.hpp"
 #include "latentlab/core/files.hpp"
 #include "latentlab/core/json.hpp"
+#include "latentlab/data/sources.hpp"
 #include "latentlab/io/npy.hpp"
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/openblas.hpp"
@@ -23,10 +24,6 @@ namespace latentlab::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // The trained parameters from the run's <block>.npy files.
 template <class T>
@@ -49,7 +46,7 @@ int apply_typed(const ApplyOptions& opt, const Config& cfg) {
     DataConfig dc = cfg.data;
     dc.path = opt.data;
     dc.labels = opt.labels;
-    dc.source = ends_with(opt.data, ".npy") ? "npy" : ends_with(opt.data, ".csv") ? "csv" : "idx";
+    dc.source = file_format(opt.data);
     dc.limit = 0;
     dc.test_fraction = 0;
     dc.center = false;

@@ -26,6 +26,7 @@
 #include "latentlab/config/config.hpp"
 #include "latentlab/core/format.hpp"
 #include "latentlab/data/dataset.hpp"
+#include "latentlab/data/sources.hpp"
 #include "latentlab/io/npy.hpp"
 #include "latentlab/linalg/openblas.hpp"
 #include "latentlab/train/callbacks.hpp"
@@ -128,16 +129,8 @@ RunSetup prepare(const RunOptions& opt) {
         validate(s.cfg);
     }
     // A file path given to the default source (mnist, a directory) names its format.
-    if (s.cfg.data.source == "mnist" && !s.cfg.data.path.empty() && !is_directory(s.cfg.data.path)) {
-        const std::string& p = s.cfg.data.path;
-        auto ends = [&](const char* ext) {
-            const std::size_t n = std::strlen(ext);
-            return p.size() >= n && p.compare(p.size() - n, n, ext) == 0;
-        };
-        if (ends(".npy")) s.cfg.data.source = "npy";
-        else if (ends(".csv")) s.cfg.data.source = "csv";
-        else if (ends(".gz") || ends("-ubyte") || ends(".idx")) s.cfg.data.source = "idx";
-    }
+    if (s.cfg.data.source == "mnist" && !s.cfg.data.path.empty() && !is_directory(s.cfg.data.path))
+        s.cfg.data.source = file_format(s.cfg.data.path);
     s.cfg.data.path = absolute_path(s.cfg.data.path);
     s.cfg.data.labels = absolute_path(s.cfg.data.labels);
     s.cfg.data.test_path = absolute_path(s.cfg.data.test_path);

@@ -19,10 +19,6 @@ namespace latentlab {
 
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // A missing file in plain words. Every other reason a file cannot be read (a
 // directory, a FIFO or device, a symlink loop, permissions) is named by the
 // reader, which checks the kind before it opens and never blocks.
@@ -33,8 +29,9 @@ void check_not_missing(const std::string& path) {
 
 RawTensor read_any(const std::string& path, const std::string& format) {
     check_not_missing(path);
-    if (format == "npy" || (format.empty() && ends_with(path, ".npy"))) return read_npy(path);
-    if (format == "csv" || (format.empty() && ends_with(path, ".csv"))) return read_csv(path);
+    const std::string f = format.empty() ? file_format(path) : format;
+    if (f == "npy") return read_npy(path);
+    if (f == "csv") return read_csv(path);
     return read_idx(path);
 }
 
@@ -80,6 +77,14 @@ DataFiles resolve_data_files(const DataOptions& cfg) {
     return f;
 }
 
+std::string file_format(const std::string& path) {
+    auto ends = [&](const char* ext) {
+        const std::string e(ext);
+        return path.size() >= e.size() && path.compare(path.size() - e.size(), e.size(), e) == 0;
+    };
+    return ends(".npy") ? "npy" : ends(".csv") ? "csv" : "idx";
+}
+
 namespace {
 template <class T>
 Dataset<T> load_one(const DataOptions& cfg, std::uint64_t seed);
@@ -97,8 +102,7 @@ Dataset<T> with_test_file(const DataOptions& cfg, std::uint64_t seed) {
     Dataset<T> d = load_one<T>(train_opt, seed);
     DataOptions test_opt;
     const std::string& p = cfg.test_path;
-    auto ends = [&](const std::string& ext) { return p.size() >= ext.size() && p.compare(p.size() - ext.size(), ext.size(), ext) == 0; };
-    test_opt.source = ends(".npy") ? "npy" : ends(".csv") ? "csv" : "idx";
+    test_opt.source = file_format(p);
     test_opt.path = p;
     test_opt.labels = cfg.test_labels;
     test_opt.scale = cfg.scale;

@@ -16,6 +16,10 @@ struct DataFiles {
 };
 DataFiles resolve_data_files(const DataOptions& opt);
 
+// The format of a data file by its name: "npy" (.npy), "csv" (.csv), else
+// "idx" (plain or .gz; the reader checks its magic number).
+std::string file_format(const std::string& path);
+
 // Loads the data described by `opt` (make_dataset: the samples are shuffled once with
 // `seed` (files such as the npm digits are sorted by class), the first
 // `limit` kept, and the last `test_fraction` of them held out).
