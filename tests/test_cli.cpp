@@ -235,7 +235,7 @@ TEST(CliGplvm, BadConfigsAreOneLineErrors) {
              {"--set data.limit=3 --set model.latent_dim=3", "must be smaller than the number of points N = 3"},
              {"--set model.latent_dim=12", "must be smaller than the data dimension D = 12"},
              {"--set model.noise_variance=-1", "model.noise_variance must be > 0"},
-             {"--set model.kernel=matern", "model.kernel must be one of linear, rbf, rbf_ard"},
+             {"--set model.kernel=matern", "model.kernel must be one of auto, linear, rbf, rbf_ard"},
              {"--set model.kernel=rbf --set model.method=woodbury", "woodbury needs the linear kernel"},
              {"--set data.test_fraction=0.2", "data.test_fraction must be 0 for model.type gplvm"},
              {"--set optim.type=adam --set train.batch_size=0", "train.batch_size must be >= 1"},
@@ -258,6 +258,79 @@ TEST(CliGplvm, LbfgsResumeIsBitExact) {
     const auto r = run_train("--resume " + dir + "/part", dir);
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(slurp(dir + "/part/X.npy"), slurp(dir + "/full/X.npy"));
+}
+
+namespace {
+std::string bgplvm_config(const std::string& data, const std::string& labels) {
+    return "seed: 1\n"
+           "data:\n  source: npy\n  path: " + data + "\n  labels: " + labels + "\n  center: true\n"
+           "model:\n  type: bayesian_gplvm\n  latent_dim: 3\n  inducing: 10\n  dtype: float64\n"
+           "optim:\n  type: lbfgs\n  max_iterations: 60\n"
+           "train:\n  threads: 1\n";
+}
+double summary_number(const std::string& summary, const std::string& key) {
+    const auto pos = summary.find("\"" + key + "\": ");
+    return pos == std::string::npos ? NAN : std::strtod(summary.c_str() + pos + key.size() + 4, nullptr);
+}
+}  // namespace
+
+TEST(CliBayesianGplvm, RunWritesTheVariationalPosteriorAndBeatsPca) {
+    const auto dir = scratch("cli_bgplvm");
+    spit(dir + "/b.yaml", bgplvm_config(write_labelled_data(dir), dir + "/labels.npy"));
+    const auto r = run_train("--config " + dir + "/b.yaml --out " + dir + "/run", dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+    using Shape = std::vector<std::size_t>;
+    EXPECT_EQ(read_npy(dir + "/run/X_mean.npy").shape, (Shape{150, 3}));
+    EXPECT_EQ(read_npy(dir + "/run/X_var.npy").shape, (Shape{150, 3}));
+    EXPECT_EQ(read_npy(dir + "/run/Z.npy").shape, (Shape{10, 3}));
+    EXPECT_EQ(read_npy(dir + "/run/variance_grid.npy").shape, (Shape{60, 60}));
+    const auto summary = slurp(dir + "/run/summary.json");
+    for (const char* k : {"\"relevance\"", "\"active_dims\"", "\"plot_dims\"", "\"lengthscale_2\""})
+        EXPECT_NE(summary.find(k), std::string::npos) << k;
+    // The ELBO rises from the PCA start, the KL is positive, and the means
+    // separate the three clusters at least as well as PCA does.
+    const auto metrics = slurp(dir + "/run/metrics.csv");
+    ASSERT_NE(metrics.find(",elbo,"), std::string::npos) << metrics;
+    const double elbo = summary_number(summary, "elbo"), kl = summary_number(summary, "kl");
+    EXPECT_GT(kl, 0);
+    EXPECT_LT(std::abs(elbo - (summary_number(summary, "data_term") - kl)), 1e-9 * std::abs(elbo));
+    EXPECT_LE(summary_number(summary, "knn_error"), summary_number(summary, "pca_knn_error")) << summary;
+    // variances stay in (0, 1]: the prior's, shrunk by the data
+    const auto var = read_npy(dir + "/run/X_var.npy");
+    for (std::size_t i = 0; i < var.size(); ++i) ASSERT_TRUE(var.at(i) > 0 && var.at(i) <= 1.0 + 1e-9) << var.at(i);
+}
+
+TEST(CliBayesianGplvm, BadConfigsAreOneLineErrors) {
+    const auto dir = scratch("cli_bgplvm_bad");
+    spit(dir + "/b.yaml", bgplvm_config(write_labelled_data(dir), dir + "/labels.npy"));
+    struct Case {
+        std::string set, expect;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"--set model.inducing=151", "model.inducing 151 must be between 1 and the number of points N = 150"},
+             {"--set model.inducing=0", "model.inducing must be >= 1"},
+             {"--set data.test_fraction=0.2", "data.test_fraction must be 0 for model.type bayesian_gplvm"},
+             {"--set model.latent_dim=12", "must be smaller than the data dimension D = 12"},
+         }) {
+        const auto r = run_train("--config " + dir + "/b.yaml --out " + dir + "/run " + c.set, dir);
+        EXPECT_EQ(r.code, 2) << c.set << ": " << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << r.err;
+        EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.set << ": " << r.err;
+        EXPECT_FALSE(std::filesystem::exists(dir + "/run"));
+    }
+}
+
+TEST(CliBayesianGplvm, LbfgsResumeIsBitExact) {
+    const auto dir = scratch("cli_bgplvm_resume");
+    spit(dir + "/b.yaml", bgplvm_config(write_labelled_data(dir), dir + "/labels.npy"));
+    const std::string set = " --set optim.max_iterations=12 --set optim.grad_tol=0";
+    ASSERT_EQ(run_train("--config " + dir + "/b.yaml --out " + dir + "/full" + set, dir).code, 0);
+    ASSERT_EQ(run_train("--config " + dir + "/b.yaml --out " + dir + "/part --stop-after 5" + set, dir).code, 0);
+    EXPECT_NE(slurp(dir + "/part/X_mean.npy"), slurp(dir + "/full/X_mean.npy"));
+    const auto r = run_train("--resume " + dir + "/part", dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+    for (const char* f : {"X_mean.npy", "X_log_var.npy", "Z.npy", "log_hyper.npy", "X_var.npy"})
+        EXPECT_EQ(slurp(dir + "/part/" + f), slurp(dir + "/full/" + f)) << f;
 }
 
 TEST(CliModels, MlpReportsAccuracyPerEpochAndOnTheHeldOutRows) {

@@ -412,7 +412,7 @@ TEST(Config, ValidateRechecksEveryValue) {
     c = Config{};
     c.model.type = "vae";
     EXPECT_EQ(error_of([&] { validate(c); }),
-              "model.type must be one of linear_autoencoder, nonlinear_autoencoder, mlp, gplvm (got 'vae')");
+              "model.type must be one of linear_autoencoder, nonlinear_autoencoder, mlp, gplvm, bayesian_gplvm (got 'vae')");
     c = Config{};
     c.train.threads = -1;
     EXPECT_EQ(error_of([&] { validate(c); }), "train.threads must be in [0, 256] (got -1)");

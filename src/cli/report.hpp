@@ -48,6 +48,8 @@ template <class T>
 std::unique_ptr<ModelReport<T>> make_gplvm_report();
 template <class T>
 std::unique_ptr<ModelReport<T>> make_classifier_report();
+template <class T>
+std::unique_ptr<ModelReport<T>> make_bayesian_gplvm_report();
 
 template <class T>
 std::unique_ptr<ModelReport<T>> make_report(const Config& cfg) {
@@ -55,6 +57,7 @@ std::unique_ptr<ModelReport<T>> make_report(const Config& cfg) {
     if (cfg.model.type == "nonlinear_autoencoder") return make_autoencoder_report<T>(false);
     if (cfg.model.type == "mlp") return make_classifier_report<T>();
     if (cfg.model.type == "gplvm") return make_gplvm_report<T>();
+    if (cfg.model.type == "bayesian_gplvm") return make_bayesian_gplvm_report<T>();
     return std::make_unique<ModelReport<T>>();
 }
 

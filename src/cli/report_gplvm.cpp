@@ -22,7 +22,7 @@ public:
         pca_ = pca_from_second_moment(second_moment(Y));
         pca_latent_ = pca_scores(Y, pca_, q_);
         if (data.has_labels()) pca_knn_ = loo_1nn_error(pca_latent_.data(), Y.rows, q_, Y.labels);
-        if (cfg.model.kernel == "linear" && !cfg.model.learn_hyperparameters) {
+        if (cfg.model.kernel_name() == "linear" && !cfg.model.learn_hyperparameters) {
             const auto opt = linear_gplvm_optimum(Y, pca_, q_, cfg.model.variance, cfg.model.noise_variance);
             analytic_ = opt.log_likelihood;
             has_analytic_ = true;
@@ -69,9 +69,9 @@ public:
             summary.set("knn_error", knn).set("pca_knn_error", pca_knn_);
             table.push_back({"1-NN error (GPLVM / PCA)", format_fixed(knn, 4) + " / " + format_fixed(pca_knn_, 4)});
         }
-        summary.set("kernel", cfg.model.kernel);
+        summary.set("kernel", cfg.model.kernel_name());
         summary.set("method", cfg.model.method != "auto" ? cfg.model.method
-                              : cfg.model.kernel == "linear" ? "woodbury" : "dense");
+                              : cfg.model.kernel_name() == "linear" ? "woodbury" : "dense");
         summary.set("iterations", result.epochs_done);
 
     }

@@ -231,11 +231,12 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         log->warn("train.threads {} is more than the {} cores here: using {}", cfg.train.threads, cores, cores);
     blas::set_threads(static_cast<int>(std::min<long>(cfg.train.threads, cores)));
     const int threads = blas::threads();
-    if (cfg.model.type == "gplvm" && cfg.data.test_fraction > 0)
-        throw ConfigError("data.test_fraction must be 0 for model.type gplvm (it models every point it is given)");
-    if (cfg.model.type == "gplvm" && !cfg.data.test_path.empty())
-        throw ConfigError("data.test_path: the gplvm has no test rows (it models every point it is given); place new "
-                          "points with  train apply RUN --data FILE");
+    if (cfg.model.is_gplvm() && cfg.data.test_fraction > 0)
+        throw ConfigError("data.test_fraction must be 0 for model.type " + cfg.model.type +
+                          " (it models every point it is given)");
+    if (cfg.model.is_gplvm() && !cfg.data.test_path.empty())
+        throw ConfigError("data.test_path: the " + cfg.model.type + " has no test rows (it models every point it is "
+                          "given); place new points with  train apply RUN --data FILE");
 
     // 1. Data and model: errors here leave the run directory untouched. (The
     //    console says what is being prepared: on large data it takes a while.)

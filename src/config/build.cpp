@@ -2,6 +2,7 @@
 
 #include "latentlab/core/error.hpp"
 #include "latentlab/data/sources.hpp"
+#include "latentlab/models/bayesian_gplvm.hpp"
 #include "latentlab/models/gplvm.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/models/mlp.hpp"
@@ -40,7 +41,7 @@ std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, std::size_t input_d
     return keyed("model", [&]() -> std::unique_ptr<Model<T>> {
         if (cfg.type == "gplvm") {
             GplvmOptions o;
-            o.kernel = parse_kernel(cfg.kernel);
+            o.kernel = parse_kernel(cfg.kernel_name());
             if (cfg.method == "auto")
                 o.method = o.kernel == KernelType::linear ? GplvmMethod::woodbury : GplvmMethod::dense;
             else
@@ -52,6 +53,19 @@ std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, std::size_t input_d
             o.init = cfg.init;
             o.init_scale = cfg.init_scale;
             return std::make_unique<Gplvm<T>>(n_samples, input_dim, static_cast<std::size_t>(cfg.latent_dim), o);
+        }
+        if (cfg.type == "bayesian_gplvm") {
+            BayesianGplvmOptions o;
+            o.kernel = parse_kernel(cfg.kernel_name());
+            o.inducing = static_cast<std::size_t>(cfg.inducing);
+            o.variance = cfg.variance;
+            o.alpha = cfg.variance;
+            o.lengthscale = cfg.lengthscale;
+            o.noise_variance = cfg.noise_variance;
+            o.init = cfg.init;
+            o.init_scale = cfg.init_scale;
+            return std::make_unique<BayesianGplvm<T>>(n_samples, input_dim, static_cast<std::size_t>(cfg.latent_dim),
+                                                      o);
         }
         if (cfg.type == "mlp") {
             const Activation f = activation_from_name(cfg.activation == "auto" ? "swish" : cfg.activation);

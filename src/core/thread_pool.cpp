@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -133,7 +134,21 @@ void run_parts(std::size_t parts, std::size_t workers, const std::function<void(
         for (std::size_t p = 0; p < parts; ++p) f(p);
         return;
     }
-    Pool::get().run(parts, workers, f);
+    // A part that throws must not end a helper thread (std::terminate) nor
+    // unwind the caller while helpers still run f: each part's exception is
+    // caught, the run completes, and the first one is rethrown here.
+    std::exception_ptr error;
+    std::mutex error_mu;
+    const std::function<void(std::size_t)> guarded = [&](std::size_t p) {
+        try {
+            f(p);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(error_mu);
+            if (!error) error = std::current_exception();
+        }
+    };
+    Pool::get().run(parts, workers, guarded);
+    if (error) std::rethrow_exception(error);
 }
 
 }  // namespace latentlab

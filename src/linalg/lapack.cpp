@@ -87,6 +87,12 @@ void cholesky_solve(std::size_t n, std::size_t nrhs, const double* L, double* B)
     cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, N, R, 1.0, L, N, B, R);
 }
 
+void triangular_solve(std::size_t n, std::size_t nrhs, const double* L, double* B, bool transpose) {
+    const int N = static_cast<int>(n), R = static_cast<int>(nrhs);
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, transpose ? CblasTrans : CblasNoTrans, CblasNonUnit, N, R, 1.0,
+                L, N, B, R);
+}
+
 int cholesky_inverse(std::size_t n, double* A) {
     // Row-major lower = column-major upper.
     const int N = static_cast<int>(n);

@@ -26,13 +26,22 @@ struct ModelConfig {
     long hidden = 128;              // mlp: hidden units
     long classes = 10;              // mlp: output classes
     // gplvm
-    std::string kernel = "linear";  // linear | rbf | rbf_ard
+    std::string kernel = "auto";    // auto | linear | rbf | rbf_ard (auto: see kernel_name())
+    long inducing = 50;             // bayesian_gplvm: inducing points M
     std::string method = "auto";    // auto | dense | woodbury (auto: woodbury for the linear kernel)
     std::string init = "pca";       // pca | random
     bool learn_hyperparameters = false;
     double variance = 1.0;          // alpha (linear) or signal variance (rbf)
     double lengthscale = 1.0;       // rbf: initial lengthscale(s)
     double noise_variance = 0.1;    // sigma^2 = 1/beta
+
+    // The kernel in use: model.kernel, or for "auto" linear (gplvm) or
+    // rbf_ard (bayesian_gplvm).
+    std::string kernel_name() const {
+        if (kernel != "auto") return kernel;
+        return type == "bayesian_gplvm" ? "rbf_ard" : "linear";
+    }
+    bool is_gplvm() const { return type == "gplvm" || type == "bayesian_gplvm"; }
 };
 
 struct OptimConfig {

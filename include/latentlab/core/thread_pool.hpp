@@ -13,7 +13,8 @@ namespace latentlab {
 // it (each part writes its own outputs). On a loaded machine where no helper
 // is scheduled in time the caller simply runs every part (no fork-join
 // stall). Calls from different threads are serialised; not reentrant from f.
-// parts ≤ 65535.
+// parts ≤ 65535. If parts throw, every part still runs and the first
+// exception is rethrown to the caller.
 void run_parts(std::size_t parts, std::size_t workers, const std::function<void(std::size_t)>& f);
 
 }  // namespace latentlab

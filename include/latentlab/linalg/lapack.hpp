@@ -35,6 +35,10 @@ void cholesky_solve(std::size_t n, std::size_t nrhs, const double* L, double* B)
 // triangle (as potrf_lower leaves it). Returns LAPACK's info.
 int cholesky_inverse(std::size_t n, double* A);
 
+// B (n×nrhs, row-major) ← L⁻¹ B, or L⁻ᵀ B when `transpose`: one triangular
+// solve with all right-hand sides (L lower, n×n, row-major).
+void triangular_solve(std::size_t n, std::size_t nrhs, const double* L, double* B, bool transpose = false);
+
 // log|K| = 2 Σ log L_ii
 double cholesky_logdet(std::size_t n, const double* L);
 

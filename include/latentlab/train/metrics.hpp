@@ -48,9 +48,12 @@ private:
 template <class T>
 class LogLikelihoodMetric : public Callback<T> {
 public:
-    void on_evaluate(const TrainContext<T>&, EpochRecord& r) override {
-        r.metrics.emplace_back("log_likelihood", -r.train_loss);
-    }
+    // `name`: the column (e.g. "elbo" for a bound on the log-likelihood).
+    explicit LogLikelihoodMetric(std::string name = "log_likelihood") : name_(std::move(name)) {}
+    void on_evaluate(const TrainContext<T>&, EpochRecord& r) override { r.metrics.emplace_back(name_, -r.train_loss); }
+
+private:
+    std::string name_;
 };
 
 }  // namespace latentlab

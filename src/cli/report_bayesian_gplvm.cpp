@@ -1,0 +1,179 @@
+// The variational Bayesian GPLVM's report: PCA to q dimensions for
+// comparison, the bound's parts, the ARD relevance of each latent dimension
+// and which are active, leave-one-out 1-NN errors of the means and of PCA,
+// X_var.npy, and the predictive variance on a grid over the two most relevant
+// dimensions (the background of the latent plot, as GPy's plot_latent).
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "latentlab/analysis/knn.hpp"
+#include "latentlab/core/format.hpp"
+#include "latentlab/io/npy.hpp"
+#include "latentlab/linalg/blas.hpp"
+#include "latentlab/linalg/pca.hpp"
+#include "latentlab/models/bayesian_gplvm.hpp"
+#include "latentlab/train/metrics.hpp"
+#include "report.hpp"
+
+namespace latentlab::cli {
+
+namespace {
+
+constexpr std::size_t kGrid = 60;       // variance_grid.npy is kGrid × kGrid
+constexpr double kActiveFraction = 0.05;  // relevance ≥ this × the largest: "active"
+
+template <class T>
+class BayesianGplvmReport : public ModelReport<T> {
+public:
+    void check(const Config& cfg, const Dataset<T>& data, Model<T>&) override {
+        q_ = static_cast<std::size_t>(cfg.model.latent_dim);
+        const auto Y = data.train();
+        pca_latent_ = pca_scores(Y, pca_from_second_moment(second_moment(Y)), q_);
+        if (data.has_labels()) pca_knn_ = loo_1nn_error(pca_latent_.data(), Y.rows, q_, Y.labels);
+    }
+
+    std::vector<std::string> outputs() const override {
+        return {"pca_latent.npy", "labels.npy", "X_var.npy", "variance_grid.npy"};
+    }
+
+    void prepare(const Config& cfg, const Dataset<T>& data, Model<T>&, const std::string& dir,
+                 spdlog::logger& log) override {
+        if (!cfg.data.center)
+            log.warn("bayesian_gplvm on uncentred data (data.center: false): the model has no mean function");
+        const auto Y = data.train();
+        write_npy(dir + "/pca_latent.npy", make_raw<double>(pca_latent_.data(), {Y.rows, q_}));
+        if (data.has_labels()) {
+            std::vector<double> lab(data.labels.begin(), data.labels.begin() + static_cast<long>(Y.rows));
+            write_npy(dir + "/labels.npy", make_raw<double>(lab.data(), {Y.rows}));
+        }
+    }
+
+    std::vector<Callback<T>*> metrics() override { return {&elbo_}; }
+
+    void finish(const Config& cfg, const Dataset<T>& data, Model<T>& model, const TrainResult& result,
+                const std::string& dir, spdlog::logger&, JsonObject& summary, Table& table) override {
+        auto& bg = dynamic_cast<BayesianGplvm<T>&>(model);
+        const auto Y = data.train();
+        const std::size_t N = Y.rows, q = q_;
+        const auto post = bg.posterior(Y);
+        const BoundTerms b = bg.last_bound();
+        summary.set("elbo", b.elbo).set("data_term", b.data_term).set("kl", b.kl);
+        summary.set("elbo_per_point", b.elbo / static_cast<double>(N));
+        table.push_back({"ELBO (F - KL)", format_g(b.elbo, 10)});
+        table.push_back({"KL(q(X) || p(X))", format_g(b.kl, 6)});
+        for (const auto& [k, v] : model.diagnostics()) {
+            if (k == "elbo" || k == "kl") continue;
+            summary.set(k, v);
+            if (k != "jitter") table.push_back({k, format_g(v, 6)});
+        }
+        // ARD relevance (1/ℓ² or α) and the active dimensions, most relevant first.
+        const std::vector<double> rel = bg.relevance();
+        std::vector<std::size_t> order(q);
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t c) { return rel[a] > rel[c]; });
+        const double top = rel[order[0]];
+        std::vector<double> active, ranked;
+        std::string active_text;
+        for (std::size_t j : order) {
+            ranked.push_back(static_cast<double>(j));
+            if (rel[j] >= kActiveFraction * top) {
+                active.push_back(static_cast<double>(j));
+                active_text += (active_text.empty() ? "" : " ") + std::to_string(j);
+            }
+        }
+        summary.set("relevance", rel).set("dims_by_relevance", ranked).set("active_dims", active);
+        summary.set("active_dim_count", active.size());
+        table.push_back({"active latent dims (relevance >= " + format_g(kActiveFraction, 2) + " x max)",
+                         active_text + " (" + std::to_string(active.size()) + " of " + std::to_string(q) + ")"});
+
+        // X_var.npy, the 1-NN error of the means
+        const xt::xtensor<double, 2> mu = model.template param<2>("X_mean");
+        const xt::xtensor<double, 2> lv = model.template param<2>("X_log_var");
+        const xt::xtensor<double, 2> var = xt::exp(lv);
+        write_npy(dir + "/X_var.npy", make_raw<double>(var.data(), {N, q}));
+        if (data.has_labels()) {
+            const double knn = loo_1nn_error(mu.data(), N, q, Y.labels);
+            summary.set("knn_error", knn).set("pca_knn_error", pca_knn_);
+            table.push_back({"1-NN error (means / PCA)", format_fixed(knn, 4) + " / " + format_fixed(pca_knn_, 4)});
+        }
+
+        // Predictive variance of f at x* on a grid over the two most relevant
+        // dimensions (the others at 0): k(x*, x*) − k*ᵀ (Kmm⁻¹ − A⁻¹) k*
+        // (Titsias 2009), A = Kmm + βΨ2.
+        if (q >= 2) write_variance_grid(bg, post, order[0], order[1], mu, dir, summary);
+        summary.set("inducing", bg.inducing());
+        summary.set("kernel", cfg.model.kernel_name());
+        summary.set("iterations", result.epochs_done);
+    }
+
+private:
+    void write_variance_grid(BayesianGplvm<T>& bg, const typename BayesianGplvm<T>::Posterior& post, std::size_t a,
+                             std::size_t c, const xt::xtensor<double, 2>& mu, const std::string& dir,
+                             JsonObject& summary) {
+        const std::size_t q = q_, M = bg.inducing(), G = kGrid;
+        // The posterior's G2 = ∂F/∂Ψ2 = (βD/2)(Kmm⁻¹ − A⁻¹) − (β³/2) H Hᵀ
+        // (models/bayesian_gplvm.hpp), and beta2H = β² H, so
+        // Kmm⁻¹ − A⁻¹ = (2/(βD)) (G2 + (1/(2β)) (β²H)(β²H)ᵀ).
+        const std::size_t Dn = post.beta2H.size() / M;
+        const double beta = post.beta;
+        std::vector<double> Q(post.G2);
+        blas::gemm<double>(blas::Op::N, blas::Op::T, M, M, Dn, 0.5 / beta, post.beta2H.data(), Dn,
+                           post.beta2H.data(), Dn, 1.0, Q.data(), M);
+        for (double& v : Q) v *= 2.0 / (beta * static_cast<double>(Dn));
+        double lo[2], hi[2];
+        const std::size_t dims[2] = {a, c};
+        for (int k = 0; k < 2; ++k) {
+            lo[k] = 1e300;
+            hi[k] = -1e300;
+            for (std::size_t n = 0; n < mu.shape()[0]; ++n) {
+                lo[k] = std::min(lo[k], mu(n, dims[k]));
+                hi[k] = std::max(hi[k], mu(n, dims[k]));
+            }
+            const double pad = 0.05 * (hi[k] - lo[k] + 1e-12);
+            lo[k] -= pad;
+            hi[k] += pad;
+        }
+        // k* for every grid point: Ψ1 with S = 0 is k(x*, Z).
+        std::vector<double> X(G * G * q, 0.0), S(G * G * q, 0.0), Ks(G * G * M), KQ(G * G * M);
+        for (std::size_t iy = 0; iy < G; ++iy)
+            for (std::size_t ix = 0; ix < G; ++ix) {
+                const std::size_t g = iy * G + ix;
+                X[g * q + a] = lo[0] + (hi[0] - lo[0]) * static_cast<double>(ix) / static_cast<double>(G - 1);
+                X[g * q + c] = lo[1] + (hi[1] - lo[1]) * static_cast<double>(iy) / static_cast<double>(G - 1);
+            }
+        PsiStatistics ps(post.kernel, post.Z.data(), M, q);
+        ps.psi1(X.data(), S.data(), G * G, Ks.data());
+        blas::gemm<double>(blas::Op::N, blas::Op::N, G * G, M, M, 1.0, Ks.data(), M, Q.data(), M, 0.0, KQ.data(), M);
+        std::vector<double> v(G * G);
+        for (std::size_t g = 0; g < G * G; ++g) {
+            double kqk = 0, kss = 0;
+            for (std::size_t m = 0; m < M; ++m) kqk += Ks[g * M + m] * KQ[g * M + m];
+            if (post.kernel.type == PsiKernelType::rbf_ard) {
+                kss = post.kernel.variance;
+            } else {
+                for (std::size_t j = 0; j < q; ++j) kss += post.kernel.scales[j] * X[g * q + j] * X[g * q + j];
+            }
+            v[g] = std::max(0.0, kss - kqk);
+        }
+        write_npy(dir + "/variance_grid.npy", make_raw<double>(v.data(), {G, G}));
+        summary.set("plot_dims", std::vector<double>{static_cast<double>(a), static_cast<double>(c)});
+        summary.set("variance_grid_extent", std::vector<double>{lo[0], hi[0], lo[1], hi[1]});
+    }
+
+    std::size_t q_ = 0;
+    xt::xtensor<double, 2> pca_latent_;
+    double pca_knn_ = 0;
+    LogLikelihoodMetric<T> elbo_{"elbo"};
+};
+
+}  // namespace
+
+template <class T>
+std::unique_ptr<ModelReport<T>> make_bayesian_gplvm_report() {
+    return std::make_unique<BayesianGplvmReport<T>>();
+}
+template std::unique_ptr<ModelReport<float>> make_bayesian_gplvm_report<float>();
+template std::unique_ptr<ModelReport<double>> make_bayesian_gplvm_report<double>();
+
+}  // namespace latentlab::cli
