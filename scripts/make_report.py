@@ -223,7 +223,7 @@ class Run:
     @property
     def iterations_label(self):
         e = self.get("epochs")
-        if self.model == "gplvm":
+        if self.model in ("gplvm", "bayesian_gplvm"):
             return f"{e} iterations" if e is not None else "—"
         return f"{e} epochs" if e is not None else "—"
 
@@ -331,6 +331,14 @@ def headline(run):
                f"(PCA {fmt(s.get('pca_knn_error'), '.4f')})") if run.class_labels else \
             "labels not classes: no 1-NN error"
         return main, sec
+    if run.model == "bayesian_gplvm":
+        main = f"ELBO {fmt(s.get('elbo'), ',.2f')}"
+        if num(s.get("active_dim_count")) is not None:
+            main += f" ({int(s['active_dim_count'])} active latent dims)"
+        sec = (f"1-NN error {fmt(s.get('knn_error'), '.4f')} "
+               f"(PCA {fmt(s.get('pca_knn_error'), '.4f')})") if run.class_labels else \
+            "labels not classes: no 1-NN error"
+        return main, sec
     return f"final loss {fmt(s.get('final_loss'), '.6g')}", ""
 
 
@@ -419,6 +427,16 @@ def fig_latents(panels, report_dir, written, label_name="label"):
     labels: a colormap and colorbars."""
     fig = plot_run.draw_latent_panels(panels, label_name=label_name)
     return save(fig, report_dir, "gplvm_latents.png", written)
+
+
+def bgplvm_q(run):
+    """The latent dimension q of a Bayesian GPLVM run (from relevance or
+    X_mean.npy), or None."""
+    rel = run.get("relevance")
+    if isinstance(rel, list) and rel:
+        return len(rel)
+    X = run.npy("X_mean.npy")
+    return X.shape[1] if X is not None and X.ndim == 2 else None
 
 
 def activation(run):
@@ -999,6 +1017,60 @@ def make_report(runs_dir, report_dir, build_dir, repo):
                 elif tail:
                     md.append(f"Converged: {r.get('stop_reason', '')}.{tail}.\n")
 
+    # --- Bayesian GPLVM (in the GPLVM section when there is one)
+    bg = [r for r in runs if r.model == "bayesian_gplvm"]
+    if bg:
+        md.append(("### The Bayesian GPLVM\n" if gp else "## The Bayesian GPLVM\n"))
+        md.append("The variational Bayesian GPLVM (Titsias & Lawrence 2010): a Gaussian "
+                  "q(X) per point (means and variances) and M inducing inputs, trained by "
+                  "maximising the ELBO, a lower bound on log p(Y); an ARD kernel switches "
+                  "irrelevant latent dimensions off.\n")
+        nouns = {r.label_noun for r in bg}
+        bg_label_noun = nouns.pop() if len(nouns) == 1 else "label"
+        rows = []
+        for r in bg:
+            s = r.summary
+            q = bgplvm_q(r)
+            active = s.get("active_dims")
+            active_txt = (f"{len(active)} of {q if q else '?'}: "
+                          + ", ".join(str(k + 1) for k in active)
+                          if isinstance(active, list) and all(isinstance(k, int) for k in active)
+                          else "—")
+            rows.append([f"`{r.stem}`", str(s.get("kernel", "?")), md_escape(r.data_desc),
+                         str(q or r.config.get("model.latent_dim", "?")),
+                         str(s.get("inducing", "?")),
+                         fmt(s.get("elbo"), ",.2f"), fmt(s.get("elbo_per_point"), ".4g"),
+                         fmt(s.get("kl"), ",.1f"), active_txt,
+                         fmt(s.get("knn_error") if r.class_labels else None, ".4f"),
+                         fmt(s.get("pca_knn_error") if r.class_labels else None, ".4f"),
+                         f"{s.get('iterations', s.get('epochs', '?'))}"
+                         + (f" ({md_escape(s.get('stop_reason'))})" if s.get("stop_reason") else ""),
+                         fmt(r.wall, ".1f")])
+        md.append(md_table(["run", "kernel", "data", "q", "inducing", "ELBO", "ELBO per point",
+                            "KL", "active dims (1-based)", "1-NN error (Bayesian GPLVM)",
+                            "1-NN error (PCA)", "iterations", "wall s"], rows))
+        md.append("\nELBO = data term − KL(q(X) ‖ p(X)). Active dims: those the run counts as "
+                  "relevant (ARD relevance 1/ℓ², or α for a linear kernel). 1-NN error: "
+                  "leave-one-out nearest-neighbour classification of the "
+                  + ("" if bg_label_noun == "label" else bg_label_noun + " ")
+                  + "labels by the latent means; PCA: the top-q principal-component scores of "
+                  "the same points.\n")
+        for r in bg:
+            X = r.npy("X_mean.npy")
+            if X is None or X.ndim != 2:
+                md.append(f"`{r.stem}`: no X_mean.npy; no latent plot.\n")
+                continue
+            name = f"{r.stem}_latent.png"
+            plot_run.plot_bgplvm_run_latent(r.stem, r.path, np.asarray(X, dtype=float),
+                                            r.summary, os.path.join(report_dir, name), r.metrics)
+            written.append(name)
+            md.append(f"![Bayesian GPLVM latent means of {r.stem} on its predictive variance, "
+                      f"and PCA, coloured by {r.label_noun}]({name})\n")
+        md.append("Left: the latent means in the two most relevant dimensions over the model's "
+                  "predictive variance of f there (the other dimensions at 0; light: low "
+                  "variance, where the model is confident; dark: high), crosses the inducing "
+                  "inputs; right: PCA.\n")
+
     # --- MLP
     mlps = [r for r in runs if r.model == "mlp"]
     if mlps:
@@ -1043,7 +1115,7 @@ def make_report(runs_dir, report_dir, build_dir, repo):
             md.append(f"![accuracy per epoch of {r.stem}]({name})\n")
 
     # --- other models (configs added later)
-    other = [r for r in runs if not r.is_ae and r.model not in ("gplvm", "mlp")]
+    other = [r for r in runs if not r.is_ae and r.model not in ("gplvm", "bayesian_gplvm", "mlp")]
     for r in other:
         md.append(f"## `{r.stem}` ({r.model})\n")
         name = f"{r.stem}_loss.png"

@@ -9,6 +9,7 @@ Reads from RUN_DIR:
   W.npy                autoencoders: the learned m x n matrix (optional)
   pca_components.npy   autoencoders: the top-m eigenvectors as rows, m x n (optional)
   X.npy                GPLVM: the latents, N x q; with labels.npy and pca_latent.npy
+  X_mean.npy           Bayesian GPLVM: the variational means, N x q (see below)
 
 Writes into DIR (default RUN_DIR):
   loss_curve.png   train (and test) loss on a log axis with the PCA optimum L*,
@@ -26,6 +27,19 @@ Writes into DIR (default RUN_DIR):
                    Integer labels (at most 20 values): one colour per class and
                    a legend; other labels (e.g. a swiss roll's t): a colormap
                    and a colorbar.
+
+Bayesian GPLVM runs (X_mean.npy instead of X.npy; also Z.npy, pca_latent.npy,
+labels.npy, variance_grid.npy and summary.json's plot_dims, relevance,
+active_dims, variance_grid_extent) get instead:
+  loss_curve.png   the ELBO (metrics.csv elbo) per iteration, and its distance
+                   below the final bound on a log axis
+  latent.png       the means X_mean in the two most relevant dimensions
+                   (plot_dims) on the model's predictive variance over them
+                   (variance_grid.npy, grey: light = low variance, where the
+                   model is confident; dark = high), the inducing inputs Z as
+                   small crosses, next to PCA's scores; labels as above
+  relevance.png    the ARD relevance (1/lengthscale^2, or alpha for a linear
+                   kernel) per latent dimension, the active ones coloured
 
 Needs numpy and matplotlib (Debian: python3-numpy python3-matplotlib). When
 started by a Python without them, it re-runs itself with /usr/bin/python3.
@@ -368,6 +382,65 @@ def plot_likelihood(run_name, metrics, summary, out_path):
     plt.close(fig)
 
 
+def plot_elbo(run_name, metrics, summary, out_path):
+    """Bayesian GPLVM: the evidence lower bound (metrics.csv elbo, else
+    -train_loss) per iteration, and its distance below the final bound on a
+    log axis (how the optimiser converged)."""
+    if "elbo" in metrics:
+        elbo_all = metrics["elbo"]
+    else:
+        elbo_all = -metrics["train_loss"]
+    keep = np.isfinite(elbo_all)
+    if not keep.any():
+        raise PlotError("metrics.csv has no finite elbo (or train_loss) value")
+    x_all = metrics["epoch"] if "epoch" in metrics else np.arange(len(elbo_all), dtype=float)
+    it, elbo = x_all[keep], elbo_all[keep]
+    final = summary_number(summary, "elbo")
+    if final is None:
+        final = float(elbo[-1])
+    xlabel = "L-BFGS iteration" if summary.get("optimizer") == "lbfgs" else "iteration"
+    fig, ax = plt.subplots(1, 2, figsize=(12, 4.2))
+    ax[0].plot(it, elbo, ".-" if len(it) <= 60 else "-", lw=1.4,
+               label="ELBO (lower bound on log p(Y))")
+    ax[0].axhline(final, color="k", ls="--", lw=1, label=f"final ELBO = {final:,.1f}")
+    # the first iterations are often far below: zoom on the last 90% when they are
+    tail = elbo[len(elbo) // 10:]
+    if len(tail) > 1 and elbo.min() < tail.min() - 3 * (tail.max() - tail.min()):
+        span = tail.max() - tail.min()
+        ax[0].set_ylim(tail.min() - 0.05 * span, tail.max() + 0.05 * span)
+        ax[0].text(0.99, 0.02, "earliest iterations below the axis", ha="right", va="bottom",
+                   fontsize=8, color="0.4", transform=ax[0].transAxes)
+    ax[0].set_xlabel(xlabel)
+    ax[0].set_ylabel("ELBO")
+    ax[0].set_title("evidence lower bound (a bound on the log marginal likelihood)")
+    ax[0].legend(loc="lower right" if len(tail) <= 1 else "center right", fontsize=8)
+    ax[0].grid(True, alpha=0.3)
+    gap = final - elbo
+    okg = np.isfinite(gap) & (gap > 0)
+    if okg.any():
+        ax[1].semilogy(it[okg], gap[okg], ".-" if len(it) <= 60 else "-", lw=1.4)
+    else:
+        ax[1].text(0.5, 0.5, "ELBO never below its final value", ha="center", va="center",
+                   transform=ax[1].transAxes)
+    ax[1].set_xlabel(xlabel)
+    ax[1].set_ylabel("final ELBO − ELBO")
+    ax[1].set_title("distance below the final bound")
+    ax[1].grid(True, which="both", alpha=0.3)
+    for a in ax:
+        a.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    parts = [f"final ELBO {final:,.1f}"]
+    per = summary_number(summary, "elbo_per_point")
+    if per is not None:
+        parts.append(f"{per:.6g} per point")
+    d, kl = summary_number(summary, "data_term"), summary_number(summary, "kl")
+    if d is not None and kl is not None:
+        parts.append(f"data term {d:,.1f} − KL {kl:,.1f}")
+    fig.suptitle(f"{run_name}  —  " + ",  ".join(parts))
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=110)
+    plt.close(fig)
+
+
 # ----------------------------------------------------------------- latents and labels
 
 MAX_CLASSES = 20  # integer labels with at most this many values: a legend; else a colorbar
@@ -514,19 +587,27 @@ def label_colouring(label_sets):
     return kinds, classes, norms
 
 
-def draw_latent_panels(panels, suptitle=None, label_name="label"):
+def draw_latent_panels(panels, suptitle=None, label_name="label", decorate=None):
     """panels: [(title, Z (N x q) or None, labels or None, (i, j, xl, yl, note) or None,
     1-NN error or None)]. Returns the figure: one scatter per panel, a
     shared class legend below (integer classes) or a colorbar beside each
-    panel (other labels)."""
+    panel (other labels).
+
+    decorate: None, or per panel None or a function f(fig, ax) called after
+    the panel's scatter, which may draw more (a background image at a low
+    zorder, markers) and add one colorbar (the figure is widened for it); it
+    returns legend handles for what it drew, added to the class legend (or,
+    without one, to a legend in the panel)."""
     label_sets = [l if (Z is not None and l is not None and len(l) == len(Z)) else None
                   for _, Z, l, _, _ in panels]
     kinds, classes, norms = label_colouring(label_sets)
     n = len(panels)
-    bars = kinds.count("continuous")
+    decorate = list(decorate or []) + [None] * (n - len(decorate or []))
+    bars = kinds.count("continuous") + sum(d is not None for d in decorate)
     fig, axes = plt.subplots(1, n, figsize=(5.8 * n + 0.8 * bars, 5.8), squeeze=False)
-    for ax, (title, Z, _, axes_spec, err), labels, kind, norm in zip(
-            axes[0], panels, label_sets, kinds, norms):
+    extra_handles = []
+    for ax, (title, Z, _, axes_spec, err), labels, kind, norm, deco in zip(
+            axes[0], panels, label_sets, kinds, norms, decorate):
         if Z is None or Z.ndim != 2 or Z.shape[1] < 2:
             ax.text(0.5, 0.5, "latent dimension < 2: nothing to scatter", ha="center",
                     va="center", transform=ax.transAxes)
@@ -539,6 +620,12 @@ def draw_latent_panels(panels, suptitle=None, label_name="label"):
         sc = scatter_latent(ax, Z, i, j, labels, kind, s, classes, norm)
         if sc is not None:
             fig.colorbar(sc, ax=ax).set_label(label_name)
+        if deco is not None:
+            handles = deco(fig, ax) or []
+            if "classes" in kinds:
+                extra_handles += handles
+            elif handles:
+                ax.legend(handles=handles, loc="upper right", fontsize=8)
         if note:
             title += "\n" + note
         if err is not None and (labels is None or integer_labels(labels)):
@@ -551,8 +638,9 @@ def draw_latent_panels(panels, suptitle=None, label_name="label"):
         fig.suptitle(suptitle)
     if "classes" in kinds:
         rows = 1 if len(classes) <= 10 else 2
-        fig.legend(handles=class_legend_handles(classes), loc="lower center",
-                   ncol=math.ceil(len(classes) / rows), title=label_name, fontsize=9,
+        handles = class_legend_handles(classes) + extra_handles
+        fig.legend(handles=handles, loc="lower center",
+                   ncol=math.ceil(len(handles) / rows), title=label_name, fontsize=9,
                    bbox_to_anchor=(0.5, 0.0))
         fig.tight_layout(rect=(0, 0.09 + 0.05 * rows, 1, 1))
     else:
@@ -573,6 +661,249 @@ def plot_latent(run_name, X, Z_pca, labels, summary, out_path, metrics=None):
                        if Z_pca.ndim == 2 and Z_pca.shape[1] >= 2 else None,
                        summary_number(summary, "pca_knn_error")))
     fig = draw_latent_panels(panels, suptitle=run_name)
+    fig.savefig(out_path, dpi=110)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------- Bayesian GPLVM
+
+# The predictive-variance background of latent.png, as GPy's plot_latent
+# draws it: the log of the variance in the "Greys" colormap, so light = low
+# variance (the model is confident there, near the data) and dark = high.
+VARIANCE_CMAP = "Greys"
+
+
+def bgplvm_relevance(summary, q, metrics=None):
+    """(relevance, what, lengthscales): the ARD relevance of each of the q
+    latent dimensions as a float array (summary.json "relevance"; else
+    1/ℓ² from the lengthscales, or alpha_0.. of a linear kernel), what it is
+    ("1/ℓ²" or "α"), and the q lengthscales (None for a linear kernel).
+    relevance is None when the run says neither."""
+    kernel = str(summary.get("kernel", ""))
+    one = summary_number(summary, "lengthscale")  # rbf: one lengthscale for all dims
+    if one is not None and one > 0:
+        ls = np.full(q, one)
+    else:
+        ls = ard_lengthscales(q, summary, metrics)
+    what = "α" if kernel == "linear" else "1/ℓ²"
+    rel = summary.get("relevance")
+    if (isinstance(rel, list) and len(rel) == q
+            and all(summary_number({"v": v}, "v") is not None for v in rel)):
+        return np.array(rel, dtype=float), what, ls
+    if kernel == "linear":
+        alpha = [summary_number(summary, f"alpha_{k}") for k in range(q)]
+        if all(a is not None for a in alpha):
+            return np.array(alpha, dtype=float), what, None
+        return None, what, None
+    if ls is not None:
+        return 1.0 / ls ** 2, what, ls
+    return None, what, None
+
+
+def _int_list(v, q):
+    """v as a list of ints in [0, q), or None."""
+    if not isinstance(v, list) or not all(isinstance(k, int) and not isinstance(k, bool)
+                                          and 0 <= k < q for k in v):
+        return None
+    return v
+
+
+def bgplvm_axes(X, summary, metrics=None):
+    """The two dimensions of the means X (N x q) to scatter, as latent_axes
+    returns them (i, j, x label, y label, note), and whether they are
+    summary.json's plot_dims (the dimensions variance_grid.npy was computed
+    over). plot_dims first, else the first two of dims_by_relevance, else
+    the two of largest relevance, else latent_axes's choice. Axis labels
+    name the dimension (1-based) with its relevance and lengthscale."""
+    q = X.shape[1]
+    rel, what, ls = bgplvm_relevance(summary, q, metrics)
+    pd = _int_list(summary.get("plot_dims"), q)
+    by = _int_list(summary.get("dims_by_relevance"), q)
+    if pd is not None and len(pd) == 2 and pd[0] != pd[1]:
+        (i, j), from_grid = pd, True
+    elif by is not None and len(by) >= 2 and by[0] != by[1]:
+        (i, j), from_grid = by[:2], False
+    elif rel is not None and q >= 2:
+        (i, j), from_grid = (int(k) for k in np.argsort(-rel, kind="stable")[:2]), False
+    else:
+        return latent_axes(X, summary, metrics, name="latent mean"), False
+
+    def label(k):
+        parts = []
+        if rel is not None:
+            parts.append(f"relevance {what} {rel[k]:.3g}")
+        if ls is not None and what != "α":
+            parts.append(f"ℓ {ls[k]:.3g}")
+        return f"latent {k + 1}" + (f" ({', '.join(parts)})" if parts else "")
+
+    note = ""
+    if q > 2:
+        note = f"dimensions {i + 1} and {j + 1} of q = {q}"
+        if rel is not None and not np.allclose(rel, rel[0]):
+            note += ": the two most relevant"
+        elif rel is not None:
+            note += " (all equally relevant)"
+    return (i, j, label(i), label(j), note), from_grid
+
+
+def read_variance_grid(run_dir, summary):
+    """(variance_grid.npy as a G x G array, extent [x_lo, x_hi, y_lo, y_hi])
+    or None when either is missing or malformed (with a warning)."""
+    path = os.path.join(run_dir, "variance_grid.npy")
+    if not os.path.isfile(path):
+        return None
+    grid = read_matrix(path, "variance grid")
+    ext = summary.get("variance_grid_extent")
+    if (not isinstance(ext, list) or len(ext) != 4
+            or any(summary_number({"v": v}, "v") is None for v in ext)
+            or not (ext[0] < ext[1] and ext[2] < ext[3])):
+        print(f"{PROG}: warning: summary.json has no usable variance_grid_extent "
+              f"({ext!r}); latent.png without the variance background", file=sys.stderr)
+        return None
+    if grid.shape[0] < 2 or grid.shape[1] < 2 or not np.isfinite(grid).any():
+        print(f"{PROG}: warning: {path} has shape {grid.shape} or no finite values; "
+              "latent.png without the variance background", file=sys.stderr)
+        return None
+    return grid, [float(v) for v in ext]
+
+
+def variance_background(grid, extent, Zind, i, j, X):
+    """A draw_latent_panels decoration: the predictive variance grid (rows:
+    dimension j, columns: dimension i) in grey behind the scatter, with a
+    colorbar, and the inducing inputs Zind (M x q, or None) as small
+    markers. Returns the function."""
+    from matplotlib.lines import Line2D
+    import matplotlib.patheffects as pe
+
+    def deco(fig, ax):
+        handles = []
+        xlo, xhi, ylo, yhi = extent
+        if grid is not None:
+            v = np.where(np.isfinite(grid), grid, np.nan)
+            pos = v[np.isfinite(v) & (v > 0)]
+            if pos.size and pos.max() > 10 * pos.min():
+                norm = matplotlib.colors.LogNorm(vmin=pos.min(), vmax=pos.max())
+                v = np.where(np.isfinite(v) & (v <= 0), pos.min(), v)
+                scale = "log scale"
+            else:
+                fin = v[np.isfinite(v)]
+                norm = matplotlib.colors.Normalize(vmin=fin.min(), vmax=max(fin.max(), fin.min() + 1e-300))
+                scale = "linear scale"
+            im = ax.imshow(v, origin="lower", extent=extent, cmap=VARIANCE_CMAP, norm=norm,
+                           aspect="auto", interpolation="bilinear", zorder=0)
+            cb = fig.colorbar(im, ax=ax, pad=0.02)
+            light, dark = (("light", "dark") if VARIANCE_CMAP == "Greys" else ("dark", "light"))
+            cb.set_label(f"predictive variance of f ({scale}; other dims at 0)\n"
+                         f"{light}: low, model confident · {dark}: high, uncertain",
+                         fontsize=8)
+            cb.ax.tick_params(labelsize=7)
+        # the view: the grid and the means (the grid is drawn only where computed)
+        x0, x1 = min(xlo, np.nanmin(X[:, i])), max(xhi, np.nanmax(X[:, i]))
+        y0, y1 = min(ylo, np.nanmin(X[:, j])), max(yhi, np.nanmax(X[:, j]))
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        if Zind is not None and Zind.ndim == 2 and Zind.shape[1] > max(i, j):
+            inside = ((Zind[:, i] >= x0) & (Zind[:, i] <= x1)
+                      & (Zind[:, j] >= y0) & (Zind[:, j] <= y1))
+            stroke = [pe.withStroke(linewidth=2.4, foreground="w")]
+            ax.scatter(Zind[inside, i], Zind[inside, j], marker="x", s=24, c="k",
+                       linewidths=1.1, zorder=4, path_effects=stroke)
+            out = int(np.count_nonzero(~inside))
+            handles.append(Line2D([], [], marker="x", ls="", color="k", mew=1.1,
+                                  label=f"inducing input ({len(Zind)}"
+                                        + (f", {out} outside the view" if out else "") + ")"))
+        return handles
+    return deco
+
+
+def plot_bgplvm_latent(run_name, X, Z_pca, labels, summary, out_path, metrics=None,
+                       Zind=None, grid=None):
+    """Bayesian GPLVM: the variational means X (N x q) in the two most
+    relevant dimensions (see bgplvm_axes) on the model's predictive variance
+    (grid: (G x G array, extent) from read_variance_grid, or None), with the
+    inducing inputs Zind, next to PCA's scores; coloured by label."""
+    kernel = summary.get("kernel", "?")
+    spec, from_grid = bgplvm_axes(X, summary, metrics) if X.shape[1] >= 2 else (None, False)
+    deco = None
+    if spec is not None:
+        i, j = spec[0], spec[1]
+        if grid is not None and not from_grid:
+            print(f"{PROG}: warning: summary.json has no plot_dims: the variance grid's "
+                  "dimensions are unknown; latent.png without it", file=sys.stderr)
+            grid = None
+        if grid is not None or Zind is not None:
+            extent = grid[1] if grid is not None else [np.nanmin(X[:, i]), np.nanmax(X[:, i]),
+                                                       np.nanmin(X[:, j]), np.nanmax(X[:, j])]
+            deco = variance_background(grid[0] if grid is not None else None, extent,
+                                       Zind, i, j, X)
+    m = summary.get("inducing")
+    panels = [(f"Bayesian GPLVM latent means (kernel {kernel}"
+               + (f", {m} inducing" if isinstance(m, int) else "") + ")", X, labels, spec,
+               summary_number(summary, "knn_error"))]
+    if Z_pca is not None:
+        panels.append(("PCA to the same dimension", Z_pca, labels,
+                       latent_axes(Z_pca, name="PCA score", ard=False)
+                       if Z_pca.ndim == 2 and Z_pca.shape[1] >= 2 else None,
+                       summary_number(summary, "pca_knn_error")))
+    fig = draw_latent_panels(panels, suptitle=run_name, decorate=[deco])
+    fig.savefig(out_path, dpi=110)
+    plt.close(fig)
+
+
+def plot_bgplvm_run_latent(run_name, run_dir, X_mean, summary, out_path, metrics=None):
+    """plot_bgplvm_latent with what RUN_DIR holds besides X_mean: labels.npy,
+    pca_latent.npy, Z.npy, variance_grid.npy (each optional; a warning when
+    one does not fit X_mean)."""
+    labels = read_labels(os.path.join(run_dir, "labels.npy"))
+    if labels is not None and len(labels) != len(X_mean):
+        print(f"{PROG}: warning: labels.npy has {len(labels)} values for {len(X_mean)} "
+              "latent rows; not colouring by label", file=sys.stderr)
+        labels = None
+    Z_pca = read_matrix(os.path.join(run_dir, "pca_latent.npy"), "PCA latent")
+    Zind = read_matrix(os.path.join(run_dir, "Z.npy"), "inducing inputs Z")
+    if Zind is not None and Zind.shape[1] != X_mean.shape[1]:
+        print(f"{PROG}: warning: Z.npy has {Zind.shape[1]} columns for q = "
+              f"{X_mean.shape[1]}; inducing inputs not drawn", file=sys.stderr)
+        Zind = None
+    grid = read_variance_grid(run_dir, summary)
+    plot_bgplvm_latent(run_name, X_mean, Z_pca, labels, summary, out_path, metrics, Zind, grid)
+
+
+def plot_relevance(run_name, summary, q, out_path, metrics=None):
+    """Bayesian GPLVM: the ARD relevance of each latent dimension as bars
+    (GPy's plot_ARD), the active ones (summary.json active_dims) coloured,
+    the others grey. A log axis when the relevances span over two decades."""
+    rel, what, ls = bgplvm_relevance(summary, q, metrics)
+    if rel is None:
+        raise PlotError("summary.json has no relevance (nor lengthscales / alpha_k): "
+                        "cannot draw relevance.png")
+    active = _int_list(summary.get("active_dims"), q)
+    active = set(active) if active is not None else set(range(q))
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.55 * q + 2.5), 4.4))
+    dims = np.arange(q)
+    colours = ["C0" if k in active else "0.7" for k in dims]
+    ax.bar(dims + 1, rel, color=colours, edgecolor="k", linewidth=0.8)
+    pos = rel[np.isfinite(rel) & (rel > 0)]
+    if pos.size and pos.max() > 100 * pos.min():
+        ax.set_yscale("log")
+    if ls is not None and what != "α" and q <= 20:
+        for k in dims:
+            ax.annotate(f"ℓ {ls[k]:.3g}", (k + 1, rel[k]), xytext=(0, 2),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=7)
+        ax.margins(y=0.12)
+    ax.set_xticks(dims + 1)
+    ax.set_xlabel("latent dimension")
+    ax.set_ylabel(f"relevance {what}" + (" (ARD)" if what != "α" else " (linear ARD weight)"))
+    from matplotlib.patches import Patch
+    handles = [Patch(facecolor="C0", edgecolor="k", label=f"active ({len(active)})")]
+    if len(active) < q:
+        handles.append(Patch(facecolor="0.7", edgecolor="k", label=f"inactive ({q - len(active)})"))
+    ax.legend(handles=handles, fontsize=8)
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    kernel = summary.get("kernel", "?")
+    ax.set_title(f"ARD relevance per latent dimension: {len(active)} of {q} active", fontsize=10)
+    fig.suptitle(f"{run_name}  (kernel {kernel})", fontsize=11)
+    fig.tight_layout()
     fig.savefig(out_path, dpi=110)
     plt.close(fig)
 
@@ -661,8 +992,23 @@ def main(argv):
         os.makedirs(out_dir, exist_ok=True)
 
         written = []
-        X = read_matrix(os.path.join(run_dir, "X.npy"), "X")
-        if X is not None:  # a GPLVM run
+        X_mean = read_matrix(os.path.join(run_dir, "X_mean.npy"), "X_mean")
+        X = None if X_mean is not None else read_matrix(os.path.join(run_dir, "X.npy"), "X")
+        if X_mean is not None:  # a Bayesian GPLVM run
+            loss_png = os.path.join(out_dir, "loss_curve.png")
+            plot_elbo(run_name, metrics, summary, loss_png)
+            written.append(loss_png)
+            latent_png = os.path.join(out_dir, "latent.png")
+            plot_bgplvm_run_latent(run_name, run_dir, X_mean, summary, latent_png, metrics)
+            written.append(latent_png)
+            if bgplvm_relevance(summary, X_mean.shape[1], metrics)[0] is not None:
+                rel_png = os.path.join(out_dir, "relevance.png")
+                plot_relevance(run_name, summary, X_mean.shape[1], rel_png, metrics)
+                written.append(rel_png)
+            else:
+                print(f"{PROG}: summary.json has no relevance (nor lengthscales / alpha_k); "
+                      "relevance.png not written", file=sys.stderr)
+        elif X is not None:  # a GPLVM run
             loss_png = os.path.join(out_dir, "loss_curve.png")
             plot_likelihood(run_name, metrics, summary, loss_png)
             written.append(loss_png)

@@ -141,6 +141,48 @@ TEST(Apply, GplvmProjectionRecoversTrainingLatents) {
     }
 }
 
+// The variational model: at a converged fit each training row's q(x_n) is a
+// stationary point of its own term of the bound (the posterior's row bound
+// has the collapsed gradient), so projecting the training rows returns their
+// means and variances.
+TEST(Apply, BayesianGplvmProjectionRecoversTrainingPosteriors) {
+    const std::string d = scratch("apply_bgplvm");
+    // Rows on a curved 2-d sheet in 6-d (on a plane an RBF kernel's optimum
+    // runs off to infinite lengthscales, the linear limit).
+    const auto Zc = randn(kRows * 2, 1.0, 5), A = randn(2 * kDim, 1.0, 6), E = randn(kRows * kDim, 0.02, 7);
+    std::vector<double> X(kRows * kDim);
+    for (std::size_t i = 0; i < kRows; ++i)
+        for (std::size_t j = 0; j < kDim; ++j)
+            X[i * kDim + j] = std::sin(Zc[2 * i] * A[j] + Zc[2 * i + 1] * A[kDim + j]) + E[i * kDim + j];
+    write_npy(d + "/data.npy", make_raw<double>(X.data(), {kRows, kDim}));
+    const std::string run = train_run(
+        d, "data:\n  source: npy\n  path: " + d + "/data.npy\n  center: true\n"
+           "model:\n  type: bayesian_gplvm\n  latent_dim: 2\n  inducing: 8\n  dtype: float64\n"
+           "optim:\n  type: lbfgs\n  max_iterations: 3000\n  grad_tol: 1.0e-6\n");
+    const auto r = run_train("apply " + run + " --data " + d + "/data.npy --out " + d + "/out", d);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const RawTensor mu = read_npy(run + "/X_mean.npy"), var = read_npy(run + "/X_var.npy"),
+                    rows = read_npy(run + "/rows.npy"), pm = read_npy(d + "/out/X_mean.npy"),
+                    pv = read_npy(d + "/out/X_var.npy"), elbo = read_npy(d + "/out/elbo.npy");
+    ASSERT_EQ(pm.shape, (std::vector<std::size_t>{kRows, 2}));
+    ASSERT_EQ(pv.shape, (std::vector<std::size_t>{kRows, 2}));
+    ASSERT_EQ(elbo.shape, (std::vector<std::size_t>{kRows}));
+    std::vector<std::size_t> where(kRows);
+    for (std::size_t t = 0; t < kRows; ++t) where[static_cast<std::size_t>(rows.at(t))] = t;
+    double worst_mu = 0, worst_var = 0;
+    for (std::size_t i = 0; i < kRows; ++i) {
+        const std::size_t t = where[i];
+        for (std::size_t j = 0; j < 2; ++j) {
+            worst_mu = std::max(worst_mu, std::abs(pm.at(2 * i + j) - mu.at(2 * t + j)));
+            worst_var = std::max(worst_var, std::abs(std::log(pv.at(2 * i + j) / var.at(2 * t + j))));
+        }
+        EXPECT_TRUE(std::isfinite(elbo.at(i)));
+    }
+    EXPECT_LT(worst_mu, 1e-3) << "largest |mean change| " << worst_mu;
+    EXPECT_LT(worst_var, 1e-2) << "largest |log variance change| " << worst_var;
+    EXPECT_TRUE(std::isfinite(json_number(slurp(d + "/out/apply.json"), "mean_elbo")));
+}
+
 TEST(Apply, BadInputIsOneLineAndWritesNothing) {
     const std::string d = scratch("apply_bad");
     const auto X = planar_rows(4);

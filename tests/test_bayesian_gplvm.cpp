@@ -131,3 +131,41 @@ TEST(BayesianGplvm, SameBitsAtAnyThreadCountAndSameValueForAnyBlockSize) {
     EXPECT_LT(std::abs(l3 - l1), 1e-12 * std::abs(l1));
     EXPECT_LT(rel_err(to_mat(g3), to_mat(g1)), 1e-11);
 }
+
+// The posterior's per-row bound (the uncollapsed bound at the optimal q(u))
+// has, at every row, the collapsed bound's gradient (the envelope theorem):
+// so a new row's q(x*) is found with the very gradient training used. And a
+// projection of the training rows of a converged model returns their q(x).
+TEST(BayesianGplvm, PosteriorRowBoundHasTheCollapsedGradient) {
+    const std::size_t N = 14, D = 5, q = 2, M = 6;
+    const Mat Y = randn_matrix(N, D, 1.0, 21);
+    for (KernelType k : {KernelType::rbf_ard, KernelType::linear}) {
+        BayesianGplvm<double> m = random_model(N, D, q, M, k, 0, 22, k == KernelType::linear ? 0.05 : 1e-6);
+        xt::xtensor<double, 1> g;
+        m.loss_and_grad(view_of(Y), g);
+        const auto post = m.posterior(view_of(Y));
+        PsiStatistics ps(post.kernel, post.Z.data(), M, q);
+        PsiSums total = ps.zero_sums();
+        std::vector<double> P1(N * M);
+        const auto mu = m.param<2>("X_mean");
+        const xt::xtensor<double, 2> S = xt::exp(m.param<2>("X_log_var"));
+        const std::vector<double> muv(mu.begin(), mu.end()), Sv(S.begin(), S.end());
+        ps.forward(muv.data(), Sv.data(), N, P1.data(), total);
+        ps.prepare(post.G2.data(), total);
+        std::vector<double> G1(N * M, 0.0), dmu(N * q), dS(N * q);
+        for (std::size_t n = 0; n < N; ++n)
+            for (std::size_t c = 0; c < M; ++c)
+                for (std::size_t d = 0; d < D; ++d) G1[n * M + c] += Y(n, d) * post.beta2H[c * D + d];
+        PsiGradSums unused = ps.zero_grad_sums();
+        ps.backward(muv.data(), Sv.data(), N, post.g0, G1.data(), dmu.data(), dS.data(), unused);
+        const auto gmu = m.view<2>(g, "X_mean");
+        const auto glv = m.view<2>(g, "X_log_var");
+        for (std::size_t n = 0; n < N; ++n)
+            for (std::size_t j = 0; j < q; ++j) {
+                const double want_mu = -(dmu[n * q + j] - muv[n * q + j]);
+                const double s = Sv[n * q + j], want_lv = -(s * dS[n * q + j] - 0.5 * (s - 1.0));
+                EXPECT_NEAR(gmu(n, j), want_mu, 1e-9 * (1 + std::abs(want_mu))) << n << "," << j;
+                EXPECT_NEAR(glv(n, j), want_lv, 1e-9 * (1 + std::abs(want_lv))) << n << "," << j;
+            }
+    }
+}

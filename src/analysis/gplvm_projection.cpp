@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "latentlab/analysis/knn.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/lapack.hpp"
@@ -136,23 +137,8 @@ GplvmProjection project(const Gplvm<T>& model, const MatrixView<T>& train, const
         blas::gemm<double>(Op::N, Op::N, N, D, N, 1.0, p.Kinv.data(), N, Y.data(), D, 0.0, p.A.data(), D);
     }
 
-    // Start: the latent of the nearest training row, ‖y* − y_i‖² = ‖y*‖² − 2 y*ᵀy_i + ‖y_i‖².
-    std::vector<double> ynorm(N);
-    for (std::size_t i = 0; i < N; ++i) ynorm[i] = blas::sqnorm<double>(D, Y.data() + i * D);
-    std::vector<std::size_t> nearest(M);
-    const std::size_t chunk = 256;
-    std::vector<double> dots(chunk * N);
-    for (std::size_t m0 = 0; m0 < M; m0 += chunk) {
-        const std::size_t mc = std::min(chunk, M - m0);
-        blas::gemm<double>(Op::N, Op::T, mc, N, D, 1.0, Ynew.data() + m0 * D, D, Y.data(), D, 0.0, dots.data(), N);
-        for (std::size_t j = 0; j < mc; ++j) {
-            double best = std::numeric_limits<double>::infinity();
-            for (std::size_t i = 0; i < N; ++i) {
-                const double d2 = ynorm[i] - 2.0 * dots[j * N + i];
-                if (d2 < best) best = d2, nearest[m0 + j] = i;
-            }
-        }
-    }
+    // Start: the latent of the nearest training row (in data space).
+    const std::vector<std::size_t> nearest = nearest_rows(Y.data(), N, Ynew.data(), M, D);
 
     GplvmProjection out;
     out.latent = xt::zeros<double>({M, q});

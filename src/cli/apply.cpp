@@ -7,6 +7,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "latentlab/analysis/bayesian_gplvm_projection.hpp"
 #include "latentlab/analysis/gplvm_projection.hpp"
 #include "latentlab/config/build.hpp"
 #include "latentlab/config/config.hpp"
@@ -17,6 +18,7 @@
 #include "latentlab/io/npy.hpp"
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/openblas.hpp"
+#include "latentlab/models/bayesian_gplvm.hpp"
 #include "latentlab/models/gplvm.hpp"
 
 namespace latentlab::cli {
@@ -97,6 +99,22 @@ int apply_typed(const ApplyOptions& opt, const Config& cfg) {
         double sum = 0;
         for (double v : p.log_likelihood) sum += v;
         summary.set("mean_log_likelihood", p.log_likelihood.empty() ? 0.0 : sum / static_cast<double>(p.log_likelihood.size()));
+    } else if (cfg.model.type == "bayesian_gplvm") {
+        const Dataset<T> train = load_data<T>(cfg.data, static_cast<std::uint64_t>(cfg.seed));
+        const auto model = make_model<T>(cfg.model, train.dim(), train.n_train);
+        auto& gp = dynamic_cast<BayesianGplvm<T>&>(*model);
+        load_parameters(opt.run_dir, gp);
+        if (rows.dim() != train.dim())
+            throw DataError(opt.data + ": " + std::to_string(rows.dim()) + " columns, the run was trained on " +
+                            std::to_string(train.dim()));
+        const BayesianGplvmProjection p = project(gp, train.train(), rows.all());
+        const std::size_t R = p.mean.shape()[0], q = p.mean.shape()[1];
+        outputs.push_back({"X_mean", make_raw<double>(p.mean.data(), {R, q})});
+        outputs.push_back({"X_var", make_raw<double>(p.variance.data(), {R, q})});
+        outputs.push_back({"elbo", make_raw<double>(p.elbo.data(), {R})});
+        double sum = 0;
+        for (double v : p.elbo) sum += v;
+        summary.set("mean_elbo", R ? sum / static_cast<double>(R) : 0.0);
     } else {
         auto model = make_model<T>(cfg.model, rows.dim(), rows.n_train);
         load_parameters(opt.run_dir, *model);

@@ -93,7 +93,8 @@ int main(int argc, char** argv) {
         "Apply a trained run to new rows: train apply RUN_DIR --data FILE --out DIR. The rows are scaled and "
         "centred as the run's were and kept in input order. Autoencoders: codes.npy, reconstruction.npy, "
         "reconstruction_loss.npy; mlp: classes.npy, probabilities.npy (and correct.npy, accuracy with --labels); "
-        "gplvm: latent.npy, log_likelihood.npy (each row's most likely latent point). Also apply.json.");
+        "gplvm: latent.npy, log_likelihood.npy (each row's most likely latent point); bayesian_gplvm: X_mean.npy, "
+        "X_var.npy, elbo.npy (each row's q(x*), the model fixed). Also apply.json.");
     apply->add_option("run", apply_opt.run_dir, "Run directory (written by train)")->required();
     apply->add_option("-d,--data", apply_opt.data, "New rows: .npy, .csv or IDX (.gz) file")->required();
     apply->add_option("-l,--labels", apply_opt.labels, "Labels of the new rows (mlp: accuracy)");

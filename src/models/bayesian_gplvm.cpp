@@ -164,7 +164,7 @@ template <class T>
 std::size_t BayesianGplvm<T>::block_rows() const {
     if (opt_.block_rows > 0) return opt_.block_rows;
     const std::size_t P = M_ * (M_ + 1) / 2;
-    return std::clamp<std::size_t>((std::size_t{1} << 21) / std::max<std::size_t>(P, 1), 16, 512);
+    return std::clamp<std::size_t>((std::size_t{1} << 19) / std::max<std::size_t>(P, 1), 16, 512);
 }
 
 template <class T>
@@ -264,7 +264,7 @@ double BayesianGplvm<T>::evaluate(const MatrixView<T>& Y, T* grad, Posterior* po
 
     // The M×M algebra, with OpenBLAS single-threaded (parallel_for with one
     // part), so that its bits do not depend on the thread count either.
-    double elbo = 0, dbeta = 0, g0 = 0;
+    double elbo = 0, dbeta = 0, g0 = 0, kmm_jitter = 0;
     std::vector<double> H, G2, GK;
     blas::parallel_for(1, [&](std::size_t) {
         // Kmm = L Lᵀ with the model's jitter, more if the Cholesky fails.
@@ -273,19 +273,23 @@ double BayesianGplvm<T>::evaluate(const MatrixView<T>& Y, T* grad, Posterior* po
         double mean_diag = 0;
         for (std::size_t m = 0; m < M; ++m) mean_diag += Kmm[m * M + m];
         mean_diag /= static_cast<double>(M);
+        // The model's jitter is relative to the signal variance (RBF): Kmm =
+        // σ_f² (K̂ + ε I), so its conditioning does not degrade as σ_f² grows,
+        // and ∂/∂log σ_f² includes it (below). Linear: ε absolute.
+        const double jitter = kern.type == PsiKernelType::rbf_ard ? opt_.jitter * kern.variance : opt_.jitter;
         double extra = 0;
         for (int attempt = 0;; ++attempt) {
             L = Kmm;
-            for (std::size_t m = 0; m < M; ++m) L[m * M + m] += opt_.jitter + extra;
+            for (std::size_t m = 0; m < M; ++m) L[m * M + m] += jitter + extra;
             if (lapack::potrf_lower(M, L.data()) == 0) break;
             if (attempt == 5)
                 throw NumericalError("bayesian_gplvm: Kmm (" + std::to_string(M) + "x" + std::to_string(M) +
-                                     ") is not positive definite even with jitter " + fmt(opt_.jitter + extra) +
+                                     ") is not positive definite even with jitter " + fmt(jitter + extra) +
                                      "; inducing inputs may coincide: use fewer (model.inducing)");
             const double level = attempt == 0 ? 1e-6 : 10.0 * extra / mean_diag;
             extra = level * mean_diag;
             if (this->on_warning && level != warned_level_) {
-                this->on_warning("bayesian_gplvm: Kmm is not positive definite with jitter " + fmt(opt_.jitter) +
+                this->on_warning("bayesian_gplvm: Kmm is not positive definite with jitter " + fmt(jitter) +
                                  "; adding " + fmt(extra) + " (" + fmt(level) +
                                  " of its mean diagonal) for this evaluation; reported once per level");
                 warned_level_ = level;
@@ -293,7 +297,7 @@ double BayesianGplvm<T>::evaluate(const MatrixView<T>& Y, T* grad, Posterior* po
         }
         for (std::size_t i = 0; i < M; ++i)
             for (std::size_t j = i + 1; j < M; ++j) L[i * M + j] = 0.0;
-        for (std::size_t m = 0; m < M; ++m) Kmm[m * M + m] += opt_.jitter + extra;
+        for (std::size_t m = 0; m < M; ++m) Kmm[m * M + m] += jitter + extra;
 
         // W = L⁻¹ Ψ2 L⁻ᵀ, B = I + βW = L_B L_Bᵀ, Φ̃ = L_B⁻¹ L⁻¹ Φ
         std::vector<double> Psi2(M * M), W(M * M);
@@ -321,7 +325,8 @@ double BayesianGplvm<T>::evaluate(const MatrixView<T>& Y, T* grad, Posterior* po
                          0.5 * Dd * logdetB + 0.5 * beta * beta * quad - 0.5 * beta * Dd * total.psi0 +
                          0.5 * beta * Dd * trW;
         elbo = F - KL;
-        last_ = BoundTerms{elbo, F, KL, opt_.jitter + extra};
+        last_ = BoundTerms{elbo, F, KL, jitter + extra};
+            kmm_jitter = jitter;
         if (!std::isfinite(elbo)) throw NumericalError("bayesian_gplvm: the bound is not finite");
         if (!grad && !post) return;
 
@@ -402,6 +407,11 @@ double BayesianGplvm<T>::evaluate(const MatrixView<T>& Y, T* grad, Posterior* po
     blas::parallel_for(1, [&](std::size_t) {
         ps.finish(gtotal, dZ.data(), dh.data());
         ps.kmm_backward(GK.data(), dZ.data(), dh.data());
+        if (kern.type == PsiKernelType::rbf_ard) {  // the jitter ε σ_f² I
+            double trGK = 0;
+            for (std::size_t m = 0; m < M; ++m) trGK += GK[m * M + m];
+            dh[0] += kmm_jitter * trGK;
+        }
     });
     T* g_Z = grad + this->block("Z").offset;
     for (std::size_t i = 0; i < M * q; ++i) g_Z[i] = static_cast<T>(-dZ[i]);

@@ -10,4 +10,8 @@ namespace latentlab {
 
 double loo_1nn_error(const double* Z, std::size_t N, std::size_t q, const std::int32_t* labels);
 
+// For each of the M rows of Q (M×D), the index of the nearest of the N rows
+// of Y (N×D), by the same blocked GEMM (where a GPLVM projection starts).
+std::vector<std::size_t> nearest_rows(const double* Y, std::size_t N, const double* Q, std::size_t M, std::size_t D);
+
 }  // namespace latentlab

@@ -24,9 +24,10 @@
 // Parameters (named blocks): "X_mean" (N×q), "X_log_var" (N×q, log S),
 // "Z" (M×q), "log_hyper" ([log σ_f², log ℓ…] for RBF — one ℓ, or q for
 // ARD — or [log α_1 … log α_q] for the linear kernel; then log σ²).
-// Kmm carries a fixed jitter (1e-6, part of the model, so the gradients are
-// exact); when its Cholesky still fails, more is added for that evaluation
-// and reported through on_warning once per level.
+// Kmm carries a jitter that is part of the model, so the gradients are
+// exact: 1e-6 σ_f² (RBF, relative so that its conditioning holds as σ_f²
+// grows) or 1e-6 (linear). When the Cholesky still fails, more is added for
+// that evaluation and reported through on_warning once per level.
 #pragma once
 #include <string>
 #include <vector>
@@ -47,7 +48,7 @@ struct BayesianGplvmOptions {
     double init_variance = 0.05;              // initial S_nj (GPy draws U(0, 0.1))
     std::string init = "pca";                 // pca | random
     double init_scale = 1e-3;                 // random: μ ~ N(0, init_scale²)
-    double jitter = 1e-6;                     // added to Kmm's diagonal
+    double jitter = 1e-6;                     // Kmm += jitter·σ_f² I (RBF) or jitter·I (linear)
     std::size_t block_rows = 0;               // rows per block of a pass (0: from M)
 };
 
