@@ -1066,9 +1066,10 @@ def make_report(runs_dir, report_dir, build_dir, repo):
             written.append(name)
             md.append(f"![Bayesian GPLVM latent means of {r.stem} on its predictive variance, "
                       f"and PCA, coloured by {r.label_noun}]({name})\n")
+        low, high = plot_run.variance_shading()
         md.append("Left: the latent means in the two most relevant dimensions over the model's "
-                  "predictive variance of f there (the other dimensions at 0; light: low "
-                  "variance, where the model is confident; dark: high), crosses the inducing "
+                  f"predictive variance of f there (the other dimensions at 0; {low}: low "
+                  f"variance, where the model is confident; {high}: high), crosses the inducing "
                   "inputs; right: PCA.\n")
 
     # --- MLP

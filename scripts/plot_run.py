@@ -396,13 +396,14 @@ def plot_elbo(run_name, metrics, summary, out_path):
     x_all = metrics["epoch"] if "epoch" in metrics else np.arange(len(elbo_all), dtype=float)
     it, elbo = x_all[keep], elbo_all[keep]
     final = summary_number(summary, "elbo")
-    if final is None:
-        final = float(elbo[-1])
+    which = "final"
+    if final is None:  # no summary.json (yet): the last row of metrics.csv
+        final, which = float(elbo[-1]), "last logged"
     xlabel = "L-BFGS iteration" if summary.get("optimizer") == "lbfgs" else "iteration"
     fig, ax = plt.subplots(1, 2, figsize=(12, 4.2))
     ax[0].plot(it, elbo, ".-" if len(it) <= 60 else "-", lw=1.4,
                label="ELBO (lower bound on log p(Y))")
-    ax[0].axhline(final, color="k", ls="--", lw=1, label=f"final ELBO = {final:,.1f}")
+    ax[0].axhline(final, color="k", ls="--", lw=1, label=f"{which} ELBO = {final:,.1f}")
     # the first iterations are often far below: zoom on the last 90% when they are
     tail = elbo[len(elbo) // 10:]
     if len(tail) > 1 and elbo.min() < tail.min() - 3 * (tail.max() - tail.min()):
@@ -420,15 +421,15 @@ def plot_elbo(run_name, metrics, summary, out_path):
     if okg.any():
         ax[1].semilogy(it[okg], gap[okg], ".-" if len(it) <= 60 else "-", lw=1.4)
     else:
-        ax[1].text(0.5, 0.5, "ELBO never below its final value", ha="center", va="center",
+        ax[1].text(0.5, 0.5, f"ELBO never below its {which} value", ha="center", va="center",
                    transform=ax[1].transAxes)
     ax[1].set_xlabel(xlabel)
-    ax[1].set_ylabel("final ELBO − ELBO")
-    ax[1].set_title("distance below the final bound")
+    ax[1].set_ylabel(f"{which} ELBO − ELBO")
+    ax[1].set_title(f"distance below the {which} bound")
     ax[1].grid(True, which="both", alpha=0.3)
     for a in ax:
         a.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    parts = [f"final ELBO {final:,.1f}"]
+    parts = [f"{which} ELBO {final:,.1f}"]
     per = summary_number(summary, "elbo_per_point")
     if per is not None:
         parts.append(f"{per:.6g} per point")
@@ -673,6 +674,12 @@ def plot_latent(run_name, X, Z_pca, labels, summary, out_path, metrics=None):
 VARIANCE_CMAP = "Greys"
 
 
+def variance_shading():
+    """(low, high): the shade of low and of high predictive variance in
+    VARIANCE_CMAP ("light", "dark" for Greys), for captions."""
+    return ("dark", "light") if VARIANCE_CMAP.endswith("_r") else ("light", "dark")
+
+
 def bgplvm_relevance(summary, q, metrics=None):
     """(relevance, what, lengthscales): the ARD relevance of each of the q
     latent dimensions as a float array (summary.json "relevance"; else
@@ -792,9 +799,9 @@ def variance_background(grid, extent, Zind, i, j, X):
             im = ax.imshow(v, origin="lower", extent=extent, cmap=VARIANCE_CMAP, norm=norm,
                            aspect="auto", interpolation="bilinear", zorder=0)
             cb = fig.colorbar(im, ax=ax, pad=0.02)
-            light, dark = (("light", "dark") if VARIANCE_CMAP == "Greys" else ("dark", "light"))
+            low, high = variance_shading()
             cb.set_label(f"predictive variance of f ({scale}; other dims at 0)\n"
-                         f"{light}: low, model confident · {dark}: high, uncertain",
+                         f"{low}: low, model confident · {high}: high, uncertain",
                          fontsize=8)
             cb.ax.tick_params(labelsize=7)
         # the view: the grid and the means (the grid is drawn only where computed)
@@ -837,8 +844,10 @@ def plot_bgplvm_latent(run_name, X, Z_pca, labels, summary, out_path, metrics=No
             deco = variance_background(grid[0] if grid is not None else None, extent,
                                        Zind, i, j, X)
     m = summary.get("inducing")
-    panels = [(f"Bayesian GPLVM latent means (kernel {kernel}"
-               + (f", {m} inducing" if isinstance(m, int) else "") + ")", X, labels, spec,
+    about = ([f"kernel {kernel}"] if kernel != "?" else []) + (
+        [f"{m} inducing"] if isinstance(m, int) and not isinstance(m, bool) else [])
+    panels = [("Bayesian GPLVM latent means" + (f" ({', '.join(about)})" if about else ""),
+               X, labels, spec,
                summary_number(summary, "knn_error"))]
     if Z_pca is not None:
         panels.append(("PCA to the same dimension", Z_pca, labels,
@@ -902,7 +911,7 @@ def plot_relevance(run_name, summary, q, out_path, metrics=None):
     ax.grid(True, axis="y", which="both", alpha=0.3)
     kernel = summary.get("kernel", "?")
     ax.set_title(f"ARD relevance per latent dimension: {len(active)} of {q} active", fontsize=10)
-    fig.suptitle(f"{run_name}  (kernel {kernel})", fontsize=11)
+    fig.suptitle(run_name + (f"  (kernel {kernel})" if kernel != "?" else ""), fontsize=11)
     fig.tight_layout()
     fig.savefig(out_path, dpi=110)
     plt.close(fig)

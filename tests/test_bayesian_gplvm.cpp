@@ -14,6 +14,7 @@
 #include "latentlab/linalg/openblas.hpp"
 #include "latentlab/models/bayesian_gplvm.hpp"
 #include "latentlab/models/gplvm.hpp"
+#include "latentlab/models/stochastic_bayesian_gplvm.hpp"
 #include "test_util.hpp"
 
 using namespace latentlab;
@@ -169,3 +170,71 @@ TEST(BayesianGplvm, PosteriorRowBoundHasTheCollapsedGradient) {
             }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Stochastic training on mini-batches (Hensman, Fusi & Lawrence 2013)
+// ---------------------------------------------------------------------------
+
+namespace {
+RowSolver no_row_updates() {
+    return [](std::size_t, double*, const std::function<double(const double*, double*)>&) {};
+}
+
+}  // namespace
+
+class StochasticGradient : public ::testing::TestWithParam<KernelType> {};
+
+// With the rows' q(x) held (no row updates), the gradient of a batch's loss
+// for every global block against central differences, on a batch of shuffled
+// rows (row ids from the view's index).
+TEST_P(StochasticGradient, GlobalBlocksMatchFiniteDifferences) {
+    const KernelType kernel = GetParam();
+    const std::size_t N = 10, D = 4, q = 2, M = 4;
+    const Mat Y = randn_matrix(N, D, 1.0, 31);
+    BayesianGplvmOptions o;
+    o.kernel = kernel;
+    o.inducing = M;
+    o.jitter = kernel == KernelType::linear ? 0.05 : 1e-6;
+    StochasticBayesianGplvm<double> m(N, D, q, o);
+    m.row_solver = no_row_updates();
+    std::mt19937_64 rng(32);
+    std::normal_distribution<double> n01;
+    std::uniform_real_distribution<double> u(0.2, 0.7);
+    for (auto& v : m.params()) v = 0.3 * n01(rng);
+    for (auto& v : m.param<2>("X_log_var")) v = std::log(u(rng));
+    for (auto& v : m.param<2>("Z")) v = n01(rng);
+    auto L = m.param<2>("q_u_chol");
+    for (std::size_t i = 0; i < M; ++i) L(i, i) = 0.5 + u(rng);
+    // a batch of rows 7, 2, 5, 9 (gathered, as the batcher does)
+    const std::vector<std::size_t> ids{7, 2, 5, 9};
+    Mat Yb = xt::zeros<double>({ids.size(), D});
+    for (std::size_t r = 0; r < ids.size(); ++r)
+        for (std::size_t j = 0; j < D; ++j) Yb(r, j) = Y(ids[r], j);
+    MatrixView<double> batch = view_of(Yb);
+    batch.index = ids.data();
+    xt::xtensor<double, 1> g;
+    m.loss_and_grad(batch, g);
+    for (const char* name : {"Z", "log_hyper", "q_u_mean", "q_u_chol"}) {
+        const ParamBlock& b = m.block(name);
+        double worst = 0, scale = 0;
+        for (std::size_t i = b.offset; i < b.offset + b.size(); ++i) {
+            if (std::string(name) == "q_u_chol" && (i - b.offset) % M > (i - b.offset) / M) continue;  // upper
+            const double x0 = m.params()(i), h = 1e-5 * std::max(1.0, std::abs(x0));
+            m.params()(i) = x0 + h;
+            const double fp = m.loss(batch);
+            m.params()(i) = x0 - h;
+            const double fm = m.loss(batch);
+            m.params()(i) = x0;
+            const double fd = (fp - fm) / (2 * h);
+            worst = std::max(worst, std::abs(fd - g(i)));
+            scale = std::max(scale, std::abs(fd));
+        }
+        EXPECT_LT(worst, 1e-6 * std::max(scale, 1e-3)) << name << ": max |g − fd| " << worst << ", max |fd| " << scale;
+    }
+    for (const char* name : {"X_mean", "X_log_var"}) {
+        const auto gl = m.view<2>(g, name);
+        EXPECT_EQ(xt::amax(xt::abs(gl))(), 0.0) << name << " is not the optimiser's";
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, StochasticGradient, ::testing::Values(KernelType::rbf_ard, KernelType::linear));

@@ -7,6 +7,7 @@
 #include "latentlab/core/error.hpp"
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/openblas.hpp"
+#include "latentlab/models/variational_row.hpp"
 #include "latentlab/optim/lbfgs.hpp"
 
 namespace latentlab {
@@ -15,36 +16,6 @@ using blas::Op;
 
 namespace {
 constexpr double kLog2Pi = 1.8378770664093454836;
-
-// −ELBO(y*) and its gradient in (μ*, log S*) for one row, given G1 = β² y* Hᵀ.
-struct RowBound {
-    const PsiStatistics& ps;
-    const std::vector<double>& G2;
-    double g0, constant;
-    std::size_t q, M;
-
-    double operator()(const double* G1_row, const double* x, double* g) const {
-        const double* mu = x;
-        std::vector<double> S(q), P1(M), Psi2(M * M), G1(G1_row, G1_row + M), dmu(q), dS(q);
-        for (std::size_t j = 0; j < q; ++j) S[j] = std::exp(x[q + j]);
-        PsiSums sums = ps.zero_sums();
-        ps.forward(mu, S.data(), 1, P1.data(), sums);
-        ps.psi2_matrix(sums, Psi2.data());
-        double f = constant + g0 * sums.psi0;
-        for (std::size_t m = 0; m < M; ++m) f += G1[m] * P1[m];
-        for (std::size_t i = 0; i < M * M; ++i) f += G2[i] * Psi2[i];
-        for (std::size_t j = 0; j < q; ++j) f -= 0.5 * (mu[j] * mu[j] + S[j] - x[q + j] - 1.0);
-        if (g) {
-            PsiGradSums unused = ps.zero_grad_sums();
-            ps.backward(mu, S.data(), 1, g0, G1.data(), dmu.data(), dS.data(), unused);
-            for (std::size_t j = 0; j < q; ++j) {
-                g[j] = -(dmu[j] - mu[j]);
-                g[q + j] = -(S[j] * dS[j] - 0.5 * (S[j] - 1.0));
-            }
-        }
-        return -f;
-    }
-};
 
 template <class T>
 std::vector<double> as_double(const MatrixView<T>& V) {
@@ -78,7 +49,6 @@ BayesianGplvmProjection project(BayesianGplvm<T>& model, const MatrixView<T>& tr
     out.elbo.assign(R, 0.0);
     out.iterations.assign(R, 0);
     const double beta = post.beta, Dd = static_cast<double>(D);
-    const RowBound bound{ps, post.G2, post.g0, 0.0, q, M};
     LbfgsOptions lo;
     lo.grad_tol = 1e-8;
     lo.rel_tol = 1e-14;
@@ -97,7 +67,7 @@ BayesianGplvmProjection project(BayesianGplvm<T>& model, const MatrixView<T>& tr
             Lbfgs<double> opt(lo);
             const Objective<double> f = [&](xt::xtensor<double, 1>& g) {
                 if (g.size() != 2 * q) g = xt::zeros<double>({2 * q});
-                return bound(G1.data() + r * M, x.data(), g.data());
+                return negative_row_bound(ps, post.G2.data(), post.g0, G1.data() + r * M, x.data(), g.data());
             };
             StepResult s;
             long it = 0;

@@ -4,6 +4,7 @@
 #include "latentlab/data/sources.hpp"
 #include "latentlab/models/bayesian_gplvm.hpp"
 #include "latentlab/models/gplvm.hpp"
+#include "latentlab/models/stochastic_bayesian_gplvm.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/models/mlp.hpp"
 #include "latentlab/models/nonlinear_autoencoder.hpp"
@@ -22,6 +23,25 @@ auto keyed(const char* section, F&& build) -> decltype(build()) {
     } catch (const OptionError& e) {
         throw ConfigError(e.renamed(std::string(section) + "." + e.option));
     }
+}
+
+// A drawn row's q(x) in stochastic training: L-BFGS from its current value,
+// at most 30 iterations (each row is revisited every epoch).
+RowSolver lbfgs_row_solver() {
+    return [](std::size_t dim, double* x, const std::function<double(const double*, double*)>& f) {
+        LbfgsOptions lo;
+        lo.grad_tol = 1e-6;
+        lo.rel_tol = 1e-12;
+        Lbfgs<double> opt(lo);
+        xt::xtensor<double, 1> v = xt::adapt(x, dim, xt::no_ownership(), std::array<std::size_t, 1>{dim});
+        const Objective<double> obj = [&](xt::xtensor<double, 1>& g) {
+            if (g.size() != dim) g = xt::zeros<double>({dim});
+            return f(v.data(), g.data());
+        };
+        for (int it = 0; it < 30; ++it)
+            if (opt.step(v, obj, 0.0).converged) break;
+        std::copy(v.begin(), v.end(), x);
+    };
 }
 
 void check_latent_dim(const ModelConfig& cfg, std::size_t input_dim) {
@@ -64,8 +84,11 @@ std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, std::size_t input_d
             o.noise_variance = cfg.noise_variance;
             o.init = cfg.init;
             o.init_scale = cfg.init_scale;
-            return std::make_unique<BayesianGplvm<T>>(n_samples, input_dim, static_cast<std::size_t>(cfg.latent_dim),
-                                                      o);
+            const auto q = static_cast<std::size_t>(cfg.latent_dim);
+            if (cfg.inference == "collapsed") return std::make_unique<BayesianGplvm<T>>(n_samples, input_dim, q, o);
+            auto m = std::make_unique<StochasticBayesianGplvm<T>>(n_samples, input_dim, q, o);
+            m->row_solver = lbfgs_row_solver();
+            return m;
         }
         if (cfg.type == "mlp") {
             const Activation f = activation_from_name(cfg.activation == "auto" ? "swish" : cfg.activation);

@@ -122,6 +122,7 @@ const std::vector<Key>& table() {
         {"model.hidden",       field<&Config::model, &ModelConfig::hidden>,      at_least(1),    "mlp: hidden units"},
         {"model.classes",      field<&Config::model, &ModelConfig::classes>,     at_least(2),    "mlp: output classes (labels in 0..classes-1)"},
         {"model.kernel",       field<&Config::model, &ModelConfig::kernel>,      one_of({"auto", "linear", "rbf", "rbf_ard"}), "gplvm, bayesian_gplvm: covariance function (auto: linear for gplvm, rbf_ard for bayesian_gplvm; linear is ARD in bayesian_gplvm)"},
+        {"model.inference",    field<&Config::model, &ModelConfig::inference>,   one_of({"collapsed", "stochastic"}), "bayesian_gplvm: collapsed bound on the full data (L-BFGS), or stochastic: mini-batches of train.batch_size with an explicit q(u) (adam)"},
         {"model.inducing",     field<&Config::model, &ModelConfig::inducing>,    at_least(1),    "bayesian_gplvm: inducing points M (cost per evaluation O(N M^2 q + N M D))"},
         {"model.method",       field<&Config::model, &ModelConfig::method>,      one_of({"auto", "dense", "woodbury"}), "gplvm: dense Cholesky, or O(NqD) Woodbury (linear kernel); auto = woodbury when linear"},
         {"model.init",         field<&Config::model, &ModelConfig::init>,        one_of({"pca", "random"}), "gplvm: initial latents: PCA scores (unit variance) or N(0, init_scale^2)"},
@@ -712,6 +713,14 @@ void emit(const TreeNode& node, const Config& cfg, const std::string& indent, st
 }
 
 void check_cross_rules(const Config& c) {
+    if (c.model.type == "bayesian_gplvm" && c.model.inference == "stochastic") {
+        if (c.optim.type == "lbfgs")
+            throw ConfigError("model.inference stochastic trains on mini-batches: set optim.type to adam or sgd "
+                              "(lbfgs needs the full batch: model.inference collapsed)");
+        if (c.optim.weight_decay != 0)
+            throw ConfigError("optim.weight_decay must be 0 with model.inference stochastic (it would shrink the "
+                              "rows' q(x), which are not the optimiser's to step)");
+    }
     if (c.optim.min_lr > c.optim.lr)
         throw ConfigError("optim.min_lr must be <= optim.lr (got optim.min_lr=" + shortest(c.optim.min_lr) +
                           ", optim.lr=" + shortest(c.optim.lr) + ")");

@@ -71,6 +71,7 @@ MatrixView<T> Batcher<T>::batch(std::size_t i) {
     v.cols = data_.dim();
     v.sqnorms = sq_buffer_.data();
     v.labels = label_buffer_.empty() ? nullptr : label_buffer_.data();
+    v.index = order_.data() + begin;
     return v;
 }
 

@@ -1,6 +1,7 @@
 #include "latentlab/linalg/pca.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -61,9 +62,26 @@ xt::xtensor<double, 2> pca_scores(const MatrixView<T>& Y, const Pca& pca, std::s
     return S;
 }
 
+template <class T>
+xt::xtensor<double, 2> standardised_pca_scores(const MatrixView<T>& Y, std::size_t q) {
+    xt::xtensor<double, 2> S = pca_scores(Y, pca_from_second_moment(second_moment(Y)), q);
+    const std::size_t N = Y.rows;
+    for (std::size_t d = 0; d < q; ++d) {
+        double mean = 0, var = 0;
+        for (std::size_t i = 0; i < N; ++i) mean += S(i, d);
+        mean /= static_cast<double>(N);
+        for (std::size_t i = 0; i < N; ++i) var += (S(i, d) - mean) * (S(i, d) - mean);
+        const double sd = std::sqrt(var / static_cast<double>(N));
+        for (std::size_t i = 0; i < N; ++i) S(i, d) = sd > 0 ? (S(i, d) - mean) / sd : 0.0;
+    }
+    return S;
+}
+
 template xt::xtensor<double, 2> second_moment<float>(const MatrixView<float>&);
 template xt::xtensor<double, 2> second_moment<double>(const MatrixView<double>&);
 template xt::xtensor<double, 2> pca_scores<float>(const MatrixView<float>&, const Pca&, std::size_t);
 template xt::xtensor<double, 2> pca_scores<double>(const MatrixView<double>&, const Pca&, std::size_t);
+template xt::xtensor<double, 2> standardised_pca_scores<float>(const MatrixView<float>&, std::size_t);
+template xt::xtensor<double, 2> standardised_pca_scores<double>(const MatrixView<double>&, std::size_t);
 
 }  // namespace latentlab

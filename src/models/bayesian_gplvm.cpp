@@ -41,6 +41,11 @@ struct RowPartition {
 
 template <class T>
 BayesianGplvm<T>::BayesianGplvm(std::size_t N, std::size_t D, std::size_t q, BayesianGplvmOptions opt)
+    : BayesianGplvm(N, D, q, opt, {}) {}
+
+template <class T>
+BayesianGplvm<T>::BayesianGplvm(std::size_t N, std::size_t D, std::size_t q, BayesianGplvmOptions opt,
+                                std::vector<ParamBlock> extra_blocks)
     : N_(N), D_(D), q_(q), M_(opt.inducing), opt_(opt) {
     if (q_ >= D_)
         throw OptionError("latent_dim", " " + std::to_string(q_) + " must be smaller than the data dimension D = " +
@@ -54,8 +59,10 @@ BayesianGplvm<T>::BayesianGplvm(std::size_t N, std::size_t D, std::size_t q, Bay
         n_kernel_ = q_;
     else
         n_kernel_ = 1 + (opt_.kernel == KernelType::rbf ? 1 : q_);
-    this->allocate({ParamBlock{"X_mean", {N_, q_}, 0}, ParamBlock{"X_log_var", {N_, q_}, 0},
-                    ParamBlock{"Z", {M_, q_}, 0}, ParamBlock{"log_hyper", {n_kernel_ + 1}, 0}});
+    std::vector<ParamBlock> blocks{ParamBlock{"X_mean", {N_, q_}, 0}, ParamBlock{"X_log_var", {N_, q_}, 0},
+                                   ParamBlock{"Z", {M_, q_}, 0}, ParamBlock{"log_hyper", {n_kernel_ + 1}, 0}};
+    for (auto& b : extra_blocks) blocks.push_back(std::move(b));
+    this->allocate(blocks);
     auto h = this->template param<1>("log_hyper");
     if (opt_.kernel == KernelType::linear) {
         for (std::size_t j = 0; j < q_; ++j) h(j) = static_cast<T>(std::log(opt_.alpha));
@@ -132,16 +139,10 @@ void BayesianGplvm<T>::init_from_data(const MatrixView<T>& Y, std::mt19937_64& r
         init(rng);
         return;
     }
-    const xt::xtensor<double, 2> S = pca_scores(Y, pca_from_second_moment(second_moment(Y)), q_);
+    const xt::xtensor<double, 2> S = standardised_pca_scores(Y, q_);
     auto mu = this->template param<2>("X_mean");
-    for (std::size_t d = 0; d < q_; ++d) {
-        double mean = 0, var = 0;
-        for (std::size_t i = 0; i < N_; ++i) mean += S(i, d);
-        mean /= static_cast<double>(N_);
-        for (std::size_t i = 0; i < N_; ++i) var += (S(i, d) - mean) * (S(i, d) - mean);
-        const double sd = std::sqrt(var / static_cast<double>(N_));
-        for (std::size_t i = 0; i < N_; ++i) mu(i, d) = static_cast<T>(sd > 0 ? (S(i, d) - mean) / sd : 0.0);
-    }
+    for (std::size_t i = 0; i < N_; ++i)
+        for (std::size_t d = 0; d < q_; ++d) mu(i, d) = static_cast<T>(S(i, d));
     // Z: M distinct rows of μ, the first M of a seeded partial Fisher–Yates.
     std::vector<std::size_t> idx(N_);
     std::iota(idx.begin(), idx.end(), 0);
@@ -165,6 +166,42 @@ std::size_t BayesianGplvm<T>::block_rows() const {
     if (opt_.block_rows > 0) return opt_.block_rows;
     const std::size_t P = M_ * (M_ + 1) / 2;
     return std::clamp<std::size_t>((std::size_t{1} << 19) / std::max<std::size_t>(P, 1), 16, 512);
+}
+
+template <class T>
+double BayesianGplvm<T>::factor_kmm(const PsiStatistics& ps, std::vector<double>& Kmm, std::vector<double>& L) {
+    const std::size_t M = M_;
+    Kmm.assign(M * M, 0.0);
+    ps.kmm(Kmm.data());
+    double mean_diag = 0;
+    for (std::size_t m = 0; m < M; ++m) mean_diag += Kmm[m * M + m];
+    mean_diag /= static_cast<double>(M);
+    // The model's jitter is relative to the signal variance (RBF): Kmm =
+    // σ_f² (K̂ + ε I), so its conditioning does not degrade as σ_f² grows,
+    // and ∂/∂log σ_f² includes it. Linear: ε absolute.
+    const double jitter = ps.kernel().type == PsiKernelType::rbf_ard ? opt_.jitter * ps.kernel().variance : opt_.jitter;
+    double extra = 0;
+    for (int attempt = 0;; ++attempt) {
+        L = Kmm;
+        for (std::size_t m = 0; m < M; ++m) L[m * M + m] += jitter + extra;
+        if (lapack::potrf_lower(M, L.data()) == 0) break;
+        if (attempt == 5)
+            throw NumericalError("bayesian_gplvm: Kmm (" + std::to_string(M) + "x" + std::to_string(M) +
+                                 ") is not positive definite even with jitter " + fmt(jitter + extra) +
+                                 "; inducing inputs may coincide: use fewer (model.inducing)");
+        const double level = attempt == 0 ? 1e-6 : 10.0 * extra / mean_diag;
+        extra = level * mean_diag;
+        if (this->on_warning && level != warned_level_) {
+            this->on_warning("bayesian_gplvm: Kmm is not positive definite with jitter " + fmt(jitter) + "; adding " +
+                             fmt(extra) + " (" + fmt(level) +
+                             " of its mean diagonal) for this evaluation; reported once per level");
+            warned_level_ = level;
+        }
+    }
+    for (std::size_t i = 0; i < M; ++i)
+        for (std::size_t j = i + 1; j < M; ++j) L[i * M + j] = 0.0;
+    for (std::size_t m = 0; m < M; ++m) Kmm[m * M + m] += jitter + extra;
+    return jitter;
 }
 
 template <class T>
@@ -267,37 +304,8 @@ double BayesianGplvm<T>::evaluate(const MatrixView<T>& Y, T* grad, Posterior* po
     double elbo = 0, dbeta = 0, g0 = 0, kmm_jitter = 0;
     std::vector<double> H, G2, GK;
     blas::parallel_for(1, [&](std::size_t) {
-        // Kmm = L Lᵀ with the model's jitter, more if the Cholesky fails.
-        std::vector<double> Kmm(M * M), L(M * M);
-        ps.kmm(Kmm.data());
-        double mean_diag = 0;
-        for (std::size_t m = 0; m < M; ++m) mean_diag += Kmm[m * M + m];
-        mean_diag /= static_cast<double>(M);
-        // The model's jitter is relative to the signal variance (RBF): Kmm =
-        // σ_f² (K̂ + ε I), so its conditioning does not degrade as σ_f² grows,
-        // and ∂/∂log σ_f² includes it (below). Linear: ε absolute.
-        const double jitter = kern.type == PsiKernelType::rbf_ard ? opt_.jitter * kern.variance : opt_.jitter;
-        double extra = 0;
-        for (int attempt = 0;; ++attempt) {
-            L = Kmm;
-            for (std::size_t m = 0; m < M; ++m) L[m * M + m] += jitter + extra;
-            if (lapack::potrf_lower(M, L.data()) == 0) break;
-            if (attempt == 5)
-                throw NumericalError("bayesian_gplvm: Kmm (" + std::to_string(M) + "x" + std::to_string(M) +
-                                     ") is not positive definite even with jitter " + fmt(jitter + extra) +
-                                     "; inducing inputs may coincide: use fewer (model.inducing)");
-            const double level = attempt == 0 ? 1e-6 : 10.0 * extra / mean_diag;
-            extra = level * mean_diag;
-            if (this->on_warning && level != warned_level_) {
-                this->on_warning("bayesian_gplvm: Kmm is not positive definite with jitter " + fmt(jitter) +
-                                 "; adding " + fmt(extra) + " (" + fmt(level) +
-                                 " of its mean diagonal) for this evaluation; reported once per level");
-                warned_level_ = level;
-            }
-        }
-        for (std::size_t i = 0; i < M; ++i)
-            for (std::size_t j = i + 1; j < M; ++j) L[i * M + j] = 0.0;
-        for (std::size_t m = 0; m < M; ++m) Kmm[m * M + m] += jitter + extra;
+        std::vector<double> Kmm, L;
+        const double jitter = factor_kmm(ps, Kmm, L);
 
         // W = L⁻¹ Ψ2 L⁻ᵀ, B = I + βW = L_B L_Bᵀ, Φ̃ = L_B⁻¹ L⁻¹ Φ
         std::vector<double> Psi2(M * M), W(M * M);
@@ -325,8 +333,8 @@ double BayesianGplvm<T>::evaluate(const MatrixView<T>& Y, T* grad, Posterior* po
                          0.5 * Dd * logdetB + 0.5 * beta * beta * quad - 0.5 * beta * Dd * total.psi0 +
                          0.5 * beta * Dd * trW;
         elbo = F - KL;
-        last_ = BoundTerms{elbo, F, KL, jitter + extra};
-            kmm_jitter = jitter;
+        last_ = BoundTerms{elbo, F, KL, jitter};
+        kmm_jitter = jitter;
         if (!std::isfinite(elbo)) throw NumericalError("bayesian_gplvm: the bound is not finite");
         if (!grad && !post) return;
 

@@ -115,17 +115,10 @@ void Gplvm<T>::init_from_data(const MatrixView<T>& Y, std::mt19937_64& rng) {
     }
     // Scores on the top-q principal components of YᵀY (linalg/pca.hpp),
     // standardised to zero mean and unit variance per dimension.
-    const xt::xtensor<double, 2> S = pca_scores(Y, pca_from_second_moment(second_moment(Y)), q_);
+    const xt::xtensor<double, 2> S = standardised_pca_scores(Y, q_);
     auto X = this->template param<2>("X");
-    for (std::size_t d = 0; d < q_; ++d) {
-        double mean = 0, var = 0;
-        for (std::size_t i = 0; i < N_; ++i) mean += S(i, d);
-        mean /= static_cast<double>(N_);
-        for (std::size_t i = 0; i < N_; ++i) var += (S(i, d) - mean) * (S(i, d) - mean);
-        const double sd = std::sqrt(var / static_cast<double>(N_));
-        for (std::size_t i = 0; i < N_; ++i)
-            X(i, d) = static_cast<T>(sd > 0 ? (S(i, d) - mean) / sd : 0.0);
-    }
+    for (std::size_t i = 0; i < N_; ++i)
+        for (std::size_t d = 0; d < q_; ++d) X(i, d) = static_cast<T>(S(i, d));
 }
 
 template <class T>

@@ -28,6 +28,7 @@ struct ModelConfig {
     // gplvm
     std::string kernel = "auto";    // auto | linear | rbf | rbf_ard (auto: see kernel_name())
     long inducing = 50;             // bayesian_gplvm: inducing points M
+    std::string inference = "collapsed";  // bayesian_gplvm: collapsed (full batch) | stochastic (mini-batches)
     std::string method = "auto";    // auto | dense | woodbury (auto: woodbury for the linear kernel)
     std::string init = "pca";       // pca | random
     bool learn_hyperparameters = false;

@@ -13,8 +13,14 @@ struct MatrixView {
     std::size_t cols = 0;
     const double* sqnorms = nullptr;  // optional ‖x_i‖² per row (exact, in double)
     const std::int32_t* labels = nullptr;  // optional class label per row
+    // Where each row sits in the training set: index[i] when given (a
+    // shuffled minibatch), else first + i (a slice of the rows in order).
+    // Models with per-row parameters (the stochastic variational GPLVM) use it.
+    const std::size_t* index = nullptr;
+    std::size_t first = 0;
 
     const T* row(std::size_t i) const { return data + i * cols; }
+    std::size_t row_id(std::size_t i) const { return index ? index[i] : first + i; }
 
     // Rows [begin, end) as a view (no copy).
     MatrixView slice(std::size_t begin, std::size_t end) const {
@@ -23,6 +29,8 @@ struct MatrixView {
         v.rows = end - begin;
         v.sqnorms = sqnorms ? sqnorms + begin : nullptr;
         v.labels = labels ? labels + begin : nullptr;
+        v.index = index ? index + begin : nullptr;
+        v.first = index ? 0 : first + begin;
         return v;
     }
 };

@@ -29,4 +29,9 @@ Pca pca_from_second_moment(const xt::xtensor<double, 2>& C);
 template <class T>
 xt::xtensor<double, 2> pca_scores(const MatrixView<T>& Y, const Pca& pca, std::size_t q);
 
+// The GPLVMs' PCA start (as GPy's): the top-q scores of Y's second moment,
+// each column shifted and scaled to zero mean and unit variance.
+template <class T>
+xt::xtensor<double, 2> standardised_pca_scores(const MatrixView<T>& Y, std::size_t q);
+
 }  // namespace latentlab

@@ -87,7 +87,7 @@ public:
         std::vector<double> G2;     // M×M
         double g0 = 0, beta = 0;
     };
-    Posterior posterior(const MatrixView<T>& Y);
+    virtual Posterior posterior(const MatrixView<T>& Y);
 
     std::size_t latent_dim() const { return q_; }
     std::size_t inducing() const { return M_; }
@@ -100,11 +100,21 @@ public:
     // The rows of each block of a pass (fixed by M, so by the shapes alone).
     std::size_t block_rows() const;
 
+protected:
+    // For models that add parameter blocks after the four of this one
+    // (models/stochastic_bayesian_gplvm.hpp).
+    BayesianGplvm(std::size_t N, std::size_t D, std::size_t q, BayesianGplvmOptions opt,
+                  std::vector<ParamBlock> extra_blocks);
+    // Kmm with the model's jitter and its lower Cholesky factor (more jitter,
+    // reported once per level, if needed); returns the jitter in use.
+    double factor_kmm(const PsiStatistics& ps, std::vector<double>& Kmm, std::vector<double>& L);
+
+    std::size_t N_, D_, q_, M_;
+
 private:
     double evaluate(const MatrixView<T>& Y, T* grad, Posterior* post = nullptr);
     void check_shape(const MatrixView<T>& Y) const;
 
-    std::size_t N_, D_, q_, M_;
     BayesianGplvmOptions opt_;
     std::size_t n_kernel_ = 0;  // kernel log-hyperparameters (noise excluded)
     BoundTerms last_;

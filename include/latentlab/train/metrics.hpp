@@ -2,6 +2,7 @@
 // (Callback::on_evaluate), so that the log line, metrics.csv and the summary
 // see the same numbers.
 #pragma once
+#include <cmath>
 #include <functional>
 #include <string>
 
@@ -26,6 +27,33 @@ public:
 private:
     const xt::xtensor<double, 2>& C_;
     std::size_t m_, N_;
+};
+
+// The training loss and gradient norm from a full-data evaluation the model
+// type supplies, in place of the loop's chunked loss_and_grad pass (for the
+// stochastic variational GPLVM, whose loss_and_grad also updates the drawn
+// rows' q(x)); with `column`, also −loss·scale (e.g. "elbo" with scale N
+// for a loss that is −ELBO per row).
+template <class T>
+class FullDataEvaluation : public Callback<T> {
+public:
+    using Evaluate = std::function<double(xt::xtensor<T, 1>& g)>;
+    FullDataEvaluation(Evaluate evaluate, std::string column, double scale)
+        : evaluate_(std::move(evaluate)), column_(std::move(column)), scale_(scale) {}
+    bool evaluates_train_loss() const override { return true; }
+    void on_evaluate(const TrainContext<T>&, EpochRecord& r) override {
+        xt::xtensor<T, 1> g;
+        r.train_loss = evaluate_(g);
+        double sq = 0;
+        for (const T v : g) sq += static_cast<double>(v) * static_cast<double>(v);
+        r.grad_norm = std::sqrt(sq);
+        if (!column_.empty()) r.metrics.emplace_back(column_, -r.train_loss * scale_);
+    }
+
+private:
+    Evaluate evaluate_;
+    std::string column_;
+    double scale_;
 };
 
 // train_accuracy and test_accuracy (NaN without a test split) of a
