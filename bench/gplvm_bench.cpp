@@ -58,6 +58,10 @@ int run(std::size_t N, std::size_t q, const std::string& kernel, const std::stri
         std::vector<double> Yd(Y.data, Y.data + Y.rows * Y.cols), Xd(model->params().begin(), model->params().begin() + static_cast<std::ptrdiff_t>(Y.rows * q));
         write_npy(dump + "/Y.npy", make_raw<double>(Yd.data(), {Y.rows, Y.cols}));
         write_npy(dump + "/X.npy", make_raw<double>(Xd.data(), {Y.rows, q}));
+        if (data.has_labels()) {
+            std::vector<double> lab(data.labels.begin(), data.labels.begin() + static_cast<long>(Y.rows));
+            write_npy(dump + "/labels.npy", make_raw<double>(lab.data(), {Y.rows}));
+        }
     }
     xt::xtensor<T, 1> g;
     double nll = model->loss_and_grad(Y, g);  // warm-up (allocations, page faults)
