@@ -16,6 +16,7 @@
 #include "latentlab/analysis/pca.hpp"
 #include "latentlab/core/matrix_view.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
+#include "latentlab/models/second_moment_autoencoder.hpp"
 #include "test_util.hpp"
 
 using namespace latentlab;
@@ -295,4 +296,24 @@ TEST(LinearAutoencoderModel, ShapeBlocksAndInit) {
     std::mt19937_64 rng2(7);
     again.init(rng2);
     for (std::size_t k = 0; k < 36; ++k) EXPECT_EQ(model.params()(k), again.params()(k));
+}
+
+// The second-moment objective (model.objective: second_moment): the same
+// loss and gradient as the row-wise model on the whole training set, from C
+// alone; rows of another size (a test split) are evaluated row by row.
+TEST(SecondMomentAutoencoder, EqualsTheRowLossOnTheTrainingSetAndItsGradientIsExact) {
+    const std::size_t N = 40, n = 7, m = 3;
+    const auto X = randn_matrix(N, n, 1.0, 51);
+    LinearAutoencoder<double> rows(n, m, 0.3);
+    SecondMomentAutoencoder<double> c(n, m, 0.3, N);
+    std::mt19937_64 rng(52);
+    rows.init(rng);
+    c.params() = rows.params();
+    xt::xtensor<double, 1> g1, g2;
+    const double l1 = rows.loss_and_grad(view_of(X), g1), l2 = c.loss_and_grad(view_of(X), g2);
+    EXPECT_LT(std::abs(l1 - l2), 1e-12 * std::abs(l1));
+    EXPECT_LT(rel_err(to_mat(g2), to_mat(g1)), 1e-12);
+    expect_gradient_matches(gradcheck(c, view_of(X), every_entry(1e-7)));
+    const auto T = randn_matrix(9, n, 1.0, 53);  // a test split: row by row
+    EXPECT_EQ(c.loss(view_of(T)), rows.loss(view_of(T)));
 }

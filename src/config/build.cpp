@@ -8,6 +8,7 @@
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/models/mlp.hpp"
 #include "latentlab/models/nonlinear_autoencoder.hpp"
+#include "latentlab/models/second_moment_autoencoder.hpp"
 #include "latentlab/optim/adam.hpp"
 #include "latentlab/optim/lbfgs.hpp"
 #include "latentlab/optim/sgd.hpp"
@@ -103,6 +104,9 @@ std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, std::size_t input_d
         }
         if (cfg.type == "linear_autoencoder") {
             check_latent_dim(cfg, input_dim);
+            if (cfg.objective == "second_moment")
+                return std::make_unique<SecondMomentAutoencoder<T>>(
+                    input_dim, static_cast<std::size_t>(cfg.latent_dim), cfg.init_scale, n_samples);
             return std::make_unique<LinearAutoencoder<T>>(input_dim, static_cast<std::size_t>(cfg.latent_dim),
                                                           cfg.init_scale);
         }

@@ -125,6 +125,14 @@ void StochasticBayesianGplvm<T>::init_from_data(const MatrixView<T>& Y, std::mt1
 }
 
 template <class T>
+std::vector<std::pair<std::string, double>> StochasticBayesianGplvm<T>::diagnostics() const {
+    std::vector<std::pair<std::string, double>> d;
+    for (auto& kv : BayesianGplvm<T>::diagnostics())
+        if (kv.first != "kl" && kv.first != "jitter") d.push_back(kv);
+    return d;
+}
+
+template <class T>
 void StochasticBayesianGplvm<T>::update_rows(const MatrixView<T>& batch, const Globals& G) {
     if (!row_solver) throw Error("bayesian_gplvm: stochastic training needs a row solver");
     const std::size_t B = batch.rows, D = this->D_, q = this->q_, M = this->M_;

@@ -21,6 +21,7 @@ struct ModelConfig {
     long latent_dim = 32;           // m (rows of W)
     std::string dtype = "float32";  // float32 | float64
     double init_scale = 0.01;       // W0 ~ N(0, init_scale^2); gplvm random init: X0 ~ N(0, init_scale^2)
+    std::string objective = "rows";  // linear_autoencoder: rows (per batch) | second_moment (exact, from C = X^T X)
     // nonlinear_autoencoder, mlp
     std::string activation = "auto";  // auto | identity | sigmoid | tanh | relu | swish (auto: sigmoid AE, swish MLP)
     long hidden = 128;              // mlp: hidden units

@@ -43,6 +43,8 @@ public:
     std::string name() const override { return "bayesian_gplvm"; }
     bool separable() const override { return true; }
     void init_from_data(const MatrixView<T>& Y, std::mt19937_64& rng) override;
+    // The kernel and noise (the collapsed bound's KL and jitter are not tracked here).
+    std::vector<std::pair<std::string, double>> diagnostics() const override;
 
     // `batch` rows carry their training-set positions (MatrixView::row_id).
     double loss(const MatrixView<T>& batch) override;

@@ -1,0 +1,62 @@
+#include "latentlab/models/second_moment_autoencoder.hpp"
+
+#include <algorithm>
+
+#include "latentlab/core/error.hpp"
+#include "latentlab/linalg/blas.hpp"
+#include "latentlab/linalg/pca.hpp"
+
+namespace latentlab {
+
+using blas::Op;
+
+template <class T>
+double SecondMomentAutoencoder<T>::loss(const MatrixView<T>& X) {
+    if (X.rows != n_train_) return LinearAutoencoder<T>::loss(X);
+    return evaluate(X, nullptr);
+}
+
+template <class T>
+double SecondMomentAutoencoder<T>::loss_and_grad(const MatrixView<T>& X, xt::xtensor<T, 1>& g) {
+    if (X.rows != n_train_) return LinearAutoencoder<T>::loss_and_grad(X, g);
+    if (g.size() != this->theta_.size()) g = xt::zeros<T>({this->theta_.size()});
+    return evaluate(X, g.data());
+}
+
+template <class T>
+double SecondMomentAutoencoder<T>::evaluate(const MatrixView<T>& X, T* grad) {
+    const std::size_t n = this->input_dim(), m = this->latent_dim();
+    if (X.cols != n)
+        throw Error("linear_autoencoder: the model was built for " + std::to_string(n) + " columns, got " +
+                    std::to_string(X.cols));
+    if (X.rows == 0) throw Error("linear_autoencoder: no rows to form the second moment from");
+    if (C_of_ != X.data || C_rows_ != X.rows) {
+        const xt::xtensor<double, 2> C = second_moment(X);  // linalg/pca.hpp: SYRK
+        C_.assign(C.begin(), C.end());
+        trace_C_ = 0;
+        for (std::size_t i = 0; i < n; ++i) trace_C_ += C_[i * n + i];
+        C_of_ = X.data;
+        C_rows_ = X.rows;
+    }
+    const double N = static_cast<double>(X.rows);
+    std::vector<double> W(this->W(), this->W() + m * n), WC(m * n), S(m * m), Q(m * m);
+    blas::gemm<double>(Op::N, Op::N, m, n, n, 1.0, W.data(), n, C_.data(), n, 0.0, WC.data(), n);
+    blas::gemm<double>(Op::N, Op::T, m, m, n, 1.0, WC.data(), n, W.data(), n, 0.0, S.data(), m);
+    blas::gemm<double>(Op::N, Op::T, m, m, n, 1.0, W.data(), n, W.data(), n, 0.0, Q.data(), m);
+    for (std::size_t i = 0; i < m; ++i) Q[i * m + i] -= 2.0;
+    double tr = 0;  // tr(S Q) = Σ_ij S_ij Q_ji
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < m; ++j) tr += S[i * m + j] * Q[j * m + i];
+    const double loss = 0.5 * (tr + trace_C_) / N;
+    if (!grad) return loss;
+    std::vector<double> G(m * n);
+    blas::gemm<double>(Op::N, Op::N, m, n, m, 1.0 / N, S.data(), m, W.data(), n, 0.0, G.data(), n);
+    blas::gemm<double>(Op::N, Op::N, m, n, m, 1.0 / N, Q.data(), m, WC.data(), n, 1.0, G.data(), n);
+    std::transform(G.begin(), G.end(), grad, [](double v) { return static_cast<T>(v); });
+    return loss;
+}
+
+template class SecondMomentAutoencoder<float>;
+template class SecondMomentAutoencoder<double>;
+
+}  // namespace latentlab
