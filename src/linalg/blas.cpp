@@ -72,22 +72,36 @@ void gram(std::size_t K, std::size_t N, T alpha, const T* A, T beta, T* C) {
     gemm<T>(Op::T, Op::N, N, N, K, alpha, A, N, A, N, beta, C, N);
 }
 namespace {
-void syrk_upper(std::size_t K, std::size_t N, double alpha, const double* A, std::size_t lda, double* C) {
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, I(N), I(K), alpha, A, I(lda), 0.0, C, I(N));
+void syrk_upper(std::size_t K, std::size_t N, double alpha, const double* A, std::size_t lda, double beta,
+                double* C) {
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, I(N), I(K), alpha, A, I(lda), beta, C, I(N));
 }
-void syrk_upper(std::size_t K, std::size_t N, float alpha, const float* A, std::size_t lda, float* C) {
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, I(N), I(K), alpha, A, I(lda), 0.0f, C, I(N));
+void syrk_upper(std::size_t K, std::size_t N, float alpha, const float* A, std::size_t lda, float beta, float* C) {
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, I(N), I(K), alpha, A, I(lda), beta, C, I(N));
 }
 }  // namespace
 
 template <class T>
 void syrk_full(std::size_t K, std::size_t N, T alpha, const T* A, std::size_t lda, T* C) {
-    syrk_upper(K, N, alpha, A, lda, C);
-    for (std::size_t i = 0; i < N; ++i)
-        for (std::size_t j = 0; j < i; ++j) C[i * N + j] = C[j * N + i];
+    syrk_upper(K, N, alpha, A, lda, T(0), C);
+    mirror_upper(N, C);
 }
 template void syrk_full<float>(std::size_t, std::size_t, float, const float*, std::size_t, float*);
 template void syrk_full<double>(std::size_t, std::size_t, double, const double*, std::size_t, double*);
+
+template <class T>
+void syrk_upper_add(std::size_t K, std::size_t N, T alpha, const T* A, T* C) {
+    syrk_upper(K, N, alpha, A, N, T(1), C);
+}
+template void syrk_upper_add<double>(std::size_t, std::size_t, double, const double*, double*);
+
+template <class T>
+void mirror_upper(std::size_t N, T* C) {
+    for (std::size_t i = 0; i < N; ++i)
+        for (std::size_t j = 0; j < i; ++j) C[i * N + j] = C[j * N + i];
+}
+template void mirror_upper<float>(std::size_t, float*);
+template void mirror_upper<double>(std::size_t, double*);
 
 template void gram<float>(std::size_t, std::size_t, float, const float*, float, float*);
 template void gram<double>(std::size_t, std::size_t, double, const double*, double, double*);

@@ -39,6 +39,13 @@ void gram(std::size_t K, std::size_t N, T alpha, const T* A, T beta, T* C);
 template <class T>
 void syrk_full(std::size_t K, std::size_t N, T alpha, const T* A, std::size_t lda, T* C);
 
+// The upper triangle of C (N×N) += alpha · Aᵀ A (A: K×N, row-major); the
+// lower triangle is not touched (mirror_upper fills it from the upper).
+template <class T>
+void syrk_upper_add(std::size_t K, std::size_t N, T alpha, const T* A, T* C);
+template <class T>
+void mirror_upper(std::size_t N, T* C);
+
 // y += alpha x
 template <class T>
 void axpy(std::size_t n, T alpha, const T* x, T* y);
