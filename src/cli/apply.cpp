@@ -83,15 +83,21 @@ int apply_typed(const ApplyOptions& opt, const Config& cfg) {
     JsonObject summary;
     summary.set("run", opt.run_dir).set("data", opt.data).set("rows", rows.n_train).set("model", cfg.model.type);
     std::vector<typename Model<T>::Output> outputs;
-    if (cfg.model.type == "gplvm") {
-        // The projection needs the training rows, in training order: the run's config draws them again.
-        const Dataset<T> train = load_data<T>(cfg.data, static_cast<std::uint64_t>(cfg.seed));
-        const auto model = make_model<T>(cfg.model, train.dim(), train.n_train);
-        auto& gp = dynamic_cast<Gplvm<T>&>(*model);
-        load_parameters(opt.run_dir, gp);
+    // A GPLVM's projection needs the training rows, in training order: the
+    // run's config draws them again.
+    auto trained_on_rows = [&](std::unique_ptr<Model<T>>& model) {
+        Dataset<T> train = load_data<T>(cfg.data, static_cast<std::uint64_t>(cfg.seed));
+        model = make_model<T>(cfg.model, train.dim(), train.n_train);
+        load_parameters(opt.run_dir, *model);
         if (rows.dim() != train.dim())
             throw DataError(opt.data + ": " + std::to_string(rows.dim()) + " columns, the run was trained on " +
                             std::to_string(train.dim()));
+        return train;
+    };
+    if (cfg.model.type == "gplvm") {
+        std::unique_ptr<Model<T>> model;
+        const Dataset<T> train = trained_on_rows(model);
+        auto& gp = dynamic_cast<Gplvm<T>&>(*model);
         if (gp.kernel_params().type != KernelType::linear) gp.loss(train.train());  // the jitter training needed
         const GplvmProjection p = project(gp, train.train(), rows.all());
         outputs.push_back({"latent", make_raw<double>(p.latent.data(), {p.latent.shape()[0], p.latent.shape()[1]})});
@@ -100,13 +106,9 @@ int apply_typed(const ApplyOptions& opt, const Config& cfg) {
         for (double v : p.log_likelihood) sum += v;
         summary.set("mean_log_likelihood", p.log_likelihood.empty() ? 0.0 : sum / static_cast<double>(p.log_likelihood.size()));
     } else if (cfg.model.type == "bayesian_gplvm") {
-        const Dataset<T> train = load_data<T>(cfg.data, static_cast<std::uint64_t>(cfg.seed));
-        const auto model = make_model<T>(cfg.model, train.dim(), train.n_train);
+        std::unique_ptr<Model<T>> model;
+        const Dataset<T> train = trained_on_rows(model);
         auto& gp = dynamic_cast<BayesianGplvm<T>&>(*model);
-        load_parameters(opt.run_dir, gp);
-        if (rows.dim() != train.dim())
-            throw DataError(opt.data + ": " + std::to_string(rows.dim()) + " columns, the run was trained on " +
-                            std::to_string(train.dim()));
         const BayesianGplvmProjection p = project(gp, train.train(), rows.all());
         const std::size_t R = p.mean.shape()[0], q = p.mean.shape()[1];
         outputs.push_back({"X_mean", make_raw<double>(p.mean.data(), {R, q})});
