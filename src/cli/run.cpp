@@ -203,6 +203,10 @@ private:
 // training data (all rows for a full-batch model), float through a double twin.
 template <class T>
 int gradient_check(const Config& cfg, const Dataset<T>& data, Model<T>& model) {
+    if (cfg.model.type == "bayesian_gplvm" && cfg.model.inference == "stochastic")
+        throw ConfigError("--gradcheck: with model.inference stochastic the gradient step also updates the drawn "
+                          "rows' q(x); check the same bound with model.inference collapsed (tests check the "
+                          "stochastic gradient's global blocks)");
     std::mt19937_64 rng(static_cast<std::uint64_t>(cfg.seed));
     model.init_from_data(data.train(), rng);
     GradCheckOptions o;
