@@ -197,6 +197,18 @@ DType array_dtype(const py::array& a, const std::string& name) {
     throw py::type_error(name + ": expected float32 or float64, got " + py::str(a.dtype()).cast<std::string>());
 }
 
+// The element type of an array a fit reads in place: the types the data
+// layer reads from files (uint8 is scaled by 1/255 unless data.scale says
+// otherwise, as for an IDX or .npy file).
+DType fit_dtype(const py::array& a, const std::string& name) {
+    if (a.dtype().is(py::dtype::of<std::uint8_t>())) return DType::u8;
+    if (a.dtype().is(py::dtype::of<std::int8_t>())) return DType::i8;
+    if (a.dtype().is(py::dtype::of<std::int16_t>())) return DType::i16;
+    if (a.dtype().is(py::dtype::of<std::int32_t>())) return DType::i32;
+    if (a.dtype().is(py::dtype::of<std::int64_t>())) return DType::i64;
+    return array_dtype(a, name);
+}
+
 std::vector<std::size_t> array_shape(const py::array& a) {
     return std::vector<std::size_t>(a.shape(), a.shape() + a.ndim());
 }
@@ -215,8 +227,8 @@ RawTensor labels_tensor(const py::array& y) {
 }
 
 // The config: a YAML file (or the defaults) with "key=value" overrides, as
-// `train --config FILE --set k=v` reads it; with `from_files`, the same
-// inference of the data's format and absolute paths as the CLI.
+// `train --config FILE --set k=v` reads it, with the same inference of the
+// data's format and absolute paths as the CLI.
 Config make_config(const std::string& path, const std::vector<std::string>& overrides) {
     Config cfg;
     if (!path.empty()) {
@@ -227,6 +239,9 @@ Config make_config(const std::string& path, const std::vector<std::string>& over
     }
     if (cfg.data.source == "mnist" && !cfg.data.path.empty() && !is_directory(cfg.data.path))
         cfg.data.source = file_format(cfg.data.path);
+    // Absolute, so that a fitted model finds its data from any directory.
+    for (std::string* p : {&cfg.data.path, &cfg.data.labels, &cfg.data.test_path, &cfg.data.test_labels})
+        if (!p->empty() && fs::path(*p).is_relative()) *p = fs::absolute(*p).lexically_normal().string();
     return cfg;
 }
 
@@ -252,7 +267,7 @@ py::dict fit_typed(const Config& cfg, const py::object& X, const py::object& y, 
     if (has_X) {
         Xa = X.cast<py::array>();
         check_matrix(Xa, "X");
-        xdtype = array_dtype(Xa, "X");
+        xdtype = fit_dtype(Xa, "X");
         xshape = array_shape(Xa);
         if (!y.is_none()) labels = labels_tensor(y.cast<py::array>());
     }
@@ -424,7 +439,7 @@ Dataset<T> training_rows(const Config& cfg, const py::object& train_X) {
     if (train_X.is_none()) return load_data<T>(cfg.data, seed);
     const py::array a = train_X.cast<py::array>();
     check_matrix(a, "training X");
-    return make_dataset<T>(a.data(), array_dtype(a, "training X"), array_shape(a), nullptr, cfg.data, seed, "X");
+    return make_dataset<T>(a.data(), fit_dtype(a, "training X"), array_shape(a), nullptr, cfg.data, seed, "X");
 }
 
 template <class T>

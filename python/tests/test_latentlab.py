@@ -114,6 +114,18 @@ def test_fit_equals_cli_on_the_same_rows(tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "r" / "rows.npy"), ae.rows_)
 
 
+def test_integer_pixels_are_read_as_the_cli_reads_them(tmp_path):
+    X = (255 * np.clip(low_rank(n=200, d=16, seed=4), -1, 1) ** 2).astype(np.uint8)  # scaled by 1/255
+    np.save(tmp_path / "X.npy", X)
+    ae = ll.LinearAutoencoder(latent_dim=2, epochs=2, seed=1).fit(X)
+    assert ae.scale_ == pytest.approx(1 / 255)
+    train("--set", f"data.path={tmp_path / 'X.npy'}", "--set", "model.latent_dim=2", "--set", "train.epochs=2",
+          "--set", "seed=1", "--out", str(tmp_path / "r"))
+    assert np.load(tmp_path / "r" / "W.npy").tobytes() == ae.components_.tobytes()
+    np.testing.assert_allclose(ae.transform(X), (X / 255.0) @ ae.components_.T.astype(np.float64), rtol=1e-4,
+                               atol=1e-5)
+
+
 def test_mlp_fit_equals_cli(tmp_path):
     X, y = blobs(n=200)
     np.save(tmp_path / "X.npy", X)
