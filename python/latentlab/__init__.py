@@ -19,7 +19,6 @@ same rows (`fit(X)` draws the CLI's seeded shuffle of X's rows).
 """
 import inspect
 import json
-import math
 import os
 
 import numpy as np
