@@ -4,14 +4,15 @@
 #   cmake -DROOT=<source dir> -P cmake/check_layers.cmake
 #
 #   core ← linalg, io ← data ← models ← optim ← analysis ← train ← config ← cli
-#                                                                  tools (beside cli)
+#                                                                  tools, python (beside cli)
 # A file in include/latentlab/<layer>/ or src/<layer>/ may include
 # "latentlab/<other>/..." only for <other> in its layer's list below; third-
 # party headers are confined likewise (YAML to config, logging to train and
-# up, the CLI parser to cli, <cblas.h> to linalg).
+# up, the CLI parser to cli, <cblas.h> to linalg). The Python bindings
+# (python/*.cpp) are a layer beside cli: any layer below it, and logging.
 
 cmake_policy(VERSION 3.18)
-set(LAYERS core linalg io data models optim analysis train config cli tools)
+set(LAYERS core linalg io data models optim analysis train config cli tools python)
 set(ALLOWED_core "")
 set(ALLOWED_linalg core)
 set(ALLOWED_io core)
@@ -23,10 +24,12 @@ set(ALLOWED_train core linalg io data models optim analysis)
 set(ALLOWED_config core linalg io data models optim analysis train)
 set(ALLOWED_cli core linalg io data models optim analysis train config)
 set(ALLOWED_tools core linalg io data models optim analysis train config)
+# python/*.cpp: the module's C++ side (README, From Python).
+set(ALLOWED_python core linalg io data models optim analysis train config)
 # Third-party headers: "pattern|layers that may include it".
 set(THIRD_PARTY
   "yaml-cpp/|config"
-  "spdlog/|train,config,cli,tools"
+  "spdlog/|train,config,cli,tools,python"
   "CLI/|cli,tools"
   "cblas.h|linalg")
 
@@ -38,6 +41,9 @@ set(violations "")
 foreach(layer IN LISTS LAYERS)
   file(GLOB_RECURSE files "${ROOT}/include/latentlab/${layer}/*.hpp" "${ROOT}/src/${layer}/*.hpp"
        "${ROOT}/src/${layer}/*.cpp")
+  if(layer STREQUAL "python")
+    file(GLOB files "${ROOT}/python/*.cpp" "${ROOT}/python/*.hpp")
+  endif()
   foreach(f IN LISTS files)
     file(STRINGS "${f}" lines REGEX "^[ \t]*#[ \t]*include")
     file(RELATIVE_PATH rel "${ROOT}" "${f}")

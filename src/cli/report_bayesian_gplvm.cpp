@@ -8,6 +8,8 @@
 #include <cmath>
 #include <numeric>
 
+#include <xtensor/xview.hpp>
+
 #include "latentlab/analysis/knn.hpp"
 #include "latentlab/core/format.hpp"
 #include "latentlab/io/npy.hpp"

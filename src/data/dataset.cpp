@@ -32,10 +32,9 @@ void convert_row(const unsigned char* src_bytes, std::size_t src_row, std::size_
 }
 
 template <class T>
-void convert_row_any(const RawTensor& raw, std::size_t src_row, std::size_t dim, T* dst,
+void convert_row_any(const unsigned char* b, DType dtype, std::size_t src_row, std::size_t dim, T* dst,
                      double scale, const std::string& origin) {
-    const unsigned char* b = raw.bytes.data();
-    switch (raw.dtype) {
+    switch (dtype) {
         case DType::u8: return convert_row<std::uint8_t>(b, src_row, dim, dst, scale, origin);
         case DType::i8: return convert_row<std::int8_t>(b, src_row, dim, dst, scale, origin);
         case DType::i16: return convert_row<std::int16_t>(b, src_row, dim, dst, scale, origin);
@@ -83,12 +82,22 @@ MatrixView<T> Dataset<T>::all() const {
 template <class T>
 Dataset<T> make_dataset(const RawTensor& images, const RawTensor* labels, const DataOptions& cfg,
                         std::uint64_t seed, const std::string& origin) {
-    if (images.shape.size() < 2)
+    return make_dataset<T>(images.bytes.data(), images.dtype, images.shape, labels, cfg, seed, origin);
+}
+
+template <class T>
+Dataset<T> make_dataset(const void* images, DType dtype, const std::vector<std::size_t>& shape,
+                        const RawTensor* labels, const DataOptions& cfg, std::uint64_t seed,
+                        const std::string& origin) {
+    if (shape.size() < 2)
         throw DataError(origin + ": expected one sample per row (rank >= 2), got rank " +
-                        std::to_string(images.shape.size()));
-    const std::size_t total = images.rows(), dim = images.row_size();
+                        std::to_string(shape.size()));
+    std::size_t dim = 1;
+    for (std::size_t k = 1; k < shape.size(); ++k) dim *= shape[k];
+    const std::size_t total = shape[0];
     if (total == 0 || dim == 0) throw DataError(origin + ": no samples");
-    const double scale = cfg.scale > 0 ? cfg.scale : (images.dtype == DType::u8 ? 1.0 / 255.0 : 1.0);
+    const double scale = cfg.scale > 0 ? cfg.scale : (dtype == DType::u8 ? 1.0 / 255.0 : 1.0);
+    const auto* bytes = static_cast<const unsigned char*>(images);
 
     std::vector<std::int32_t> all_labels;
     if (labels) all_labels = read_labels(*labels, total, origin + " (labels)");
@@ -112,7 +121,7 @@ Dataset<T> make_dataset(const RawTensor& images, const RawTensor* labels, const 
     d.rows.assign(perm.begin(), perm.begin() + static_cast<std::ptrdiff_t>(n));
     d.X = xt::xtensor<T, 2>::from_shape({n, dim});
     for (std::size_t i = 0; i < n; ++i)
-        convert_row_any<T>(images, perm[i], dim, d.X.data() + i * dim, scale, origin);
+        convert_row_any<T>(bytes, dtype, perm[i], dim, d.X.data() + i * dim, scale, origin);
     if (!all_labels.empty()) {
         d.labels.resize(n);
         for (std::size_t i = 0; i < n; ++i) d.labels[i] = all_labels[perm[i]];
@@ -141,5 +150,9 @@ template Dataset<float> make_dataset<float>(const RawTensor&, const RawTensor*, 
                                             std::uint64_t, const std::string&);
 template Dataset<double> make_dataset<double>(const RawTensor&, const RawTensor*, const DataOptions&,
                                               std::uint64_t, const std::string&);
+template Dataset<float> make_dataset<float>(const void*, DType, const std::vector<std::size_t>&, const RawTensor*,
+                                            const DataOptions&, std::uint64_t, const std::string&);
+template Dataset<double> make_dataset<double>(const void*, DType, const std::vector<std::size_t>&, const RawTensor*,
+                                              const DataOptions&, std::uint64_t, const std::string&);
 
 }  // namespace latentlab

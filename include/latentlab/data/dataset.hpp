@@ -46,4 +46,11 @@ template <class T>
 Dataset<T> make_dataset(const RawTensor& images, const RawTensor* labels, const DataOptions& opt,
                         std::uint64_t seed, const std::string& origin);
 
+// The same from a row-major buffer the caller owns (e.g. a numpy array),
+// read in place: the Dataset's X is the only copy.
+template <class T>
+Dataset<T> make_dataset(const void* images, DType dtype, const std::vector<std::size_t>& shape,
+                        const RawTensor* labels, const DataOptions& opt, std::uint64_t seed,
+                        const std::string& origin);
+
 }  // namespace latentlab
