@@ -31,6 +31,7 @@
 #include "latentlab/linalg/openblas.hpp"
 #include "latentlab/train/callbacks.hpp"
 #include "latentlab/train/checkpoint.hpp"
+#include "latentlab/train/metrics.hpp"
 #include "latentlab/train/trainer.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/core/files.hpp"
@@ -269,6 +270,12 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
                               " done; to continue, raise " + (full_batch ? "optim.max_iterations" : "train.epochs") +
                               " (--set " + (full_batch ? "optim.max_iterations=" : "train.epochs=") +
                               std::to_string(start.epoch + 10) + ")");
+        if (full_batch && cfg.optim.max_evaluations > 0 && optimizer->evaluations() >= cfg.optim.max_evaluations)
+            throw ConfigError(setup.dir + ": already " + std::to_string(optimizer->evaluations()) + " of " +
+                              std::to_string(cfg.optim.max_evaluations) +
+                              " evaluations done; to continue, raise optim.max_evaluations (--set "
+                              "optim.max_evaluations=" +
+                              std::to_string(optimizer->evaluations() + 100) + ")");
     } else {
         std::mt19937_64 rng(static_cast<std::uint64_t>(cfg.seed));
         model->init_from_data(data.train(), rng);
@@ -319,10 +326,14 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     log->info("data: {} | {} train + {} test samples of dimension {}{}{}", data.description, data.n_train,
               data.n_test, data.dim(), cfg.data.center ? ", centred" : "", data.has_labels() ? ", labelled" : "");
     if (full_batch)
-        log->info("model: {} latent_dim={} ({} parameters, {}) | optimiser lbfgs, at most {} iterations | seed {} | "
+        log->info("model: {} latent_dim={} ({} parameters, {}) | optimiser lbfgs, at most {} iterations{} | seed {} | "
                   "{} BLAS threads",
                   model->name(), cfg.model.latent_dim, model->num_params(), cfg.model.dtype,
-                  cfg.optim.max_iterations, cfg.seed, threads);
+                  cfg.optim.max_iterations,
+                  cfg.optim.max_evaluations > 0
+                      ? " and " + std::to_string(cfg.optim.max_evaluations) + " evaluations"
+                      : std::string(),
+                  cfg.seed, threads);
     else
         log->info("model: {} latent_dim={} ({} parameters, {}) | optimiser {} lr {} ({}) | batch {} | {} epochs | "
                   "seed {} | {} BLAS threads",
@@ -343,7 +354,9 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     topt.batch_size = static_cast<std::size_t>(cfg.train.batch_size);
     topt.seed = static_cast<std::uint64_t>(cfg.seed);
     Trainer<T> trainer(*model, *optimizer, data, topt);
-    for (auto* m : report->metrics()) trainer.add_callback(m);  // first: they fill the records
+    EvaluationsMetric<T> evaluations;
+    if (full_batch) trainer.add_callback(&evaluations);  // first: the metrics fill the records
+    for (auto* m : report->metrics()) trainer.add_callback(m);
     ProgressCallback<T> progress(log, cfg.train.log_every, report->optimum());
     MetricsCsvCallback<T> metrics(setup.dir + "/metrics.csv", start.epoch);
     CheckpointCallback<T> checkpoint(setup.dir, cfg.train.checkpoint,
@@ -391,17 +404,20 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     std::string stop_reason = result.stop_reason;
     if (signal) stop_reason = std::string("interrupted by ") + (signal == SIGINT ? "SIGINT" : "SIGTERM");
     else if (result.stopped_by_callback) stop_reason = "--stop-after " + std::to_string(opt.stop_after);
-    else if (!result.converged)
+    else if (!result.converged && stop_reason.empty())
         stop_reason = full_batch ? "iteration limit reached (optim.max_iterations " +
                                        std::to_string(cfg.optim.max_iterations) + ")"
                                  : "all epochs done (train.epochs " + std::to_string(cfg.train.epochs) + ")";
     summary.set("stop_reason", stop_reason).set("converged", result.converged);
     summary.set("data_scale", data.scale);
     if (full_batch && !result.converged && !signal && !result.stopped_by_callback)
-        log->warn("not converged: |grad| {} after {} iterations (optim.max_iterations); the result is not an "
-                  "optimum: raise optim.max_iterations or loosen optim.grad_tol / optim.rel_tol",
-                  format_g(last.grad_norm, 4), result.epochs_done);
+        log->warn("not converged: |grad| {} after {} iterations and {} evaluations ({}); the result is not an "
+                  "optimum: raise optim.max_iterations / optim.max_evaluations or loosen optim.grad_tol / "
+                  "optim.rel_tol",
+                  format_g(last.grad_norm, 4), result.epochs_done, optimizer->evaluations(),
+                  result.stop_reason.empty() ? "optim.max_iterations" : "optim.max_evaluations");
     summary.set("epochs", result.epochs_done).set("steps", result.steps);
+    if (full_batch) summary.set("evaluations", optimizer->evaluations());
     summary.set("seconds", result.seconds);
     summary.set("train_seconds_per_epoch", median(result.epoch_seconds));
     summary.set("final_test_loss", last.test_loss);

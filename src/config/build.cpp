@@ -124,6 +124,7 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const OptimConfig& cfg, std::size_t
         o.history = static_cast<std::size_t>(cfg.history);
         o.grad_tol = cfg.grad_tol;
         o.rel_tol = cfg.rel_tol;
+        o.max_evaluations = cfg.max_evaluations;
         return std::make_unique<Lbfgs<T>>(o);
     }
     throw ConfigError("optim.type: unknown optimiser '" + cfg.type + "'");

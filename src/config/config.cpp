@@ -147,6 +147,7 @@ const std::vector<Key>& table() {
         {"optim.gamma",        field<&Config::optim, &OptimConfig::gamma>,       in_oc(0, 1),    "step: factor applied to lr"},
         {"optim.min_lr",       field<&Config::optim, &OptimConfig::min_lr>,      at_least(0),    "cosine: final learning rate (<= optim.lr)"},
         {"optim.max_iterations", field<&Config::optim, &OptimConfig::max_iterations>, at_least(1), "lbfgs: iterations (one metrics row each; train.epochs is not used)"},
+        {"optim.max_evaluations", field<&Config::optim, &OptimConfig::max_evaluations>, at_least(0), "lbfgs: objective evaluations in all, line searches included (0 = no limit; scipy's maxfun)"},
         {"optim.grad_tol",     field<&Config::optim, &OptimConfig::grad_tol>,    at_least(0),    "lbfgs: stop when max |gradient| <= grad_tol"},
         {"optim.rel_tol",      field<&Config::optim, &OptimConfig::rel_tol>,     at_least(0),    "lbfgs: stop when an iteration's decrease <= rel_tol * max(|f|, 1)"},
         {"optim.history",      field<&Config::optim, &OptimConfig::history>,     at_least(1),    "lbfgs: curvature pairs kept"},

@@ -88,32 +88,60 @@ std::string Lbfgs<T>::stopping_rule(double f0) const {
 }
 
 template <class T>
+long Lbfgs<T>::evaluations_left() const {
+    return opt_.max_evaluations > 0 ? std::max(0L, opt_.max_evaluations - state_.evaluations)
+                                    : std::numeric_limits<long>::max();
+}
+
+template <class T>
 StepResult Lbfgs<T>::step(xt::xtensor<T, 1>& x, const Objective<T>& fn, double /*lr*/) {
     const std::size_t n = x.size();
-    // f and ∇f at x: from the last step when it ended here, else evaluated.
+    StepResult r;
+    auto spent = [&] {
+        r.budget_spent = true;
+        r.stop_reason = "evaluation budget used up (optim.max_evaluations " + std::to_string(opt_.max_evaluations) + ")";
+        return r;
+    };
+    // f and ∇f at x: from the last step when it ended here, else evaluated
+    // (counted at the start of a run; a resumed run's start was counted).
     if (x_.size() != n || std::memcmp(x_.data(), x.data(), n * sizeof(T)) != 0) {
         g_ = xt::zeros<T>({n});
         f_ = fn(g_);
+        if (state_.evaluations == 0) state_.evaluations = 1;
     }
     const xt::xtensor<T, 1> x0 = x, g0 = g_;
     const double f0 = f_;
-    StepResult r;
-    r.loss = f0;
+    r.loss = r.end_loss = f0;
+    r.end_grad_norm = std::sqrt(blas::sqnorm<T>(n, g_.data()));
 
-    std::vector<double> d = direction(g0);
-    double d0 = dotv(g0, d, n);
-    if (!(d0 < 0)) {  // not a descent direction: restart from steepest descent
+    // One search along the L-BFGS direction; where it finds no decrease
+    // with curvature pairs in use, L-BFGS-B's recovery (Byrd, Lu, Nocedal &
+    // Zhu 1995; Zhu et al. 1997, Alg. 778): forget the pairs and search once
+    // more along steepest descent. Each search stays within the budget.
+    LineSearchResult<T> ls;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        std::vector<double> d = direction(g0);
+        double d0 = dotv(g0, d, n);
+        if (!(d0 < 0)) {  // not a descent direction: restart from steepest descent
+            forget();
+            d = direction(g0);
+            d0 = dotv(g0, d, n);
+        }
+        const long left = evaluations_left();
+        if (left == 0) return spent();
+        LineSearchOptions lso = opt_.line_search;
+        if (left < lso.max_evaluations) lso.max_evaluations = static_cast<int>(left);
+        ls = strong_wolfe_search<T>(x, g_, x0, f0, g0, d, d0, fn, lso);
+        state_.evaluations += ls.evaluations;
+        if (ls.step > 0 || state_.s.empty()) break;
         forget();
-        d = direction(g0);
-        d0 = dotv(g0, d, n);
     }
-    const auto ls = strong_wolfe_search<T>(x, g_, x0, f0, g0, d, d0, fn, opt_.line_search);
-    state_.evaluations += ls.evaluations;
     f_ = ls.f;
     x_ = x;
     r.end_loss = f_;
     r.end_grad_norm = std::sqrt(blas::sqnorm<T>(n, g_.data()));
     if (ls.step <= 0) {
+        if (evaluations_left() == 0) return spent();
         r.converged = true;
         r.stop_reason = "line search found no decrease (at a minimum to working precision)";
         return r;
@@ -123,6 +151,7 @@ StepResult Lbfgs<T>::step(xt::xtensor<T, 1>& x, const Objective<T>& fn, double /
     update_history(x0, g0);
     r.stop_reason = stopping_rule(f0);
     r.converged = !r.stop_reason.empty();
+    if (!r.converged && evaluations_left() == 0) return spent();
     return r;
 }
 

@@ -191,8 +191,8 @@ TrainResult Trainer<T>::run(StartPoint start) {
         result.epochs_done = epoch;
         result.steps = ctx.step;
         for (auto* cb : callbacks_) stop |= cb->on_epoch_end(ctx, r);
-        if (last.converged) {
-            result.converged = true;
+        if (last.converged || last.budget_spent) {
+            result.converged = last.converged;
             result.stop_reason = last.stop_reason;
             break;
         }

@@ -61,6 +61,7 @@ struct OptimConfig {
     double min_lr = 0.0;            // cosine: final lr
     // lbfgs (full batch; one iteration per metrics row)
     long max_iterations = 500;
+    long max_evaluations = 0;       // objective evaluations in all (0 = no limit)
     double grad_tol = 1e-5;         // stop when max |grad| <= grad_tol
     double rel_tol = 1e-12;         // stop when an iteration's decrease <= rel_tol * max(|f|, 1)
     long history = 10;              // curvature pairs kept

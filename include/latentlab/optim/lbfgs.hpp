@@ -5,7 +5,11 @@
 //   line search: strong Wolfe (optim/line_search.hpp);
 //   history:     the last `history` curvature pairs (s, y) with sᵀy > 0;
 //   stopping:    ‖∇f‖∞ ≤ grad_tol, or one iteration's decrease
-//                ≤ rel_tol · max(|f|, 1), or a line search without progress.
+//                ≤ rel_tol · max(|f|, 1), or a line search without progress
+//                (also along steepest descent, with the pairs forgotten);
+//   budget:      at most max_evaluations evaluations of the objective in
+//                all, the first and every line-search trial counted (scipy's
+//                L-BFGS-B `maxfun`), so that runs compare at equal cost.
 // One step() is one iteration. It needs the same objective at every step
 // (the full batch) and takes no learning rate.
 #pragma once
@@ -22,6 +26,7 @@ struct LbfgsOptions {
     double grad_tol = 1e-5;
     double rel_tol = 1e-12;
     LineSearchOptions line_search;
+    long max_evaluations = 0;  // 0 = no limit
 };
 
 template <class T>
@@ -39,6 +44,7 @@ public:
     explicit Lbfgs(LbfgsOptions opt) : opt_(opt) {}
     std::string name() const override { return "lbfgs"; }
     bool line_search() const override { return true; }
+    long evaluations() const override { return state_.evaluations; }
     StepResult step(xt::xtensor<T, 1>& x, const Objective<T>& fn, double lr) override;
     void save_state(std::ostream& out) const override;
     void load_state(std::istream& in, std::size_t n) override;
@@ -49,6 +55,7 @@ private:
     void forget();
     void update_history(const xt::xtensor<T, 1>& x0, const xt::xtensor<T, 1>& g0);
     std::string stopping_rule(double f0) const;
+    long evaluations_left() const;
 
     LbfgsOptions opt_;
     LbfgsState<T> state_;

@@ -29,7 +29,8 @@ struct StepResult {
     double end_loss = std::numeric_limits<double>::quiet_NaN();
     double end_grad_norm = std::numeric_limits<double>::quiet_NaN();
     bool converged = false;  // a stopping rule holds: no further step will help
-    std::string stop_reason;  // why, when converged
+    bool budget_spent = false;  // the optimiser's own budget (L-BFGS's evaluations) is used up
+    std::string stop_reason;  // why, when converged or budget_spent
     bool has_end_value() const { return end_loss == end_loss; }
 };
 
@@ -45,6 +46,9 @@ public:
     // (L-BFGS): they need the same objective at every step (the full batch)
     // and take no learning rate; a step of theirs is one iteration.
     virtual bool line_search() const { return false; }
+    // Objective evaluations so far in the run (line-search methods count
+    // them: an iteration takes one or more); 0 where not counted.
+    virtual long evaluations() const { return 0; }
     // Per-run state (moments, step count), binary.
     virtual void save_state(std::ostream& out) const = 0;
     // Reads back what save_state wrote, for a model of `n` parameters; `in`

@@ -84,4 +84,15 @@ private:
     std::string name_;
 };
 
+// evaluations: the objective evaluations so far of an optimiser that counts
+// them (L-BFGS: one or more an iteration; optim.max_evaluations bounds them),
+// so that runs compare at equal cost.
+template <class T>
+class EvaluationsMetric : public Callback<T> {
+public:
+    void on_evaluate(const TrainContext<T>& ctx, EpochRecord& r) override {
+        r.metrics.emplace_back("evaluations", static_cast<double>(ctx.optimizer.evaluations()));
+    }
+};
+
 }  // namespace latentlab

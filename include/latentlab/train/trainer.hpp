@@ -91,7 +91,7 @@ struct TrainResult {
     // that unfinished epoch's parameters, which no record or file describes.
     bool partial_epoch = false;
     bool converged = false;         // the optimiser's stopping rule held
-    std::string stop_reason;
+    std::string stop_reason;        // why the optimiser stopped (a stopping rule or its budget)
 };
 
 // Where to start: a fresh run, or a resumed one (from a checkpoint).
