@@ -56,6 +56,9 @@ def main():
     np.random.seed(args.seed)
     kernel = GPy.kern.RBF(args.q, ARD=True)
     m = GPy.models.BayesianGPLVM(Y, args.q, kernel=kernel, num_inducing=args.inducing)
+    out0 = {"init_mean_std": [float(v) for v in np.asarray(m.X.mean).std(0)],
+            "init_lengthscales": [float(v) for v in np.atleast_1d(m.kern.lengthscale)],
+            "init_noise_variance": float(m.likelihood.variance), "init_elbo": float(m.log_likelihood())}
     x0 = m.optimizer_array.copy()
     m._objective_grads(x0)  # warm-up
     times = []
@@ -64,7 +67,7 @@ def main():
         m._objective_grads(x0)
         times.append(time.perf_counter() - t)
     out = {"peer": "GPy " + GPy.__version__, "seconds": float(np.median(times)), "N": Y.shape[0],
-           "D": Y.shape[1], "q": args.q, "M": args.inducing}
+           "D": Y.shape[1], "q": args.q, "M": args.inducing, **out0}
     if args.budget > 0:
         count = [0]
         inner = m._objective_grads
@@ -81,6 +84,11 @@ def main():
         out["fit_seconds"] = time.perf_counter() - t
         out["evaluations"] = count[0]
         out["elbo"] = float(m.log_likelihood())
+        out["signal_variance"] = float(m.kern.variance)
+        out["lengthscales"] = [float(v) for v in np.atleast_1d(m.kern.lengthscale)]
+        out["noise_variance"] = float(m.likelihood.variance)
+        out["mean_std"] = [float(v) for v in np.asarray(m.X.mean).std(0)]
+        out["mean_variance"] = float(np.asarray(m.X.variance).mean())
         if labels is not None:
             out["knn_error"] = loo_1nn_error(np.asarray(m.X.mean), labels)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
