@@ -124,10 +124,11 @@ const std::vector<Key>& table() {
         {"model.kernel",       field<&Config::model, &ModelConfig::kernel>,      one_of({"linear", "rbf", "rbf_ard"}), "gplvm: covariance function"},
         {"model.method",       field<&Config::model, &ModelConfig::method>,      one_of({"auto", "dense", "woodbury"}), "gplvm: dense Cholesky, or O(NqD) Woodbury (linear kernel); auto = woodbury when linear"},
         {"model.init",         field<&Config::model, &ModelConfig::init>,        one_of({"pca", "random"}), "gplvm: initial latents: PCA scores (unit variance) or N(0, init_scale^2)"},
-        {"model.learn_hyperparameters", field<&Config::model, &ModelConfig::learn_hyperparameters>, any(), "gplvm: also optimise the kernel hyperparameters and the noise (log scale)"},
+        {"model.learn_hyperparameters", field<&Config::model, &ModelConfig::learn_hyperparameters>, any(), "gplvm: also optimise the kernel hyperparameters and the noise (see model.hyper_transform)"},
         {"model.variance",     field<&Config::model, &ModelConfig::variance>,    above(0),       "gplvm: alpha (linear) or signal variance sigma_f^2 (rbf), initial value if learned"},
         {"model.lengthscale",  field<&Config::model, &ModelConfig::lengthscale>, above(0),       "gplvm: rbf lengthscale (every one for rbf_ard), initial value if learned"},
         {"model.noise_variance", field<&Config::model, &ModelConfig::noise_variance>, above(0),  "gplvm: noise variance sigma^2 = 1/beta, initial value if learned"},
+        {"model.hyper_transform", field<&Config::model, &ModelConfig::hyper_transform>, one_of({"log", "softplus"}), "gplvm: learned hyperparameters as exp(theta) (block log_hyper) or softplus(theta) = log(1 + exp(theta)) (block softplus_hyper, GPy's Logexp)"},
 
         {"optim.type",         field<&Config::optim, &OptimConfig::type>,        one_of({"sgd", "adam", "lbfgs"}),
                                                                                                  "optimiser"},
