@@ -358,7 +358,7 @@ TEST(GplvmModel, RbfReachesGpyAtTheSameEvaluationBudget) {
     mc.lengthscale = 1.0;
     mc.noise_variance = 0.1;
     mc.learn_hyperparameters = true;
-    mc.hyper_transform = "softplus";
+    mc.hyper_transform = "log";
     OptimConfig oc;
     oc.type = "lbfgs";
     oc.max_iterations = 1000;
@@ -381,7 +381,7 @@ TEST(GplvmModel, RbfReachesGpyAtTheSameEvaluationBudget) {
     EXPECT_EQ(opt->evaluations(), 300);
     EXPECT_EQ(result.history.back().metrics.at(0), (std::pair<std::string, double>{"evaluations", 300.0}));
     const double ll = -model->loss(data.train());
-    // 8414 to 8531 with OpenBLAS's SkylakeX, Haswell and Sandybridge kernels
+    // 8567 to 8835 with OpenBLAS's SkylakeX, Haswell and Sandybridge kernels
     // at 1 and 2 threads (the path through this multimodal surface differs).
     RecordProperty("log_likelihood", std::to_string(ll));
     EXPECT_GE(ll, 7773.41) << "GPy 1.14.2 reaches 7773.41 in 301 evaluations";
