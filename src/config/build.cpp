@@ -73,6 +73,7 @@ std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, std::size_t input_d
             o.noise_variance = cfg.noise_variance;
             o.init = cfg.init;
             o.init_scale = cfg.init_scale;
+            o.softplus = cfg.hyper_transform == "softplus";
             return std::make_unique<Gplvm<T>>(n_samples, input_dim, static_cast<std::size_t>(cfg.latent_dim), o);
         }
         if (cfg.type == "bayesian_gplvm") {

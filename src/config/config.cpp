@@ -127,10 +127,11 @@ const std::vector<Key>& table() {
         {"model.inducing",     field<&Config::model, &ModelConfig::inducing>,    at_least(1),    "bayesian_gplvm: inducing points M (cost per evaluation O(N M^2 q + N M D))"},
         {"model.method",       field<&Config::model, &ModelConfig::method>,      one_of({"auto", "dense", "woodbury"}), "gplvm: dense Cholesky, or O(NqD) Woodbury (linear kernel); auto = woodbury when linear"},
         {"model.init",         field<&Config::model, &ModelConfig::init>,        one_of({"pca", "random"}), "gplvm: initial latents: PCA scores (unit variance) or N(0, init_scale^2)"},
-        {"model.learn_hyperparameters", field<&Config::model, &ModelConfig::learn_hyperparameters>, any(), "gplvm: also optimise the kernel hyperparameters and the noise (log scale); bayesian_gplvm always does"},
+        {"model.learn_hyperparameters", field<&Config::model, &ModelConfig::learn_hyperparameters>, any(), "gplvm: also optimise the kernel hyperparameters and the noise (see model.hyper_transform); bayesian_gplvm always does"},
         {"model.variance",     field<&Config::model, &ModelConfig::variance>,    above(0),       "gplvm, bayesian_gplvm: alpha (linear; every alpha_j in bayesian_gplvm) or signal variance sigma_f^2 (rbf), initial value if learned"},
         {"model.lengthscale",  field<&Config::model, &ModelConfig::lengthscale>, above(0),       "gplvm, bayesian_gplvm: rbf lengthscale (every one for rbf_ard), initial value if learned"},
         {"model.noise_variance", field<&Config::model, &ModelConfig::noise_variance>, above(0),  "gplvm, bayesian_gplvm: noise variance sigma^2 = 1/beta, initial value if learned"},
+        {"model.hyper_transform", field<&Config::model, &ModelConfig::hyper_transform>, one_of({"log", "softplus"}), "gplvm, bayesian_gplvm: learned hyperparameters as exp(theta) (block log_hyper) or softplus(theta) = log(1 + exp(theta)) (block softplus_hyper, GPy's Logexp)"},
 
         {"optim.type",         field<&Config::optim, &OptimConfig::type>,        one_of({"sgd", "adam", "lbfgs"}),
                                                                                                  "optimiser"},

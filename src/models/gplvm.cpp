@@ -22,6 +22,22 @@ constexpr double kLog2Pi = 1.8378770664093454836;
 
 std::string fmt(double v) { return format_g(v, 3); }
 
+// A learned hyperparameter v > 0 from its unconstrained θ, the inverse, and
+// dv/dθ divided by v (which turns ∂/∂log v into ∂/∂θ): exp θ (1), or softplus
+// θ = log(1 + e^θ) (sigmoid(θ) / v), written to stay finite for any θ.
+double positive(double t, bool softplus) {
+    if (!softplus) return std::exp(t);
+    return t > 0 ? t + std::log1p(std::exp(-t)) : std::log1p(std::exp(t));
+}
+double unconstrained(double v, bool softplus) {
+    if (!softplus) return std::log(v);
+    return v > 30 ? v + std::log(-std::expm1(-v)) : std::log(std::expm1(v));
+}
+double dlog_to_dtheta(double t, bool softplus) {
+    if (!softplus) return 1.0;
+    return 1.0 / ((1.0 + std::exp(-t)) * positive(t, true));
+}
+
 // q×q helpers (row-major, double)
 std::vector<double> mul(const std::vector<double>& A, const std::vector<double>& B, std::size_t q) {
     std::vector<double> C(q * q);
@@ -53,14 +69,15 @@ Gplvm<T>::Gplvm(std::size_t N, std::size_t D, std::size_t q, GplvmOptions opt)
     std::vector<ParamBlock> blocks{ParamBlock{"X", {N_, q_}, 0}};
     if (opt_.learn_hyperparameters) {
         n_hyper_ = 1 + n_len + 1;
-        blocks.push_back(ParamBlock{"log_hyper", {n_hyper_}, 0});
+        blocks.push_back(ParamBlock{hyper_block(), {n_hyper_}, 0});
     }
     this->allocate(blocks);
     if (opt_.learn_hyperparameters) {
-        auto h = this->template param<1>("log_hyper");  // log σ_f², log ℓ…, log σ²
-        h(0) = static_cast<T>(std::log(opt_.variance));
-        for (std::size_t l = 0; l < n_len; ++l) h(1 + l) = static_cast<T>(std::log(opt_.lengthscale));
-        h(1 + n_len) = static_cast<T>(std::log(opt_.noise_variance));
+        auto h = this->template param<1>(hyper_block());  // θ of σ_f², ℓ…, σ²
+        const bool sp = opt_.softplus;
+        h(0) = static_cast<T>(unconstrained(opt_.variance, sp));
+        for (std::size_t l = 0; l < n_len; ++l) h(1 + l) = static_cast<T>(unconstrained(opt_.lengthscale, sp));
+        h(1 + n_len) = static_cast<T>(unconstrained(opt_.noise_variance, sp));
     }
 }
 
@@ -70,9 +87,10 @@ KernelParams Gplvm<T>::kernel_params() const {
     p.type = opt_.kernel;
     const std::size_t n_len = opt_.kernel == KernelType::linear ? 0 : opt_.kernel == KernelType::rbf ? 1 : q_;
     if (opt_.learn_hyperparameters) {
-        const auto h = this->template param<1>("log_hyper");
-        p.variance = std::exp(static_cast<double>(h(0)));
-        for (std::size_t l = 0; l < n_len; ++l) p.lengthscales.push_back(std::exp(static_cast<double>(h(1 + l))));
+        const auto h = this->template param<1>(hyper_block());
+        p.variance = positive(static_cast<double>(h(0)), opt_.softplus);
+        for (std::size_t l = 0; l < n_len; ++l)
+            p.lengthscales.push_back(positive(static_cast<double>(h(1 + l)), opt_.softplus));
     } else {
         p.variance = opt_.variance;
         p.lengthscales.assign(n_len, opt_.lengthscale);
@@ -83,7 +101,7 @@ KernelParams Gplvm<T>::kernel_params() const {
 template <class T>
 double Gplvm<T>::noise_variance() const {
     if (!opt_.learn_hyperparameters) return opt_.noise_variance;
-    return std::exp(static_cast<double>(this->template param<1>("log_hyper")(n_hyper_ - 1)));
+    return positive(static_cast<double>(this->template param<1>(hyper_block())(n_hyper_ - 1)), opt_.softplus);
 }
 
 template <class T>
@@ -218,10 +236,15 @@ double Gplvm<T>::dense(const MatrixView<T>& Y, T* grad) {
     kernel_backward(kp, X.data(), N, q, G, Kf.data(), /*A=*/G, dX.data(), &dlogvar, dlen.data());
     for (std::size_t i = 0; i < N * q; ++i) grad[i] = static_cast<T>(dX[i]);
     if (opt_.learn_hyperparameters) {
+        // ∂/∂log v, turned into ∂/∂θ; ∂NLL/∂log σ² = σ² tr(G)
         T* h = grad + N * q;
-        h[0] = static_cast<T>(dlogvar);
-        for (std::size_t l = 0; l < kp.num_lengthscales(); ++l) h[1 + l] = static_cast<T>(dlen[l]);
-        h[n_hyper_ - 1] = static_cast<T>(s2 * trG);  // ∂NLL/∂log σ² = σ² tr(G)
+        const auto th = this->template param<1>(hyper_block());
+        auto to_theta = [&](std::size_t k, double d_log) {
+            h[k] = static_cast<T>(d_log * dlog_to_dtheta(static_cast<double>(th(k)), opt_.softplus));
+        };
+        to_theta(0, dlogvar);
+        for (std::size_t l = 0; l < kp.num_lengthscales(); ++l) to_theta(1 + l, dlen[l]);
+        to_theta(n_hyper_ - 1, s2 * trG);
     }
     return nll;
 }
@@ -302,8 +325,10 @@ double Gplvm<T>::woodbury(const MatrixView<T>& Y, T* grad) {
                               alpha * alpha * beta * beta * beta * beta * trMXtXMPP;
         const double d_s2 = 0.5 * (Dd * trKinv - KinvY2);
         T* h = grad + N * q;
-        h[0] = static_cast<T>(alpha * d_alpha);
-        h[n_hyper_ - 1] = static_cast<T>(s2 * d_s2);
+        const auto th = this->template param<1>(hyper_block());
+        h[0] = static_cast<T>(alpha * d_alpha * dlog_to_dtheta(static_cast<double>(th(0)), opt_.softplus));
+        h[n_hyper_ - 1] =
+            static_cast<T>(s2 * d_s2 * dlog_to_dtheta(static_cast<double>(th(n_hyper_ - 1)), opt_.softplus));
     }
     return nll;
 }

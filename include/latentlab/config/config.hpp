@@ -36,6 +36,7 @@ struct ModelConfig {
     double variance = 1.0;          // alpha (linear) or signal variance (rbf)
     double lengthscale = 1.0;       // rbf: initial lengthscale(s)
     double noise_variance = 0.1;    // sigma^2 = 1/beta
+    std::string hyper_transform = "log";  // log | softplus: learned hyperparameters as exp(theta) or log(1 + exp(theta))
 
     // The kernel in use: model.kernel, or for "auto" linear (gplvm) or
     // rbf_ard (bayesian_gplvm).

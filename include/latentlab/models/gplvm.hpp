@@ -1,8 +1,11 @@
 // Gaussian-process latent variable model (Lawrence 2005; README, Reproducing
 // the homework: Problem 2). Data Y (N×D, rows are points) is given as the
-// batch; the parameters are the latents X (N×q) and, when learned, the log
-// kernel hyperparameters and the log noise variance σ² = β⁻¹ (positive by
-// construction). The loss is the negative log-likelihood, constant included:
+// batch; the parameters are the latents X (N×q) and, when learned, the kernel
+// hyperparameters and the noise variance σ² = β⁻¹, each a positive function
+// of an unconstrained θ: exp θ (block log_hyper), or softplus θ = log(1 + e^θ)
+// (block softplus_hyper; GPy's default "Logexp" transform, which is close to
+// θ itself above 1 and to e^θ below). The loss is the negative
+// log-likelihood, constant included:
 //
 //   NLL = (N D / 2) log 2π + (D/2) log|K| + ½ tr(K⁻¹ Y Yᵀ),   K = K_f(X) + σ² I
 //   ∂NLL/∂K = ½ (D K⁻¹ − K⁻¹ Y Yᵀ K⁻¹)          (= −∂L/∂K of the homework)
@@ -39,6 +42,7 @@ struct GplvmOptions {
     double noise_variance = 0.1;  // σ² = β⁻¹
     std::string init = "pca";     // pca | random
     double init_scale = 1e-3;     // random: X0 ~ N(0, init_scale²)
+    bool softplus = false;        // learned hyperparameters as softplus θ, not exp θ
 };
 
 template <class T>
@@ -69,10 +73,11 @@ private:
     double woodbury(const MatrixView<T>& Y, T* grad);
     void check_shape(const MatrixView<T>& Y) const;
     const double* y_as_double(const MatrixView<T>& Y);
+    const char* hyper_block() const { return opt_.softplus ? "softplus_hyper" : "log_hyper"; }
 
     std::size_t N_, D_, q_;
     GplvmOptions opt_;
-    std::size_t n_hyper_ = 0;     // log variance, log lengthscale(s), log noise
+    std::size_t n_hyper_ = 0;     // θ of the variance, lengthscale(s), noise
     double last_jitter_ = 0.0;
     double warned_level_ = 0.0;   // the jitter level last reported through on_warning
     std::vector<double> Ycopy_;   // double copy of Y for the dense path (float models)
