@@ -131,7 +131,7 @@ const std::vector<Key>& table() {
         {"model.variance",     field<&Config::model, &ModelConfig::variance>,    above(0),       "gplvm, bayesian_gplvm: alpha (linear; every alpha_j in bayesian_gplvm) or signal variance sigma_f^2 (rbf), initial value if learned"},
         {"model.lengthscale",  field<&Config::model, &ModelConfig::lengthscale>, above(0),       "gplvm, bayesian_gplvm: rbf lengthscale (every one for rbf_ard), initial value if learned"},
         {"model.noise_variance", field<&Config::model, &ModelConfig::noise_variance>, above(0),  "gplvm, bayesian_gplvm: noise variance sigma^2 = 1/beta, initial value if learned"},
-        {"model.hyper_transform", field<&Config::model, &ModelConfig::hyper_transform>, one_of({"log", "softplus"}), "gplvm, bayesian_gplvm: learned hyperparameters as exp(theta) (block log_hyper) or softplus(theta) = log(1 + exp(theta)) (block softplus_hyper, GPy's Logexp)"},
+        {"model.hyper_transform", field<&Config::model, &ModelConfig::hyper_transform>, one_of({"log", "softplus"}), "gplvm: learned hyperparameters as exp(theta) (block log_hyper) or softplus(theta) = log(1 + exp(theta)) (block softplus_hyper, GPy's Logexp)"},
 
         {"optim.type",         field<&Config::optim, &OptimConfig::type>,        one_of({"sgd", "adam", "lbfgs"}),
                                                                                                  "optimiser"},
