@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <sstream>
+#include <streambuf>
 #include <string_view>
 
 #include "latentlab/io/npy.hpp"
@@ -127,21 +128,64 @@ void check_parameters(const Model<T>& model, const xt::xtensor<T, 1>& theta) {
 }
 }  // namespace
 
+namespace {
+// Stream buffers for serialising twice without a stringstream: the first
+// counts the bytes, the second appends them to a string reserved to exactly
+// that size. (An ostringstream grows by doubling and str() copies: up to three
+// times the checkpoint in memory at once, which for a large L-BFGS history is
+// gigabytes.)
+struct CountingBuf : std::streambuf {
+    std::size_t n = 0;
+    std::streamsize xsputn(const char*, std::streamsize k) override {
+        n += static_cast<std::size_t>(k);
+        return k;
+    }
+    int_type overflow(int_type c) override {
+        if (!traits_type::eq_int_type(c, traits_type::eof())) ++n;
+        return c;
+    }
+};
+struct AppendBuf : std::streambuf {
+    explicit AppendBuf(std::string& s) : out(s) {}
+    std::string& out;
+    std::streamsize xsputn(const char* p, std::streamsize k) override {
+        out.append(p, static_cast<std::size_t>(k));
+        return k;
+    }
+    int_type overflow(int_type c) override {
+        if (!traits_type::eq_int_type(c, traits_type::eof())) out.push_back(traits_type::to_char_type(c));
+        return c;
+    }
+};
+}  // namespace
+
 template <class T>
 std::string checkpoint_bytes(const Model<T>& model, const Optimizer<T>& opt, const StartPoint& where) {
-    std::ostringstream out(std::ios::binary);
-    out.write(kMagic, sizeof kMagic);
-    bin::put<std::uint32_t>(out, kVersion);
-    bin::put<std::uint64_t>(out, 0);  // the size, known at the end
-    bin::put<std::uint32_t>(out, sizeof(T));
-    put_string(out, model.name());
-    put_string(out, opt.name());
-    bin::put<std::int64_t>(out, where.epoch);
-    bin::put<std::int64_t>(out, where.step);
-    bin::put<double>(out, where.seconds);
-    bin::put_vec(out, model.params());
-    opt.save_state(out);
-    std::string b = out.str();
+    auto body = [&](std::ostream& out) {
+        out.write(kMagic, sizeof kMagic);
+        bin::put<std::uint32_t>(out, kVersion);
+        bin::put<std::uint64_t>(out, 0);  // the size, known at the end
+        bin::put<std::uint32_t>(out, sizeof(T));
+        put_string(out, model.name());
+        put_string(out, opt.name());
+        bin::put<std::int64_t>(out, where.epoch);
+        bin::put<std::int64_t>(out, where.step);
+        bin::put<double>(out, where.seconds);
+        bin::put_vec(out, model.params());
+        opt.save_state(out);
+    };
+    CountingBuf counter;
+    {
+        std::ostream out(&counter);
+        body(out);
+    }
+    std::string b;
+    b.reserve(counter.n + kTrailerBytes);
+    {
+        AppendBuf sink(b);
+        std::ostream out(&sink);
+        body(out);
+    }
     const std::uint64_t size = b.size() + kTrailerBytes;
     std::memcpy(&b[12], &size, sizeof size);
     b.append(kTrailerBytes, '\0');
