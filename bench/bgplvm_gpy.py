@@ -13,6 +13,7 @@ Measures, as a GPy user runs it (defaults: PCA start, RBF-ARD, Gaussian noise
   - the leave-one-out 1-NN error of the means (with labels.npy).
 Prints one JSON line."""
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -45,7 +46,9 @@ def main():
     args = ap.parse_args()
     try:
         warnings.simplefilter("ignore")
-        import GPy  # noqa: F401
+        # GPy prints its fallbacks from Cython to numpy on stdout: keep stdout for the JSON line.
+        with contextlib.redirect_stdout(sys.stderr):
+            import GPy  # noqa: F401
     except ImportError:
         print("bgplvm_gpy.py: GPy not found; put its source (and paramz) on PYTHONPATH to run the peer",
               file=sys.stderr)
