@@ -302,6 +302,13 @@ def eigengap(run):
     return (m, float(lam[m - 1] / lam[m] - 1.0)) if lam[m] > 0 else None
 
 
+
+def knn_sentence(s, class_labels):
+    """A GPLVM run's leave-one-out 1-NN error next to PCA's, or why there is none."""
+    if not class_labels:
+        return "labels not classes: no 1-NN error"
+    return f"1-NN error {fmt(s.get('knn_error'), '.4f')} (PCA {fmt(s.get('pca_knn_error'), '.4f')})"
+
 def headline(run):
     """(main result, secondary result) as Markdown text."""
     s = run.summary
@@ -327,17 +334,13 @@ def headline(run):
         main = f"log-likelihood {fmt(s.get('log_likelihood'), ',.2f')}"
         if num(s.get("likelihood_gap")) is not None:
             main += f" (analytic max − it = {fmt(s.get('likelihood_gap'), '.2g')})"
-        sec = (f"1-NN error {fmt(s.get('knn_error'), '.4f')} "
-               f"(PCA {fmt(s.get('pca_knn_error'), '.4f')})") if run.class_labels else \
-            "labels not classes: no 1-NN error"
+        sec = knn_sentence(s, run.class_labels)
         return main, sec
     if run.model == "bayesian_gplvm":
         main = f"ELBO {fmt(s.get('elbo'), ',.2f')}"
         if num(s.get("active_dim_count")) is not None:
             main += f" ({int(s['active_dim_count'])} active latent dims)"
-        sec = (f"1-NN error {fmt(s.get('knn_error'), '.4f')} "
-               f"(PCA {fmt(s.get('pca_knn_error'), '.4f')})") if run.class_labels else \
-            "labels not classes: no 1-NN error"
+        sec = knn_sentence(s, run.class_labels)
         return main, sec
     return f"final loss {fmt(s.get('final_loss'), '.6g')}", ""
 

@@ -649,6 +649,13 @@ def draw_latent_panels(panels, suptitle=None, label_name="label", decorate=None)
     return fig
 
 
+def pca_panel(Z_pca, labels, summary):
+    """The PCA panel beside a GPLVM's latents (same dimension, same labels)."""
+    return ("PCA to the same dimension", Z_pca, labels,
+            latent_axes(Z_pca, name="PCA score", ard=False) if Z_pca.ndim == 2 and Z_pca.shape[1] >= 2 else None,
+            summary_number(summary, "pca_knn_error"))
+
+
 def plot_latent(run_name, X, Z_pca, labels, summary, out_path, metrics=None):
     """GPLVM latents next to PCA's, coloured by label. With q > 2, the two
     most relevant dimensions of each (see latent_axes)."""
@@ -657,10 +664,7 @@ def plot_latent(run_name, X, Z_pca, labels, summary, out_path, metrics=None):
                latent_axes(X, summary, metrics) if X.ndim == 2 and X.shape[1] >= 2 else None,
                summary_number(summary, "knn_error"))]
     if Z_pca is not None:
-        panels.append(("PCA to the same dimension", Z_pca, labels,
-                       latent_axes(Z_pca, name="PCA score", ard=False)
-                       if Z_pca.ndim == 2 and Z_pca.shape[1] >= 2 else None,
-                       summary_number(summary, "pca_knn_error")))
+        panels.append(pca_panel(Z_pca, labels, summary))
     fig = draw_latent_panels(panels, suptitle=run_name)
     fig.savefig(out_path, dpi=110)
     plt.close(fig)
@@ -850,10 +854,7 @@ def plot_bgplvm_latent(run_name, X, Z_pca, labels, summary, out_path, metrics=No
                X, labels, spec,
                summary_number(summary, "knn_error"))]
     if Z_pca is not None:
-        panels.append(("PCA to the same dimension", Z_pca, labels,
-                       latent_axes(Z_pca, name="PCA score", ard=False)
-                       if Z_pca.ndim == 2 and Z_pca.shape[1] >= 2 else None,
-                       summary_number(summary, "pca_knn_error")))
+        panels.append(pca_panel(Z_pca, labels, summary))
     fig = draw_latent_panels(panels, suptitle=run_name, decorate=[deco])
     fig.savefig(out_path, dpi=110)
     plt.close(fig)

@@ -138,15 +138,7 @@ private:
                              std::size_t c, const xt::xtensor<double, 2>& mu, const std::string& dir,
                              JsonObject& summary) {
         const std::size_t q = q_, M = bg.inducing(), G = kGrid;
-        // The posterior's G2 = ∂F/∂Ψ2 = (βD/2)(Kmm⁻¹ − A⁻¹) − (β³/2) H Hᵀ
-        // (models/bayesian_gplvm.hpp), and beta2H = β² H, so
-        // Kmm⁻¹ − A⁻¹ = (2/(βD)) (G2 + (1/(2β)) (β²H)(β²H)ᵀ).
-        const std::size_t Dn = post.beta2H.size() / M;
-        const double beta = post.beta;
-        std::vector<double> Q(post.G2);
-        blas::gemm<double>(blas::Op::N, blas::Op::T, M, M, Dn, 0.5 / beta, post.beta2H.data(), Dn,
-                           post.beta2H.data(), Dn, 1.0, Q.data(), M);
-        for (double& v : Q) v *= 2.0 / (beta * static_cast<double>(Dn));
+        const std::vector<double> Q = BayesianGplvm<T>::variance_reduction(post);  // Kmm⁻¹ − A⁻¹
         double lo[2], hi[2];
         const std::size_t dims[2] = {a, c};
         for (int k = 0; k < 2; ++k) {

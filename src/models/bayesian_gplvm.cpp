@@ -169,6 +169,15 @@ std::size_t BayesianGplvm<T>::block_rows() const {
 }
 
 template <class T>
+std::vector<double> BayesianGplvm<T>::variance_reduction(const Posterior& p) {
+    const std::size_t M = p.Z.size() / p.kernel.scales.size(), D = p.beta2H.size() / M;
+    std::vector<double> Q(p.G2);
+    blas::gemm<double>(Op::N, Op::T, M, M, D, 0.5 / p.beta, p.beta2H.data(), D, p.beta2H.data(), D, 1.0, Q.data(), M);
+    for (double& v : Q) v *= 2.0 / (p.beta * static_cast<double>(D));
+    return Q;
+}
+
+template <class T>
 double BayesianGplvm<T>::factor_kmm(const PsiStatistics& ps, std::vector<double>& Kmm, std::vector<double>& L) {
     const std::size_t M = M_;
     Kmm.assign(M * M, 0.0);

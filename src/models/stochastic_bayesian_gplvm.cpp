@@ -95,9 +95,8 @@ typename StochasticBayesianGplvm<T>::Globals StochasticBayesianGplvm<T>::globals
 template <class T>
 void StochasticBayesianGplvm<T>::init_from_data(const MatrixView<T>& Y, std::mt19937_64& rng) {
     BayesianGplvm<T>::init_from_data(Y, rng);
-    // q(u) at the collapsed bound's optimum for the initial q(X): with the
-    // collapsed posterior's ∂F/∂Ψ2 = (βD/2)(K⁻¹ − A⁻¹) − (β³/2)HHᵀ and β²H,
-    // A⁻¹ = K⁻¹ − (2/(βD))(G2 + (β³/2)HHᵀ), m = βK A⁻¹Φ = K H β⁻¹·β², S = K A⁻¹ K.
+    // q(u) at the collapsed bound's optimum for the initial q(X):
+    // A⁻¹ = K⁻¹ − variance_reduction, m = βK A⁻¹Φ = K (β²H)/β, S = K A⁻¹ K.
     const std::size_t M = this->M_, D = this->D_;
     const auto post = BayesianGplvm<T>::posterior(Y);
     PsiStatistics ps(post.kernel, post.Z.data(), M, this->q_);
@@ -106,10 +105,8 @@ void StochasticBayesianGplvm<T>::init_from_data(const MatrixView<T>& Y, std::mt1
     std::vector<double> Kinv = L;
     lapack::cholesky_inverse(M, Kinv.data());
     const double beta = post.beta;
-    std::vector<double> Ainv = post.G2;
-    blas::gemm<double>(Op::N, Op::T, M, M, D, 0.5 / beta, post.beta2H.data(), D, post.beta2H.data(), D, 1.0,
-                       Ainv.data(), M);
-    for (std::size_t i = 0; i < M * M; ++i) Ainv[i] = Kinv[i] - 2.0 / (beta * static_cast<double>(D)) * Ainv[i];
+    std::vector<double> Ainv = BayesianGplvm<T>::variance_reduction(post);
+    for (std::size_t i = 0; i < M * M; ++i) Ainv[i] = Kinv[i] - Ainv[i];
     std::vector<double> m = matmul(K, post.beta2H, M, M, D);
     for (double& v : m) v /= beta;
     std::vector<double> S = matmul(matmul(K, Ainv, M, M, M), K, M, M, M);

@@ -87,6 +87,10 @@ public:
         std::vector<double> G2;     // M×M
         double g0 = 0, beta = 0;
     };
+    // Kmm⁻¹ − A⁻¹ (M×M) from a posterior: how much the data reduce the prior
+    // variance of f, k*ᵀ(Kmm⁻¹ − A⁻¹)k* (Titsias 2009). With G2 =
+    // (βD/2)(Kmm⁻¹ − A⁻¹) − (β³/2)HHᵀ and β²H, it is (2/(βD))(G2 + (β²H)(β²H)ᵀ/(2β)).
+    static std::vector<double> variance_reduction(const Posterior& p);
     virtual Posterior posterior(const MatrixView<T>& Y);
 
     std::size_t latent_dim() const { return q_; }
