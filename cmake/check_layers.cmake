@@ -31,7 +31,8 @@ set(THIRD_PARTY
   "yaml-cpp/|config"
   "spdlog/|train,config,cli,tools,python"
   "CLI/|cli,tools"
-  "cblas.h|linalg")
+  "cblas.h|linalg"
+  "mpi.h|cli")
 
 if(NOT ROOT)
   message(FATAL_ERROR "check_layers.cmake: set ROOT to the source directory")

@@ -6,6 +6,7 @@
 
 #include "latentlab/analysis/pca.hpp"
 #include "latentlab/linalg/blas.hpp"
+#include "latentlab/core/communicator.hpp"
 #include "latentlab/core/error.hpp"
 
 namespace latentlab {
@@ -13,7 +14,8 @@ namespace latentlab {
 template <class T>
 GplvmOptimum linear_gplvm_optimum(const MatrixView<T>& Y, const Pca& pca, std::size_t q, double alpha, double s2) {
     const std::size_t N = Y.rows, D = Y.cols;
-    const double Nd = static_cast<double>(N), Dd = static_cast<double>(D);
+    // N over every process's rows (core/communicator.hpp); X* below is this rank's rows'.
+    const double Nd = static_cast<double>(sum_all(N)), Dd = static_cast<double>(D);
     // pca: eigenpairs of YᵀY; S = YYᵀ/D shares its non-zero eigenvalues /D.
     GplvmOptimum opt;
     double trS = 0;

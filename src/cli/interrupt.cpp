@@ -22,5 +22,6 @@ void install_interrupt_handlers() {
 }
 
 int interrupt_signal() { return received.load(); }
+void set_interrupt_signal(int sig) { received.store(sig); }
 
 }  // namespace latentlab::cli

@@ -17,5 +17,7 @@ struct Interrupted : std::runtime_error {
 };
 // The signal received (SIGINT, SIGTERM), or 0.
 int interrupt_signal();
+// Records `sig` as received (another MPI rank received it).
+void set_interrupt_signal(int sig);
 
 }  // namespace latentlab::cli

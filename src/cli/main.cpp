@@ -9,10 +9,12 @@
 #include <CLI/CLI.hpp>
 
 #include "latentlab/config/config.hpp"
+#include "latentlab/core/communicator.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/core/format.hpp"
 #include "apply.hpp"
 #include "interrupt.hpp"
+#include "mpi_world.hpp"
 #include "run.hpp"
 
 namespace {
@@ -20,9 +22,23 @@ namespace {
 // 3 numerical failure (diverged, not positive definite), 4 internal error.
 int fail(int code, const std::string& msg) {
     // One clean line whatever the message holds (a path with a newline, an
-    // escape sequence, invalid UTF-8, a 10 MB value).
-    std::fprintf(stderr, "error: %s\n", latentlab::printable(msg, 2000).c_str());
+    // escape sequence, invalid UTF-8, a 10 MB value). Under MPI, rank 0 says it.
+    if (latentlab::world().rank() == 0) std::fprintf(stderr, "error: %s\n", latentlab::printable(msg, 2000).c_str());
     return code;
+}
+// Under several MPI ranks: an error every rank shares (agreed, or found by all
+// alike) is printed once, by rank 0, and every rank exits with its code; an
+// error of one rank alone is printed by that rank, naming it, and ends the job
+// (the others may be waiting for it in a collective: never a hang).
+int fail_ranked(int code, const std::string& msg) {
+    using namespace latentlab;
+    const Communicator& w = world();
+    if (w.size() == 1) return fail(code, msg);
+    if (error_is_shared()) return w.rank() == 0 ? fail(code, msg) : code;
+    std::fprintf(stderr, "error: rank %d of %d: %s (ending every rank)\n", w.rank(), w.size(),
+                 printable(msg, 2000).c_str());
+    std::fflush(stderr);
+    w.abort(code);
 }
 // Runs a command; an exception becomes its one line and exit code.
 template <class F>
@@ -30,24 +46,51 @@ int exit_code(F&& command) {
     using namespace latentlab;
     try {
         return command();
+    } catch (const SilentExit& e) {
+        return e.code;  // rank 0 said it
     } catch (const cli::Interrupted& e) {
-        std::fprintf(stderr, "interrupted: %s\n", e.what());
+        if (world().rank() == 0) std::fprintf(stderr, "interrupted: %s\n", e.what());
         return 128 + cli::interrupt_signal();
     } catch (const ConfigError& e) {
-        return fail(2, e.what());
+        return fail_ranked(2, e.what());
+    } catch (const OptionError& e) {
+        return fail_ranked(2, e.what());
     } catch (const NumericalError& e) {
-        return fail(3, e.what());
+        return fail_ranked(3, e.what());
     } catch (const Error& e) {
-        return fail(1, e.what());
+        return fail_ranked(1, e.what());
     } catch (const std::bad_alloc&) {
-        return fail(1, "out of memory (try data.limit, a smaller batch or model.dtype float32)");
+        return fail_ranked(1, "out of memory (try data.limit, a smaller batch or model.dtype float32)");
     } catch (const std::exception& e) {
-        return fail(4, std::string("internal error: ") + e.what());
+        return fail_ranked(4, std::string("internal error: ") + e.what());
     }
 }
 }  // namespace
 
+int run_main(int argc, char** argv);
+
 int main(int argc, char** argv) {
+    using namespace latentlab;
+    // Started by mpirun: one rank of a job (README, Several processes: MPI).
+    if (cli::launched_by_mpi()) {
+        auto mpi = cli::make_mpi_world(&argc, &argv);
+        if (!mpi) {
+            if (const char* n = std::getenv("OMPI_COMM_WORLD_SIZE"); n && std::string(n) != "1") {
+                if (const char* r = std::getenv("OMPI_COMM_WORLD_RANK"); r && std::string(r) != "0") return 2;
+                return fail(2, "this train was built without MPI (CMake did not find it: install libopenmpi-dev "
+                               "and rebuild), so mpirun would start " + std::string(n) + " separate runs; run it "
+                               "without mpirun");
+            }
+        }
+        set_world(std::move(mpi));
+    }
+    const int code = run_main(argc, argv);
+    std::fflush(stdout);
+    set_world(nullptr);  // MPI_Finalize, before static destructors
+    return code;
+}
+
+int run_main(int argc, char** argv) {
     using namespace latentlab;
     CLI::App app{
         "LatentLab train: fit a latent-variable model from a YAML config.\n\n"
@@ -106,12 +149,19 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
+        if (world().rank() != 0) return e.get_exit_code() == 0 ? 0 : 2;
         return e.get_exit_code() == 0 ? app.exit(e) : fail(2, std::string(e.what()) + " (see --help)");
     }
     if (list_keys) {
-        std::fputs(describe_keys().c_str(), stdout);
+        if (world().rank() == 0) std::fputs(describe_keys().c_str(), stdout);
         return 0;
     }
+    if (world().size() > 1 && (*apply || opt.gradcheck))
+        return exit_code([&]() -> int {
+            agree(std::make_exception_ptr(ConfigError(std::string(*apply ? "train apply" : "--gradcheck") +
+                                                      " runs on one process: start it without mpirun")));
+            return 0;
+        });
     if (*apply) return exit_code([&] { return cli::apply(apply_opt); });
     if (opt.config_path.empty() && opt.resume_dir.empty() && opt.overrides.empty())
         return fail(2, "nothing to do: give --config FILE.yaml, --set key=value (every key has a default), or "

@@ -26,8 +26,8 @@ public:
         const auto t0 = std::chrono::steady_clock::now();
         n_ = data.dim();
         m_ = static_cast<std::size_t>(cfg.model.latent_dim);
-        samples_ = data.n_train;
-        C_ = second_moment(data.train());
+        samples_ = data.train_all();
+        C_ = second_moment_all(data.train());  // every process's rows
         pca_ = pca_from_second_moment(C_);
         optimum_ = optimal_ae_loss(pca_, m_, samples_);
         pca_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -24,6 +24,7 @@
 #include "latentlab/analysis/gradcheck.hpp"
 #include "latentlab/config/build.hpp"
 #include "latentlab/config/config.hpp"
+#include "latentlab/core/communicator.hpp"
 #include "latentlab/core/format.hpp"
 #include "latentlab/data/dataset.hpp"
 #include "latentlab/data/sources.hpp"
@@ -47,7 +48,10 @@ using Clock = std::chrono::steady_clock;
 
 std::shared_ptr<spdlog::logger> make_logger(bool quiet) {
     auto console = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-    console->set_level(quiet ? spdlog::level::warn : spdlog::level::info);
+    // Under several processes rank 0 speaks for the job.
+    console->set_level(world().rank() != 0 ? spdlog::level::off
+                       : quiet             ? spdlog::level::warn
+                                           : spdlog::level::info);
     console->set_pattern("[%H:%M:%S] %v");
     auto log = std::make_shared<spdlog::logger>("train", console);
     log->set_level(spdlog::level::info);
@@ -183,16 +187,53 @@ std::vector<std::string> check_data_values(const Dataset<T>& data) {
     return warnings;
 }
 
+// What runs on several processes (core/communicator.hpp) and what does not:
+// said before any data are read.
+void check_distributable(const Config& cfg) {
+    const int K = world().size();
+    if (K == 1) return;
+    const std::string on = " on " + std::to_string(K) + " processes";
+    if (cfg.model.type == "bayesian_gplvm" && cfg.model.inference == "stochastic")
+        throw ConfigError("model.inference stochastic" + on +
+                          ": not supported (its minibatches update rows' q(x) in place); use model.inference "
+                          "collapsed, whose statistics are summed over the processes");
+}
+
+// A model whose latents are spread over the processes resumes on as many as
+// wrote its checkpoint (one file per rank).
+template <class T>
+void check_checkpoint_ranks(const std::string& dir, const Model<T>& model) {
+    bool per_row = false;
+    for (const auto& b : model.blocks()) per_row |= b.per_row;
+    if (!per_row) return;  // every rank resumes from checkpoint.bin
+    int written = 1;
+    while (file_exists(dir + "/" + checkpoint_name(written))) ++written;
+    if (written != world().size())
+        throw ConfigError(dir + ": its checkpoint was written by " + std::to_string(written) + " process" +
+                          (written == 1 ? "" : "es") + " (the " + model.name() +
+                          "'s latents are spread over them); resume it with " +
+                          (written == 1 ? std::string("one process (without mpirun)")
+                                        : "mpirun -np " + std::to_string(written)));
+}
+
 // Stops the run at the next step once SIGINT or SIGTERM arrived
 // (interrupt.hpp), and keeps the parameters of the last complete epoch.
+// Under several processes the ranks decide together at the end of an epoch
+// (a signal reaches them at different steps).
 template <class T>
 class StopOnSignal : public Callback<T> {
 public:
     void on_run_begin(const TrainContext<T>& ctx) override { last_ = ctx.model.params(); }
-    bool on_step(const TrainContext<T>&, std::size_t, double) override { return interrupt_signal() != 0; }
+    bool on_step(const TrainContext<T>&, std::size_t, double) override {
+        return world().size() == 1 && interrupt_signal() != 0;
+    }
     bool on_epoch_end(const TrainContext<T>& ctx, const EpochRecord&) override {
         last_ = ctx.model.params();
-        return interrupt_signal() != 0;
+        if (world().size() == 1) return interrupt_signal() != 0;
+        double s = interrupt_signal();
+        world().max(&s, 1);
+        if (s != 0 && interrupt_signal() == 0) set_interrupt_signal(static_cast<int>(s));
+        return s != 0;
     }
     const xt::xtensor<T, 1>& last_complete() const { return last_; }
 
@@ -231,39 +272,62 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     const auto t0 = Clock::now();
     // More threads than cores only adds contention (and OpenBLAS's per-thread
     // buffers can exhaust an address-space limit): use at most the cores.
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // Ranks on one machine share its cores.
+    const int cores = std::max(1, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) /
+                                      world().local_size());
     if (cfg.train.threads > cores)
-        log->warn("train.threads {} is more than the {} cores here: using {}", cfg.train.threads, cores, cores);
-    blas::set_threads(static_cast<int>(std::min<long>(cfg.train.threads, cores)));
+        log->warn("train.threads {} is more than the {} cores{} here: using {}", cfg.train.threads, cores,
+                  world().local_size() > 1 ? " per rank" : "", cores);
+    const bool shared_cores = world().local_size() > 1;  // 0 = all cores: this rank's share of them
+    blas::set_threads(static_cast<int>(cfg.train.threads == 0 && shared_cores ? cores
+                                                                              : std::min<long>(cfg.train.threads, cores)));
     const int threads = blas::threads();
-    if (cfg.model.is_gplvm() && cfg.data.test_fraction > 0)
-        throw ConfigError("data.test_fraction must be 0 for model.type " + cfg.model.type +
-                          " (it models every point it is given)");
-    if (cfg.model.is_gplvm() && !cfg.data.test_path.empty())
-        throw ConfigError("data.test_path: the " + cfg.model.type + " has no test rows (it models every point it is "
-                          "given); place new points with  train apply RUN --data FILE");
+    together([&] {
+        if (cfg.model.is_gplvm() && cfg.data.test_fraction > 0)
+            throw ConfigError("data.test_fraction must be 0 for model.type " + cfg.model.type +
+                              " (it models every point it is given)");
+        if (cfg.model.is_gplvm() && !cfg.data.test_path.empty())
+            throw ConfigError("data.test_path: the " + cfg.model.type + " has no test rows (it models every point it "
+                              "is given); place new points with  train apply RUN --data FILE");
+    });
 
     // 1. Data and model: errors here leave the run directory untouched. (The
     //    console says what is being prepared: on large data it takes a while.)
-    log->info("loading the data ({}{})", cfg.data.source, cfg.data.path.empty() ? "" : ": " + cfg.data.path);
-    Dataset<T> data = load_data<T>(cfg.data, static_cast<std::uint64_t>(cfg.seed));
-    auto model = make_model<T>(cfg.model, data.dim(), data.n_train);
-    auto optimizer = make_optimizer<T>(cfg.optim, model->num_params());
+    //    Under several processes each step that may fail on some ranks only
+    //    ends with every rank agreeing (core/communicator.hpp: together), so
+    //    that a failure is one line from rank 0, never a hang.
+    log->info("loading the data ({}{}){}", cfg.data.source, cfg.data.path.empty() ? "" : ": " + cfg.data.path,
+              world().size() > 1 ? ", each of " + std::to_string(world().size()) + " ranks its share of the rows"
+                                 : std::string());
+    Dataset<T> data;
+    together([&] { data = load_data<T>(cfg.data, static_cast<std::uint64_t>(cfg.seed)); });
+    std::unique_ptr<Model<T>> model;
+    std::unique_ptr<Optimizer<T>> optimizer;
+    std::unique_ptr<ModelReport<T>> report;
+    together([&] {
+        check_distributable(cfg);
+        model = make_model<T>(cfg.model, data.dim(), data.n_train);
+        optimizer = make_optimizer<T>(cfg.optim, model->num_params());
+        report = make_report<T>(cfg);
+    });
     const bool full_batch = optimizer->line_search();  // iterations, not epochs
     model->on_warning = [log](const std::string& msg) { log->warn("{}", msg); };
-    auto report = make_report<T>(cfg);
     if (opt.gradcheck) return gradient_check<T>(cfg, data, *model);
-    const std::vector<std::string> data_warnings = check_data_values(data);
+    std::vector<std::string> data_warnings;
+    together([&] { data_warnings = check_data_values(data); });
 
     // 2. Everything that can refuse the command, before anything is written:
     //    the model-specific checks and references, the checkpoint, the files
     //    in the way, the lock.
     log->info("preparing: references from the data (e.g. PCA), the initial state{}",
               setup.resume ? " from the checkpoint" : "");
-    report->check(cfg, data, *model);
+    together([&] { report->check(cfg, data, *model); });
     StartPoint start;
-    if (setup.resume) {
-        start = load_checkpoint<T>(setup.dir + "/checkpoint.bin", *model, *optimizer);
+    std::exception_ptr refused;  // agreed on below, after the checks of rank 0's files
+    if (setup.resume) try {
+        check_checkpoint_ranks(setup.dir, *model);
+        start = load_checkpoint<T>(setup.dir + "/" + checkpoint_name(writes_own_checkpoint(*model) ? world().rank() : 0),
+                                   *model, *optimizer);
         if (start.epoch >= run_length(cfg))
             throw ConfigError(setup.dir + ": already " + std::to_string(start.epoch) + " of " +
                               std::to_string(run_length(cfg)) + (full_batch ? " iterations" : " epochs") +
@@ -276,19 +340,25 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
                               " evaluations done; to continue, raise optim.max_evaluations (--set "
                               "optim.max_evaluations=" +
                               std::to_string(optimizer->evaluations() + 100) + ")");
-    } else {
+    } catch (...) {
+        refused = std::current_exception();
+    }
+    else together([&] {
         std::mt19937_64 rng(static_cast<std::uint64_t>(cfg.seed));
         model->init_from_data(data.train(), rng);
-    }
+    });
     std::set<std::string> planned = {"config.yaml", "train.log", "metrics.csv", "checkpoint.bin", "summary.json",
                                      "manifest.txt", "rows.npy"};
+    if (writes_own_checkpoint(*model) || world().rank() != 0)  // per-rank checkpoints (every rank computes the same set)
+        for (int r = 1; r < world().size(); ++r) planned.insert(checkpoint_name(r));
     if (!data.mean.empty()) planned.insert("mean.npy");
     for (const auto& b : model->blocks()) planned.insert(b.name + ".npy");
     for (const auto& f : report->outputs()) planned.insert(f);
     const bool existed = file_exists(setup.dir);
+    const bool writer = world().rank() == 0;  // under several processes rank 0 writes the run directory
     RunLock lock;
     std::set<std::string> owned;
-    if (existed) {
+    if (existed && writer && !refused) try {
         if (!is_directory(setup.dir)) throw DataError(setup.dir + ": exists and is not a directory (--out names a run directory)");
         lock = RunLock(setup.dir);
         // Again under the lock: another run may have finished here meanwhile.
@@ -301,30 +371,38 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
             owned.erase("manifest.txt");
         }
         check_outputs(setup.dir, planned, owned);
+    } catch (...) {
+        refused = std::current_exception();
     }
+    agree(refused);
 
-    if (const int sig = interrupt_signal())  // Ctrl-C while the data loaded: nothing written
+    // Ctrl-C while the data loaded: nothing written (under several processes
+    // the ranks decide together at the end of an epoch instead).
+    if (const int sig = world().size() == 1 ? interrupt_signal() : 0)
         throw Interrupted(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") +
                           " before training started: nothing was written");
 
     // 3. The run directory: from here on the command has been accepted.
-    make_directories(setup.dir);
-    if (!existed) lock = RunLock(setup.dir);
-    remove_stale_temporaries(setup.dir, owned);
-    if (!setup.resume && opt.force)
-        for (const auto& f : owned) fs::remove(setup.dir + "/" + f);  // the previous run's files only
-    for (const auto& f : owned) planned.insert(f);  // a resumed run keeps what it wrote before
-    write_manifest(setup.dir, planned);
-    write_file_atomic(setup.dir + "/config.yaml", to_yaml(cfg));
-    // Provenance: which input row each train (then test) row is, and the mean
-    // subtracted, so that every output maps back to the input file.
-    write_npy(setup.dir + "/rows.npy", make_raw<std::int64_t>(data.rows.data(), {data.rows.size()}));
-    if (!data.mean.empty()) write_npy(setup.dir + "/mean.npy", make_raw<double>(data.mean.data(), {data.mean.size()}));
-    add_file_sink(*log, setup.dir + "/train.log");
-    log->info("LatentLab {} run in {} (OpenBLAS kernels: {})", setup.resume ? "resumed" : "new", setup.dir,
-              blas::kernels());
-    log->info("data: {} | {} train + {} test samples of dimension {}{}{}", data.description, data.n_train,
-              data.n_test, data.dim(), cfg.data.center ? ", centred" : "", data.has_labels() ? ", labelled" : "");
+    if (writer) {
+        make_directories(setup.dir);
+        if (!existed) lock = RunLock(setup.dir);
+        remove_stale_temporaries(setup.dir, owned);
+        if (!setup.resume && opt.force)
+            for (const auto& f : owned) fs::remove(setup.dir + "/" + f);  // the previous run's files only
+        for (const auto& f : owned) planned.insert(f);  // a resumed run keeps what it wrote before
+        write_manifest(setup.dir, planned);
+        write_file_atomic(setup.dir + "/config.yaml", to_yaml(cfg));
+        // Provenance: which input row each train (then test) row is, and the mean
+        // subtracted, so that every output maps back to the input file.
+        write_npy(setup.dir + "/rows.npy", make_raw<std::int64_t>(data.rows.data(), {data.rows.size()}));
+        if (!data.mean.empty())
+            write_npy(setup.dir + "/mean.npy", make_raw<double>(data.mean.data(), {data.mean.size()}));
+        add_file_sink(*log, setup.dir + "/train.log");
+    }
+    log->info("LatentLab {} run in {} (OpenBLAS kernels: {}; {})", setup.resume ? "resumed" : "new", setup.dir,
+              blas::kernels(), world().describe());
+    log->info("data: {} | {} train + {} test samples of dimension {}{}{}", data.description, data.train_all(),
+              data.test_all(), data.dim(), cfg.data.center ? ", centred" : "", data.has_labels() ? ", labelled" : "");
     if (full_batch)
         log->info("model: {} latent_dim={} ({} parameters, {}) | optimiser lbfgs, at most {} iterations{} | seed {} | "
                   "{} BLAS threads",
@@ -341,11 +419,11 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
                   cfg.optim.lr, cfg.optim.schedule, cfg.train.batch_size, cfg.train.epochs, cfg.seed, threads);
     if (!model->separable() && !full_batch)
         log->info("{} is a full-batch model: every {} step uses all {} samples", model->name(), cfg.optim.type,
-                  data.n_train);
+                  data.train_all());
     for (const auto& w : data_warnings) log->warn("{}", w);
 
     // 4. Model-specific references written (e.g. the PCA optimum of the linear AE).
-    report->prepare(cfg, data, *model, setup.dir, *log);
+    if (writer) report->prepare(cfg, data, *model, setup.dir, *log);
     if (setup.resume) log->info("resuming after epoch {} (step {})", start.epoch, start.step);
 
     TrainerOptions topt;
@@ -371,8 +449,9 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
 
     JsonObject summary;
     summary.set("model", model->name()).set("dtype", cfg.model.dtype).set("optimizer", cfg.optim.type);
-    summary.set("n_train", data.n_train).set("n_test", data.n_test).set("dim", data.dim());
+    summary.set("n_train", data.train_all()).set("n_test", data.test_all()).set("dim", data.dim());
     summary.set("seed", cfg.seed).set("threads", threads).set("blas_kernels", blas::kernels());
+    summary.set("processes", world().size());
 
     TrainResult result;
     try {
@@ -384,8 +463,9 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         checkpoint.flush();  // the last complete epoch, if not on disk yet
         save_params_npy(setup.dir, *model);
         summary.set("status", "diverged").set("error", msg);
-        write_file_atomic(setup.dir + "/summary.json", summary.dump());
+        if (writer) write_file_atomic(setup.dir + "/summary.json", summary.dump());
         log->error("{}", msg);
+        agree(std::make_exception_ptr(NumericalError(msg)));  // every rank found it: one line, from rank 0
         throw NumericalError(msg);
     }
     // Interrupted within an epoch: back to the last complete one, which the
@@ -434,7 +514,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
                      format_fixed(median(result.epoch_seconds), 3)});
     summary.set("state_writes", checkpoint.writes()).set("state_write_seconds", checkpoint.write_seconds());
     summary.set("wall_seconds_this_session", std::chrono::duration<double>(Clock::now() - t0).count());
-    write_file_atomic(setup.dir + "/summary.json", summary.dump());
+    if (writer) write_file_atomic(setup.dir + "/summary.json", summary.dump());
     if (signal) {
         log->warn("interrupted by {}: stopped after {} {}; continue with  train --resume {}",
                   signal == SIGINT ? "SIGINT" : "SIGTERM", full_batch ? "iteration" : "epoch", result.epochs_done,
@@ -445,7 +525,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         log->info("stopped after epoch {}: continue with  train --resume {}", result.epochs_done, setup.dir);
     table.push_back({"stopped because", stop_reason});
     log->info("summary in {}/summary.json; stopped because: {}", setup.dir, stop_reason);
-    if (!opt.quiet) print_table(table);
+    if (!opt.quiet && writer) print_table(table);
     return 0;
 }
 
@@ -454,7 +534,8 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
 int run(const RunOptions& opt) {
     if (!opt.gradcheck) install_interrupt_handlers();
     auto log = make_logger(opt.quiet);
-    const RunSetup setup = prepare(opt);
+    RunSetup setup;
+    together([&] { setup = prepare(opt); });
     const std::string file = setup.resume ? setup.dir + "/config.yaml" : opt.config_path;
     try {
         if (setup.cfg.model.dtype == "float64") return run_typed<double>(setup, opt, log);

@@ -6,6 +6,7 @@
 #include <random>
 #include <type_traits>
 
+#include "latentlab/core/communicator.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/core/format.hpp"
 #include "latentlab/data/shuffle.hpp"
@@ -114,17 +115,41 @@ Dataset<T> make_dataset(const void* images, DType dtype, const std::vector<std::
         throw OptionError("test_fraction", " " + std::to_string(cfg.test_fraction) +
                                               " leaves no training samples out of " + std::to_string(n));
 
+    // This rank's share of the training rows and of the test rows (all of
+    // them on one process).
+    const Communicator& w = world();
+    const std::size_t train_total = n - n_test;
+    if (train_total < static_cast<std::size_t>(w.size()))
+        throw DataError(origin + ": " + std::to_string(train_total) + " training samples for " +
+                        std::to_string(w.size()) + " processes: each needs at least one (fewer ranks, or more data)");
+    const Shard tr = shard(train_total, w.rank(), w.size()), te = shard(n_test, w.rank(), w.size());
+    std::vector<std::size_t> mine;  // positions in the shuffled order this rank holds
+    mine.reserve(tr.count + te.count);
+    for (std::size_t i = 0; i < tr.count; ++i) mine.push_back(tr.first + i);
+    for (std::size_t i = 0; i < te.count; ++i) mine.push_back(train_total + te.first + i);
+
     Dataset<T> d;
-    d.n_train = n - n_test;
-    d.n_test = n_test;
+    d.n_train = tr.count;
+    d.n_test = te.count;
+    d.train_total = train_total;
+    d.test_total = n_test;
+    d.train_first = tr.first;
+    d.test_first = te.first;
     d.scale = scale;
     d.rows.assign(perm.begin(), perm.begin() + static_cast<std::ptrdiff_t>(n));
-    d.X = xt::xtensor<T, 2>::from_shape({n, dim});
-    for (std::size_t i = 0; i < n; ++i)
-        convert_row_any<T>(bytes, dtype, perm[i], dim, d.X.data() + i * dim, scale, origin);
+    const std::size_t local = mine.size();
+    d.X = xt::xtensor<T, 2>::from_shape({local, dim});
+    std::exception_ptr failed;  // a NaN may sit in one rank's rows only: every rank hears of it
+    try {
+        for (std::size_t i = 0; i < local; ++i)
+            convert_row_any<T>(bytes, dtype, perm[mine[i]], dim, d.X.data() + i * dim, scale, origin);
+    } catch (...) {
+        failed = std::current_exception();
+    }
+    agree(failed);
     if (!all_labels.empty()) {
-        d.labels.resize(n);
-        for (std::size_t i = 0; i < n; ++i) d.labels[i] = all_labels[perm[i]];
+        d.labels.resize(local);
+        for (std::size_t i = 0; i < local; ++i) d.labels[i] = all_labels[perm[mine[i]]];
     }
     if (cfg.center) {
         d.mean.assign(dim, 0.0);
@@ -132,14 +157,15 @@ Dataset<T> make_dataset(const void* images, DType dtype, const std::vector<std::
             const T* r = d.X.data() + i * dim;
             for (std::size_t j = 0; j < dim; ++j) d.mean[j] += r[j];
         }
-        for (auto& m : d.mean) m /= static_cast<double>(d.n_train);
-        for (std::size_t i = 0; i < n; ++i) {
+        w.sum(d.mean.data(), dim);
+        for (auto& m : d.mean) m /= static_cast<double>(train_total);
+        for (std::size_t i = 0; i < local; ++i) {
             T* r = d.X.data() + i * dim;
             for (std::size_t j = 0; j < dim; ++j) r[j] = static_cast<T>(r[j] - d.mean[j]);
         }
     }
-    d.sqnorms.resize(n);
-    for (std::size_t i = 0; i < n; ++i) d.sqnorms[i] = blas::sqnorm<T>(dim, d.X.data() + i * dim);
+    d.sqnorms.resize(local);
+    for (std::size_t i = 0; i < local; ++i) d.sqnorms[i] = blas::sqnorm<T>(dim, d.X.data() + i * dim);
     d.description = origin;
     return d;
 }

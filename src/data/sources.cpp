@@ -131,6 +131,10 @@ Dataset<T> with_test_file(const DataOptions& cfg, std::uint64_t seed) {
     out.labels.insert(out.labels.end(), t.labels.begin(), t.labels.end());
     out.n_train = n;
     out.n_test = m;
+    out.train_total = d.train_total;
+    out.train_first = d.train_first;
+    out.test_total = t.train_total;  // the test file's rows, shared among the ranks as training rows are
+    out.test_first = t.train_first;
     out.mean = d.mean;
     out.rows = d.rows;  // then the test file's rows, in its order
     out.rows.insert(out.rows.end(), t.rows.begin(), t.rows.end());

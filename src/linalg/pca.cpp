@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "latentlab/core/communicator.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/lapack.hpp"
@@ -66,22 +67,37 @@ xt::xtensor<double, 2> pca_scores(const MatrixView<T>& Y, const Pca& pca, std::s
 }
 
 template <class T>
+xt::xtensor<double, 2> second_moment_all(const MatrixView<T>& X) {
+    xt::xtensor<double, 2> C = second_moment(X);
+    world().sum(C.data(), C.size());
+    return C;
+}
+
+template <class T>
 xt::xtensor<double, 2> standardised_pca_scores(const MatrixView<T>& Y, std::size_t q) {
-    xt::xtensor<double, 2> S = pca_scores(Y, pca_from_second_moment(second_moment(Y)), q);
+    xt::xtensor<double, 2> S = pca_scores(Y, pca_from_second_moment(second_moment_all(Y)), q);
     const std::size_t N = Y.rows;
+    const double N_all = static_cast<double>(sum_all(N));
+    std::vector<double> mean(q, 0.0), var(q, 0.0);
+    for (std::size_t d = 0; d < q; ++d)
+        for (std::size_t i = 0; i < N; ++i) mean[d] += S(i, d);
+    world().sum(mean.data(), q);
     for (std::size_t d = 0; d < q; ++d) {
-        double mean = 0, var = 0;
-        for (std::size_t i = 0; i < N; ++i) mean += S(i, d);
-        mean /= static_cast<double>(N);
-        for (std::size_t i = 0; i < N; ++i) var += (S(i, d) - mean) * (S(i, d) - mean);
-        const double sd = std::sqrt(var / static_cast<double>(N));
-        for (std::size_t i = 0; i < N; ++i) S(i, d) = sd > 0 ? (S(i, d) - mean) / sd : 0.0;
+        mean[d] /= N_all;
+        for (std::size_t i = 0; i < N; ++i) var[d] += (S(i, d) - mean[d]) * (S(i, d) - mean[d]);
+    }
+    world().sum(var.data(), q);
+    for (std::size_t d = 0; d < q; ++d) {
+        const double sd = std::sqrt(var[d] / N_all);
+        for (std::size_t i = 0; i < N; ++i) S(i, d) = sd > 0 ? (S(i, d) - mean[d]) / sd : 0.0;
     }
     return S;
 }
 
 template xt::xtensor<double, 2> second_moment<float>(const MatrixView<float>&);
 template xt::xtensor<double, 2> second_moment<double>(const MatrixView<double>&);
+template xt::xtensor<double, 2> second_moment_all<float>(const MatrixView<float>&);
+template xt::xtensor<double, 2> second_moment_all<double>(const MatrixView<double>&);
 template xt::xtensor<double, 2> pca_scores<float>(const MatrixView<float>&, const Pca&, std::size_t);
 template xt::xtensor<double, 2> pca_scores<double>(const MatrixView<double>&, const Pca&, std::size_t);
 template xt::xtensor<double, 2> standardised_pca_scores<float>(const MatrixView<float>&, std::size_t);

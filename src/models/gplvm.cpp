@@ -10,6 +10,7 @@
 #include "latentlab/linalg/lapack.hpp"
 #include "latentlab/linalg/pca.hpp"
 #include "latentlab/linalg/stream_gemm.hpp"
+#include "latentlab/core/communicator.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/core/format.hpp"
 
@@ -54,10 +55,10 @@ double trace_of_product(const std::vector<double>& A, const std::vector<double>&
 
 template <class T>
 Gplvm<T>::Gplvm(std::size_t N, std::size_t D, std::size_t q, GplvmOptions opt)
-    : N_(N), D_(D), q_(q), opt_(opt) {
-    if (q_ >= N_)
+    : N_(N), D_(D), q_(q), N_all_(sum_all(N)), opt_(opt) {
+    if (q_ >= N_all_)
         throw OptionError("latent_dim", " " + std::to_string(q_) + " must be smaller than the number of points N = " +
-                          std::to_string(N_));
+                          std::to_string(N_all_));
     if (q_ >= D_)
         throw OptionError("latent_dim", " " + std::to_string(q_) + " must be smaller than the data dimension D = " +
                           std::to_string(D_));
@@ -65,8 +66,14 @@ Gplvm<T>::Gplvm(std::size_t N, std::size_t D, std::size_t q, GplvmOptions opt)
         throw OptionError("noise_variance", " must be > 0 (got " + fmt(opt_.noise_variance) + ")");
     if (opt_.method == GplvmMethod::woodbury && opt_.kernel != KernelType::linear)
         throw OptionError("method", std::string(": woodbury needs the linear kernel, not ") + kernel_name(opt_.kernel));
+    if (opt_.method == GplvmMethod::dense && world().size() > 1)
+        throw OptionError("method", std::string(" dense (kernel ") + kernel_name(opt_.kernel) + ") on " +
+                                        std::to_string(world().size()) +
+                                        " processes: the exact GPLVM factorises the N×N kernel matrix of all rows, "
+                                        "which does not split over processes; use model.type bayesian_gplvm (sparse, "
+                                        "its statistics summed over processes) or the linear kernel (woodbury)");
     const std::size_t n_len = opt_.kernel == KernelType::linear ? 0 : opt_.kernel == KernelType::rbf ? 1 : q_;
-    std::vector<ParamBlock> blocks{ParamBlock{"X", {N_, q_}, 0}};
+    std::vector<ParamBlock> blocks{ParamBlock{"X", {N_, q_}, 0, /*per_row=*/true}};
     if (opt_.learn_hyperparameters) {
         n_hyper_ = 1 + n_len + 1;
         blocks.push_back(ParamBlock{hyper_block(), {n_hyper_}, 0});
@@ -120,6 +127,8 @@ std::vector<std::pair<std::string, double>> Gplvm<T>::diagnostics() const {
 template <class T>
 void Gplvm<T>::init(std::mt19937_64& rng) {
     std::normal_distribution<double> n01(0.0, 1.0);
+    // Under several processes this rank's rows of the one draw over all rows.
+    for (std::size_t i = offset_of(N_) * q_; i > 0; --i) n01(rng);
     T* X = this->theta_.data();
     for (std::size_t i = 0; i < N_ * q_; ++i) X[i] = static_cast<T>(opt_.init_scale * n01(rng));
 }
@@ -269,6 +278,22 @@ double Gplvm<T>::woodbury(const MatrixView<T>& Y, T* grad) {
         blas::gemm<T>(Op::T, Op::N, q, D, N, T(1), Xt, q, Y.data, D, T(0), PT.data(), D);
         std::copy(PT.begin(), PT.end(), P.begin());
     }
+    double sumY2 = 0;
+    if (Y.sqnorms) {
+        for (std::size_t i = 0; i < N; ++i) sumY2 += Y.sqnorms[i];
+    } else {
+        sumY2 = blas::sqnorm<T>(N * D, Y.data);
+    }
+    if (world().size() > 1) {  // XᵀX, XᵀY and ‖Y‖² of every rank's rows: one reduction
+        std::vector<double> sums(XtX);
+        sums.insert(sums.end(), P.begin(), P.end());
+        sums.push_back(sumY2);
+        world().sum(sums.data(), sums.size());
+        std::copy_n(sums.begin(), q * q, XtX.begin());
+        std::copy_n(sums.begin() + static_cast<std::ptrdiff_t>(q * q), q * D, P.begin());
+        sumY2 = sums.back();
+        std::copy(P.begin(), P.end(), PT.begin());
+    }
     blas::gemm<double>(Op::N, Op::T, q, q, D, 1.0, P.data(), D, P.data(), D, 0.0, PPt.data(), q);
 
     // M = I + αβ XᵀX, its Cholesky, log|M| and M⁻¹
@@ -280,13 +305,7 @@ double Gplvm<T>::woodbury(const MatrixView<T>& Y, T* grad) {
     const double logdetM = lapack::cholesky_logdet(q, Minv.data());
     lapack::cholesky_inverse(q, Minv.data());
 
-    double sumY2 = 0;
-    if (Y.sqnorms) {
-        for (std::size_t i = 0; i < N; ++i) sumY2 += Y.sqnorms[i];
-    } else {
-        sumY2 = blas::sqnorm<T>(N * D, Y.data);
-    }
-    const double Nd = static_cast<double>(N), Dd = static_cast<double>(D);
+    const double Nd = static_cast<double>(N_all_), Dd = static_cast<double>(D);
     const double trMPP = trace_of_product(Minv, PPt, q);
     const double logdetK = Nd * std::log(s2) + logdetM;
     const double quad = beta * sumY2 - alpha * beta * beta * trMPP;

@@ -12,34 +12,25 @@
 
 namespace latentlab {
 
-namespace {
-template <class A, class B>
-double dotv(const A& a, const B& b, std::size_t n) {
-    double s = 0;
-    for (std::size_t i = 0; i < n; ++i) s += static_cast<double>(a[i]) * static_cast<double>(b[i]);
-    return s;
-}
-
-}  // namespace
 
 template <class T>
 std::vector<double> Lbfgs<T>::direction(const xt::xtensor<T, 1>& g) const {
     const std::size_t n = g.size(), k = state_.s.size();
     std::vector<double> q(g.begin(), g.end()), a(k);
     for (std::size_t i = k; i-- > 0;) {
-        a[i] = state_.rho[i] * dotv(state_.s[i], q, n);
+        a[i] = state_.rho[i] * this->ops_.dot(state_.s[i], q, n);
         for (std::size_t j = 0; j < n; ++j) q[j] -= a[i] * state_.y[i][j];
     }
     double gamma;
     if (k > 0) {
-        gamma = dotv(state_.s[k - 1], state_.y[k - 1], n) / dotv(state_.y[k - 1], state_.y[k - 1], n);
+        gamma = this->ops_.dot(state_.s[k - 1], state_.y[k - 1], n) / this->ops_.dot(state_.y[k - 1], state_.y[k - 1], n);
     } else {  // first iteration: a step of length at most 1 along −g
-        const double gn = std::sqrt(dotv(g, g, n));
+        const double gn = std::sqrt(this->ops_.dot(g, g, n));
         gamma = gn > 1.0 ? 1.0 / gn : 1.0;
     }
     for (auto& v : q) v *= gamma;
     for (std::size_t i = 0; i < k; ++i) {
-        const double b = state_.rho[i] * dotv(state_.y[i], q, n);
+        const double b = state_.rho[i] * this->ops_.dot(state_.y[i], q, n);
         for (std::size_t j = 0; j < n; ++j) q[j] += state_.s[i][j] * (a[i] - b);
     }
     for (auto& v : q) v = -v;
@@ -63,8 +54,8 @@ void Lbfgs<T>::update_history(const xt::xtensor<T, 1>& x0, const xt::xtensor<T, 
         s[i] = static_cast<double>(x_[i]) - static_cast<double>(x0[i]);
         y[i] = static_cast<double>(g_[i]) - static_cast<double>(g0[i]);
     }
-    const double sy = dotv(s, y, n);
-    if (sy > 1e-12 * std::sqrt(dotv(s, s, n) * dotv(y, y, n))) {
+    const double sy = this->ops_.dot(s, y, n);
+    if (sy > 1e-12 * std::sqrt(this->ops_.dot(s, s, n) * this->ops_.dot(y, y, n))) {
         if (state_.s.size() == opt_.history) {
             state_.s.erase(state_.s.begin());
             state_.y.erase(state_.y.begin());
@@ -79,8 +70,7 @@ void Lbfgs<T>::update_history(const xt::xtensor<T, 1>& x0, const xt::xtensor<T, 
 // "" while none of the stopping rules holds.
 template <class T>
 std::string Lbfgs<T>::stopping_rule(double f0) const {
-    double gmax = 0;
-    for (std::size_t i = 0; i < g_.size(); ++i) gmax = std::max(gmax, std::abs(static_cast<double>(g_[i])));
+    const double gmax = this->ops_.max_abs(g_, g_.size());
     if (gmax <= opt_.grad_tol) return "largest |gradient| entry below grad_tol";
     if (f0 - f_ <= opt_.rel_tol * std::max({std::abs(f0), std::abs(f_), 1.0}))
         return "relative decrease below rel_tol";
@@ -112,7 +102,7 @@ StepResult Lbfgs<T>::step(xt::xtensor<T, 1>& x, const Objective<T>& fn, double /
     const xt::xtensor<T, 1> x0 = x, g0 = g_;
     const double f0 = f_;
     r.loss = r.end_loss = f0;
-    r.end_grad_norm = std::sqrt(blas::sqnorm<T>(n, g_.data()));
+    r.end_grad_norm = std::sqrt(this->ops_.spread ? this->ops_.dot(g_, g_, n) : blas::sqnorm<T>(n, g_.data()));
 
     // One search along the L-BFGS direction; where it finds no decrease
     // with curvature pairs in use, L-BFGS-B's recovery (Byrd, Lu, Nocedal &
@@ -121,15 +111,16 @@ StepResult Lbfgs<T>::step(xt::xtensor<T, 1>& x, const Objective<T>& fn, double /
     LineSearchResult<T> ls;
     for (int attempt = 0; attempt < 2; ++attempt) {
         std::vector<double> d = direction(g0);
-        double d0 = dotv(g0, d, n);
+        double d0 = this->ops_.dot(g0, d, n);
         if (!(d0 < 0)) {  // not a descent direction: restart from steepest descent
             forget();
             d = direction(g0);
-            d0 = dotv(g0, d, n);
+            d0 = this->ops_.dot(g0, d, n);
         }
         const long left = evaluations_left();
         if (left == 0) return spent();
         LineSearchOptions lso = opt_.line_search;
+        lso.ops = this->ops_;
         if (left < lso.max_evaluations) lso.max_evaluations = static_cast<int>(left);
         ls = strong_wolfe_search<T>(x, g_, x0, f0, g0, d, d0, fn, lso);
         state_.evaluations += ls.evaluations;
@@ -139,7 +130,7 @@ StepResult Lbfgs<T>::step(xt::xtensor<T, 1>& x, const Objective<T>& fn, double /
     f_ = ls.f;
     x_ = x;
     r.end_loss = f_;
-    r.end_grad_norm = std::sqrt(blas::sqnorm<T>(n, g_.data()));
+    r.end_grad_norm = std::sqrt(this->ops_.spread ? this->ops_.dot(g_, g_, n) : blas::sqnorm<T>(n, g_.data()));
     if (ls.step <= 0) {
         if (evaluations_left() == 0) return spent();
         r.converged = true;

@@ -11,12 +11,6 @@ namespace latentlab {
 namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-template <class A, class B>
-double dotv(const A& a, const B& b, std::size_t n) {
-    double s = 0;
-    for (std::size_t i = 0; i < n; ++i) s += static_cast<double>(a[i]) * static_cast<double>(b[i]);
-    return s;
-}
 
 // Minimiser of the cubic through (a, fa, da) and (b, fb, db), or NaN.
 double cubic_min(double a, double fa, double da, double b, double fb, double db) {
@@ -103,7 +97,7 @@ private:
             return;
         }
         last_f_ = fa;
-        da = dotv(gt_, d_, n_);
+        da = opt_.ops.dot(gt_, d_, n_);
     }
 
     // Keeps the best point satisfying sufficient decrease (the fallback).

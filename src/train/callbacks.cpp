@@ -1,5 +1,7 @@
 #include "latentlab/train/callbacks.hpp"
 
+#include "latentlab/core/communicator.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -167,8 +169,13 @@ bool CheckpointCallback<T>::on_epoch_end(const TrainContext<T>& ctx, const Epoch
         params_ = ctx.model.params();
     }
     pending_ = true;
-    const bool due = r.epoch == 0 || (cadence_.every_epochs > 0 && r.epoch % cadence_.every_epochs == 0) ||
-                     secs(now - last_write_) * cadence_.share >= last_write_seconds_ * (1.0 - cadence_.share);
+    bool due = r.epoch == 0 || (cadence_.every_epochs > 0 && r.epoch % cadence_.every_epochs == 0) ||
+               secs(now - last_write_) * cadence_.share >= last_write_seconds_ * (1.0 - cadence_.share);
+    if (world().size() > 1) {  // rank 0's clock decides for all (a write may gather from every rank)
+        std::uint64_t d = due ? 1 : 0;
+        world().broadcast(&d, sizeof d);
+        due = d != 0;
+    }
     if (due) flush(false);
     return false;
 }
@@ -177,13 +184,18 @@ template <class T>
 void CheckpointCallback<T>::flush(bool durable) {
     if (!pending_ || !model_) return;
     const auto t0 = std::chrono::steady_clock::now();
-    if (metrics_) metrics_->write(durable);
+    // Under several processes rank 0 writes the files of the run, gathering
+    // per-row blocks; each rank writes its own checkpoint where it differs.
+    const bool writer = world().rank() == 0;
+    if (metrics_ && writer) metrics_->write(durable);
     const T* params = live_ ? model_->params().data() : params_.data();
-    for (const auto& b : model_->blocks())
-        write_file_atomic(dir_ + "/" + b.name + ".npy", npy_bytes(make_raw<T>(params + b.offset, b.shape)), durable);
-    if (checkpoint_)
-        write_file_atomic(dir_ + "/checkpoint.bin", live_ ? checkpoint_bytes(*model_, *optimizer_, where_) : snapshot_,
-                          durable);
+    for (const auto& b : model_->blocks()) {
+        const std::string bytes = block_npy_bytes(*model_, params, b);
+        if (writer) write_file_atomic(dir_ + "/" + b.name + ".npy", bytes, durable);
+    }
+    if (checkpoint_ && writes_own_checkpoint(*model_))
+        write_file_atomic(dir_ + "/" + checkpoint_name(world().rank()),
+                          live_ ? checkpoint_bytes(*model_, *optimizer_, where_) : snapshot_, durable);
     pending_ = false;
     durable_ = durable;
     last_write_ = std::chrono::steady_clock::now();
@@ -197,9 +209,11 @@ void CheckpointCallback<T>::on_run_end(const TrainContext<T>&) {
     if (pending_) {
         flush(true);
     } else if (!durable_ && model_) {  // written, not yet fsync'd
-        if (metrics_) sync_file(metrics_->path());
-        for (const auto& b : model_->blocks()) sync_file(dir_ + "/" + b.name + ".npy");
-        if (checkpoint_) sync_file(dir_ + "/checkpoint.bin");
+        const bool writer = world().rank() == 0;
+        if (metrics_ && writer) sync_file(metrics_->path());
+        if (writer)
+            for (const auto& b : model_->blocks()) sync_file(dir_ + "/" + b.name + ".npy");
+        if (checkpoint_ && writes_own_checkpoint(*model_)) sync_file(dir_ + "/" + checkpoint_name(world().rank()));
         durable_ = true;
     }
 }

@@ -10,6 +10,7 @@
 #include "latentlab/io/npy.hpp"
 #include "latentlab/core/binary_io.hpp"
 #include "latentlab/core/checksum.hpp"
+#include "latentlab/core/communicator.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/core/files.hpp"
 #include "latentlab/core/format.hpp"
@@ -236,9 +237,36 @@ StartPoint load_checkpoint(const std::string& path, Model<T>& model, Optimizer<T
 }
 
 template <class T>
+std::string block_npy_bytes(const Model<T>& model, const T* flat, const ParamBlock& b) {
+    (void)model;
+    const Communicator& w = world();
+    if (w.size() == 1 || !b.per_row) return w.rank() == 0 ? npy_bytes(make_raw<T>(flat + b.offset, b.shape)) : "";
+    const std::vector<char> all = w.gather(flat + b.offset, b.size() * sizeof(T));
+    if (w.rank() != 0) return "";
+    std::vector<std::size_t> shape = b.shape;
+    const std::size_t width = b.size() / std::max<std::size_t>(1, b.shape[0]);
+    shape[0] = all.size() / sizeof(T) / std::max<std::size_t>(1, width);
+    return npy_bytes(make_raw<T>(reinterpret_cast<const T*>(all.data()), shape));
+}
+
+template <class T>
 void save_params_npy(const std::string& dir, const Model<T>& model) {
+    for (const auto& b : model.blocks()) {
+        const std::string bytes = block_npy_bytes(model, model.params().data(), b);
+        if (world().rank() == 0) write_file_atomic(dir + "/" + b.name + ".npy", bytes);
+    }
+}
+
+std::string checkpoint_name(int rank) {
+    return rank == 0 ? "checkpoint.bin" : "checkpoint.rank" + std::to_string(rank) + ".bin";
+}
+
+template <class T>
+bool writes_own_checkpoint(const Model<T>& model) {
+    if (world().rank() == 0) return true;
     for (const auto& b : model.blocks())
-        write_npy(dir + "/" + b.name + ".npy", make_raw<T>(model.params().data() + b.offset, b.shape));
+        if (b.per_row) return true;
+    return false;
 }
 
 template std::string checkpoint_bytes<float>(const Model<float>&, const Optimizer<float>&, const StartPoint&);
@@ -248,6 +276,10 @@ template void save_checkpoint<double>(const std::string&, const Model<double>&, 
 template StartPoint load_checkpoint<float>(const std::string&, Model<float>&, Optimizer<float>&);
 template StartPoint load_checkpoint<double>(const std::string&, Model<double>&, Optimizer<double>&);
 template void save_params_npy<float>(const std::string&, const Model<float>&);
+template std::string block_npy_bytes<float>(const Model<float>&, const float*, const ParamBlock&);
+template std::string block_npy_bytes<double>(const Model<double>&, const double*, const ParamBlock&);
+template bool writes_own_checkpoint<float>(const Model<float>&);
+template bool writes_own_checkpoint<double>(const Model<double>&);
 template void save_params_npy<double>(const std::string&, const Model<double>&);
 
 }  // namespace latentlab

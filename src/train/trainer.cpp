@@ -5,6 +5,7 @@
 #include <memory>
 #include <sstream>
 
+#include "latentlab/core/communicator.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/core/format.hpp"
 #include "latentlab/data/batcher.hpp"
@@ -21,17 +22,33 @@ double since(Clock::time_point t0) {
 }  // namespace
 
 template <class T>
+VectorOps vector_ops(const Model<T>& model) {
+    VectorOps ops;
+    if (world().size() == 1) return ops;
+    for (const auto& b : model.blocks()) {
+        if (!b.per_row) continue;
+        if (b.offset != ops.spread)
+            throw Error(model.name() + ": per-row parameter block '" + b.name + "' does not come first");
+        ops.spread = b.offset + b.size();
+    }
+    return ops;
+}
+
+template <class T>
 Evaluation evaluate_model(Model<T>& model, const MatrixView<T>& X, bool with_grad) {
     Evaluation e;
-    if (X.rows == 0) {
+    const bool spread = world().size() > 1;
+    const std::size_t total = spread ? sum_all(X.rows) : X.rows;
+    if (total == 0) {
         e.loss = std::numeric_limits<double>::quiet_NaN();
         return e;
     }
     xt::xtensor<T, 1> g, gsum;
-    if (!model.separable()) {  // one evaluation on all rows
+    if (!model.separable()) {  // one evaluation on all rows (the model sums over ranks itself)
         if (with_grad) {
             e.loss = model.loss_and_grad(X, g);
-            e.grad_norm = std::sqrt(blas::sqnorm<T>(g.size(), g.data()));
+            e.grad_norm = std::sqrt(spread ? vector_ops(model).dot(g, g, g.size())
+                                           : blas::sqnorm<T>(g.size(), g.data()));
         } else {
             e.loss = model.loss(X);
         }
@@ -39,19 +56,26 @@ Evaluation evaluate_model(Model<T>& model, const MatrixView<T>& X, bool with_gra
     }
     const std::size_t chunk = 4096;
     if (with_grad) gsum = xt::zeros<T>({model.num_params()});
-    double total = 0.0;
+    double total_loss = 0.0;
     for (std::size_t r = 0; r < X.rows; r += chunk) {
         const auto part = X.slice(r, std::min(X.rows, r + chunk));
         const double w = static_cast<double>(part.rows);
         if (with_grad) {
-            total += w * model.loss_and_grad(part, g);
+            total_loss += w * model.loss_and_grad(part, g);
             blas::axpy<T>(g.size(), static_cast<T>(w), g.data(), gsum.data());
         } else {
-            total += w * model.loss(part);
+            total_loss += w * model.loss(part);
         }
     }
-    const double N = static_cast<double>(X.rows);
-    e.loss = total / N;
+    if (spread) {  // every rank's sums (in double: the same bits on every rank)
+        std::vector<double> all(gsum.begin(), gsum.end());  // empty without the gradient
+        all.push_back(total_loss);
+        world().sum(all.data(), all.size());
+        total_loss = all.back();
+        std::copy(all.begin(), all.end() - 1, gsum.begin());
+    }
+    const double N = static_cast<double>(total);
+    e.loss = total_loss / N;
     if (with_grad) e.grad_norm = std::sqrt(blas::sqnorm<T>(gsum.size(), gsum.data())) / N;
     return e;
 }
@@ -65,7 +89,10 @@ Trainer<T>::Trainer(Model<T>& model, Optimizer<T>& opt, const Dataset<T>& data, 
       // A full-batch model (GPLVM) sees its rows in order: row i of Y belongs
       // to latent i, so they are never shuffled. A line search needs the same
       // objective at every trial point.
-      full_batch_(!model.separable() || opt.line_search()) {}
+      full_batch_(!model.separable() || opt.line_search()),
+      ops_(vector_ops(model)) {
+    opt_.set_vector_ops(ops_);
+}
 
 template <class T>
 EpochRecord Trainer<T>::evaluate(const TrainContext<T>& ctx, long epoch, double lr, const StepResult* last) {
@@ -84,7 +111,7 @@ EpochRecord Trainer<T>::evaluate(const TrainContext<T>& ctx, long epoch, double 
         r.train_loss = tr.loss;
         r.grad_norm = tr.grad_norm;
     }
-    if (data_.n_test > 0) r.test_loss = evaluate_model(model_, data_.test(), false).loss;
+    if (data_.test_all() > 0) r.test_loss = evaluate_model(model_, data_.test(), false).loss;
     r.extra = model_.diagnostics();
     for (auto* cb : callbacks_) cb->on_evaluate(ctx, r);
     return r;
@@ -136,10 +163,31 @@ TrainResult Trainer<T>::run(StartPoint start) {
     // that a failure restores it.
     xt::xtensor<T, 1> last_good = model_.params();
     MatrixView<T> batch;
+    std::size_t batch_total = 0;  // the batch's rows over all ranks
     long epoch = start.epoch;
+    // Under several processes a separable model's batch is spread over the
+    // ranks: each rank's mean, weighted by its share of the rows, summed over
+    // ranks (one reduction of the gradient and loss per evaluation, in double
+    // so that float32 sums the same way on every rank).
+    const bool spread_rows = world().size() > 1 && model_.separable();
+    std::vector<double> reduced;
     const Objective<T> objective = [&](xt::xtensor<T, 1>& g) {
-        const double loss = model_.loss_and_grad(batch, g);
-        const double gn2 = blas::sqnorm<T>(g.size(), g.data());
+        double loss = 0;
+        if (!spread_rows) {
+            loss = model_.loss_and_grad(batch, g);
+        } else {
+            if (g.size() != model_.num_params()) g = xt::zeros<T>({model_.num_params()});
+            if (batch.rows > 0) loss = model_.loss_and_grad(batch, g);
+            else std::fill(g.begin(), g.end(), T(0));
+            const double w = static_cast<double>(batch.rows) / static_cast<double>(batch_total);
+            reduced.resize(g.size() + 1);
+            for (std::size_t i = 0; i < g.size(); ++i) reduced[i] = w * static_cast<double>(g[i]);
+            reduced.back() = w * loss;
+            world().sum(reduced.data(), reduced.size());
+            for (std::size_t i = 0; i < g.size(); ++i) g[i] = static_cast<T>(reduced[i]);
+            loss = reduced.back();
+        }
+        const double gn2 = ops_.spread ? ops_.dot(g, g, g.size()) : blas::sqnorm<T>(g.size(), g.data());
         if (!std::isfinite(loss) || !std::isfinite(gn2))
             fail(std::string(std::isfinite(loss) ? "gradient" : "loss") + " is not finite (" +
                      (std::isnan(loss) ? "NaN" : format_g(loss)) + "): the run diverged",
@@ -162,6 +210,7 @@ TrainResult Trainer<T>::run(StartPoint start) {
         for (std::size_t b = 0; b < nb && !stop; ++b, ++done) {
             lr = rate(static_cast<double>(epoch - 1) + static_cast<double>(b) / static_cast<double>(nb));
             batch = batcher ? batcher->batch(b) : data_.train();
+            batch_total = batcher ? batcher->batch_rows(b) : data_.train_all();
             try {
                 last = opt_.step(model_.params(), objective, lr);
             } catch (const NumericalError&) {
@@ -207,5 +256,7 @@ template class Trainer<float>;
 template class Trainer<double>;
 template Evaluation evaluate_model<float>(Model<float>&, const MatrixView<float>&, bool);
 template Evaluation evaluate_model<double>(Model<double>&, const MatrixView<double>&, bool);
+template VectorOps vector_ops<float>(const Model<float>&);
+template VectorOps vector_ops<double>(const Model<double>&);
 
 }  // namespace latentlab

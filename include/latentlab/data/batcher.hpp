@@ -29,17 +29,22 @@ public:
     std::size_t num_batches() const;
     // Batch i of the epoch; the view stays valid until the next batch() or
     // start_epoch() call. Any order of i is allowed.
+    // Under several processes, this rank's rows of the epoch's batch i (its
+    // index: their local row numbers); batch_rows(i) counts all ranks' rows.
     MatrixView<T> batch(std::size_t i);
+    std::size_t batch_rows(std::size_t i) const;
     std::size_t workers() const { return workers_; }
 
 private:
-    void gather(std::size_t begin, std::size_t end, std::size_t first);
+    void gather(const std::size_t* order, std::size_t begin, std::size_t end, std::size_t first);
 
     const Dataset<T>& data_;
     std::size_t batch_size_;
     std::uint64_t seed_;
     std::size_t workers_;
+    bool sharded_;
     std::vector<std::size_t> order_;
+    std::vector<std::size_t> picked_;
     xt::xtensor<T, 2> buffer_;
     std::vector<double> sq_buffer_;
     std::vector<std::int32_t> label_buffer_;

@@ -17,6 +17,10 @@
 
 namespace latentlab {
 
+// Under several processes (core/communicator.hpp) each rank holds a
+// contiguous share of the training rows and one of the test rows, in the
+// order one process would hold them all: X, sqnorms, labels, n_train and
+// n_test are this rank's; the *_total and *_first fields place them.
 template <class T>
 struct Dataset {
     xt::xtensor<T, 2> X;                 // train rows first, then test rows
@@ -24,12 +28,21 @@ struct Dataset {
     std::vector<std::int32_t> labels;    // one per row, or empty
     std::size_t n_train = 0;
     std::size_t n_test = 0;
+    std::size_t train_total = 0;         // training rows of every rank (= n_train on one process)
+    std::size_t test_total = 0;
+    std::size_t train_first = 0;         // this rank's first training row among all (0 on one process)
+    std::size_t test_first = 0;
     std::vector<double> mean;            // training mean subtracted (empty if not centred)
-    std::vector<std::int64_t> rows;      // row i came from row rows[i] of the input (0-based)
+    // Row i of all ranks' training rows, then of their test rows, came from
+    // row rows[i] of the input (0-based); every rank holds all of it.
+    std::vector<std::int64_t> rows;
     double scale = 1.0;                  // the input's values were multiplied by this
     std::string description;             // e.g. "mnist digits (datasets/mnist/...)"
 
     std::size_t dim() const { return X.shape()[1]; }
+    // Rows of every rank (a Dataset built by hand, totals unset, is one process's).
+    std::size_t train_all() const { return train_total ? train_total : n_train; }
+    std::size_t test_all() const { return test_total ? test_total : n_test; }
     bool has_labels() const { return !labels.empty(); }
     MatrixView<T> all() const;
     MatrixView<T> train() const { return all().slice(0, n_train); }

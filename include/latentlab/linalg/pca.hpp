@@ -16,6 +16,11 @@ namespace latentlab {
 template <class T>
 xt::xtensor<double, 2> second_moment(const MatrixView<T>& X);
 
+// The same summed over every process's rows (core/communicator.hpp): the
+// second moment of all rows when each rank holds a share. A collective call.
+template <class T>
+xt::xtensor<double, 2> second_moment_all(const MatrixView<T>& X);
+
 struct Pca {
     xt::xtensor<double, 1> eigenvalues;  // descending
     xt::xtensor<double, 2> components;   // row j = unit eigenvector of eigenvalues[j]
@@ -30,7 +35,8 @@ template <class T>
 xt::xtensor<double, 2> pca_scores(const MatrixView<T>& Y, const Pca& pca, std::size_t q);
 
 // The GPLVMs' PCA start (as GPy's): the top-q scores of Y's second moment,
-// each column shifted and scaled to zero mean and unit variance.
+// each column shifted and scaled to zero mean and unit variance (over every
+// process's rows: a collective call).
 template <class T>
 xt::xtensor<double, 2> standardised_pca_scores(const MatrixView<T>& Y, std::size_t q);
 

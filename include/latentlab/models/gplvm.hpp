@@ -48,6 +48,10 @@ struct GplvmOptions {
 template <class T>
 class Gplvm : public Model<T> {
 public:
+    // N: the rows this process holds. Under several processes (core/
+    // communicator.hpp) each rank holds its rows' latents; the Woodbury
+    // evaluation sums XᵀX, XᵀY and ‖Y‖² over the ranks, and the dense one,
+    // which factorises the N×N kernel matrix, is refused.
     Gplvm(std::size_t N, std::size_t D, std::size_t q, GplvmOptions opt);
 
     std::string name() const override { return "gplvm"; }
@@ -76,6 +80,7 @@ private:
     const char* hyper_block() const { return opt_.softplus ? "softplus_hyper" : "log_hyper"; }
 
     std::size_t N_, D_, q_;
+    std::size_t N_all_;  // rows of every rank (N_ on one process)
     GplvmOptions opt_;
     std::size_t n_hyper_ = 0;     // θ of the variance, lengthscale(s), noise
     double last_jitter_ = 0.0;

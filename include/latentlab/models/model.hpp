@@ -25,6 +25,10 @@ struct ParamBlock {
     std::string name;
     std::vector<std::size_t> shape;
     std::size_t offset = 0;
+    // One row per training row (e.g. a GPLVM's latents): under several
+    // processes each rank holds its own rows' share (core/communicator.hpp).
+    // Such blocks come first in the flat vector.
+    bool per_row = false;
     std::size_t size() const {
         std::size_t s = 1;
         for (auto d : shape) s *= d;

@@ -17,6 +17,7 @@ struct LineSearchOptions {
     double c1 = 1e-4;          // sufficient decrease
     double c2 = 0.9;           // curvature
     int max_evaluations = 25;  // per search
+    VectorOps ops;             // how ∇fᵀd is summed (L-BFGS passes its own)
 };
 
 template <class T>

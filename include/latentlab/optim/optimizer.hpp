@@ -7,13 +7,48 @@
 // is therefore one loop for all of them, with the same callbacks.
 #pragma once
 #include <functional>
+#include <algorithm>
+#include <cmath>
 #include <iosfwd>
 #include <limits>
 #include <string>
 
 #include <xtensor/xtensor.hpp>
 
+#include "latentlab/core/communicator.hpp"
+
 namespace latentlab {
+
+// Inner products and largest entries of vectors shaped like the parameters,
+// as an optimiser measures them. On one process (or when every rank holds
+// every entry) plain sums. Under several processes with a model whose first
+// `spread` entries are this rank's share of per-row parameters (e.g. the
+// latents of its rows; train/trainer.hpp: vector_ops), those entries are
+// reduced over the ranks and the rest, the same on every rank, counted once.
+struct VectorOps {
+    std::size_t spread = 0;  // 0: nothing spread
+    template <class A, class B>
+    double dot(const A& a, const B& b, std::size_t n) const {
+        double s = 0;
+        if (spread == 0) {
+            for (std::size_t i = 0; i < n; ++i) s += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+            return s;
+        }
+        double shared = 0;
+        for (std::size_t i = 0; i < spread; ++i) s += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+        for (std::size_t i = spread; i < n; ++i) shared += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+        if (world().rank() == 0) s += shared;
+        world().sum(&s, 1);
+        return s;
+    }
+    template <class A>
+    double max_abs(const A& a, std::size_t n) const {
+        double m = 0;
+        for (std::size_t i = 0; i < n; ++i) m = std::max(m, std::abs(static_cast<double>(a[i])));
+        if (spread) world().max(&m, 1);
+        return m;
+    }
+};
 
 // The objective at the optimiser's current x (the buffer that step() moves):
 // returns f(x) and writes ∇f(x) into g (sized to x). It may throw
@@ -57,6 +92,11 @@ public:
     // the bytes left (before allocating), its values for NaN and Inf, counts
     // for being negative or absurd. On Error the optimiser is unchanged.
     virtual void load_state(std::istream& in, std::size_t n) = 0;
+    // How vectors are measured (set by the training loop before the first step).
+    void set_vector_ops(VectorOps ops) { ops_ = ops; }
+
+protected:
+    VectorOps ops_;
 };
 
 // First-order methods: one evaluation, then x ← update(x, ∇f(x), lr).

@@ -32,8 +32,23 @@ void save_checkpoint(const std::string& path, const Model<T>& model, const Optim
 template <class T>
 StartPoint load_checkpoint(const std::string& path, Model<T>& model, Optimizer<T>& opt);
 
-// Writes each parameter block as DIR/<name>.npy (atomically).
+// Writes each parameter block as DIR/<name>.npy (atomically). Under several
+// processes a collective call: per-row blocks are gathered (in row order) and
+// rank 0 writes.
 template <class T>
 void save_params_npy(const std::string& dir, const Model<T>& model);
+
+// Block `b` of the flat vector `flat` as one .npy file's bytes on rank 0,
+// all ranks' rows of a per-row block gathered in order ("" on other ranks).
+template <class T>
+std::string block_npy_bytes(const Model<T>& model, const T* flat, const ParamBlock& b);
+
+// Under several processes the ranks' checkpoints: rank 0's is checkpoint.bin;
+// a model with per-row blocks (each rank holds its rows' share) has one more
+// per other rank, checkpoint.rank<r>.bin; otherwise every rank holds the same
+// state and rank 0's file is all of it.
+std::string checkpoint_name(int rank);
+template <class T>
+bool writes_own_checkpoint(const Model<T>& model);
 
 }  // namespace latentlab

@@ -127,11 +127,19 @@ private:
     const Dataset<T>& data_;
     TrainerOptions options_;
     bool full_batch_;
+    VectorOps ops_;
     std::vector<Callback<T>*> callbacks_;
 };
 
 // Chunked mean loss over `X` (and, if wanted, the full-data gradient norm).
+// Under several processes X is this rank's share and the result is over all
+// ranks' rows (a collective call).
 template <class T>
 Evaluation evaluate_model(Model<T>& model, const MatrixView<T>& X, bool with_grad);
+
+// How an optimiser measures the model's parameter vectors (optim/optimizer.hpp):
+// the per-row blocks spread over the ranks, if any.
+template <class T>
+VectorOps vector_ops(const Model<T>& model);
 
 }  // namespace latentlab
