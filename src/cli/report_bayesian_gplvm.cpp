@@ -18,6 +18,7 @@
 #include "latentlab/models/bayesian_gplvm.hpp"
 #include "latentlab/models/stochastic_bayesian_gplvm.hpp"
 #include "latentlab/train/metrics.hpp"
+#include "pca_reference.hpp"
 #include "report.hpp"
 
 namespace latentlab::cli {
@@ -39,8 +40,7 @@ public:
                 [s, Y](xt::xtensor<T, 1>& g) { return s->loss_and_global_grad(Y, g); }, "elbo",
                 static_cast<double>(Y.rows));
         }
-        pca_latent_ = pca_scores(Y, pca_from_second_moment(second_moment(Y)), q_);
-        if (data.has_labels()) pca_knn_ = loo_1nn_error(pca_latent_.data(), Y.rows, q_, Y.labels);
+        reference_.compute(data, q_);
     }
 
     std::vector<std::string> outputs() const override {
@@ -51,12 +51,8 @@ public:
                  spdlog::logger& log) override {
         if (!cfg.data.center)
             log.warn("bayesian_gplvm on uncentred data (data.center: false): the model has no mean function");
-        const auto Y = data.train();
-        write_npy(dir + "/pca_latent.npy", make_raw<double>(pca_latent_.data(), {Y.rows, q_}));
-        if (data.has_labels()) {
-            std::vector<double> lab(data.labels.begin(), data.labels.begin() + static_cast<long>(Y.rows));
-            write_npy(dir + "/labels.npy", make_raw<double>(lab.data(), {Y.rows}));
-        }
+        (void)data;
+        reference_.write(dir);
     }
 
     std::vector<Callback<T>*> metrics() override {
@@ -68,13 +64,13 @@ public:
                 const std::string& dir, spdlog::logger&, JsonObject& summary, Table& table) override {
         auto& bg = dynamic_cast<BayesianGplvm<T>&>(model);
         const auto Y = data.train();
-        const std::size_t N = Y.rows, q = q_;
+        const std::size_t N = data.train_all(), q = q_;  // every process's rows
         const auto post = bg.posterior(Y);
         if (auto* s = dynamic_cast<StochasticBayesianGplvm<T>*>(&model)) {
             // The uncollapsed bound (explicit q(u)), and the collapsed one at
             // the same q(X), Z and kernel: the gap is q(u)'s distance from its optimum.
             const double elbo = s->elbo(Y);
-            BayesianGplvm<T> collapsed(N, Y.cols, q, bg.options());
+            BayesianGplvm<T> collapsed(Y.rows, Y.cols, q, bg.options());
             collapsed.params() = xt::view(model.params(), xt::range(0, collapsed.num_params()));
             const double elbo_c = -collapsed.loss(Y);
             summary.set("elbo", elbo).set("collapsed_elbo", elbo_c);
@@ -113,29 +109,34 @@ public:
         table.push_back({"active latent dims (relevance >= " + format_g(kActiveFraction, 2) + " x max)",
                          active_text + " (" + std::to_string(active.size()) + " of " + std::to_string(q) + ")"});
 
-        // X_var.npy, the 1-NN error of the means
-        const xt::xtensor<double, 2> mu = model.template param<2>("X_mean");
+        summary.set("inducing", bg.inducing());
+        summary.set("kernel", cfg.model.kernel_name());
+        summary.set("iterations", result.epochs_done);
+
+        // X_var.npy, the 1-NN error of the means (every process's rows, on rank 0)
+        const std::vector<double> mu_all = gather_rows(model.template param<2>("X_mean"));
         const xt::xtensor<double, 2> lv = model.template param<2>("X_log_var");
-        const xt::xtensor<double, 2> var = xt::exp(lv);
+        const std::vector<double> var = gather_rows(xt::eval(xt::exp(lv)));
+        if (world().rank() != 0) return;
         write_npy(dir + "/X_var.npy", make_raw<double>(var.data(), {N, q}));
-        if (data.has_labels()) {
-            const double knn = loo_1nn_error(mu.data(), N, q, Y.labels);
-            summary.set("knn_error", knn).set("pca_knn_error", pca_knn_);
-            table.push_back({"1-NN error (means / PCA)", format_fixed(knn, 4) + " / " + format_fixed(pca_knn_, 4)});
+        const auto mu = xt::adapt(mu_all, std::vector<std::size_t>{N, q});
+        if (reference_.has_labels()) {
+            const double knn = reference_.knn_error_of(mu_all);
+            summary.set("knn_error", knn).set("pca_knn_error", reference_.knn_error());
+            table.push_back({"1-NN error (means / PCA)",
+                             format_fixed(knn, 4) + " / " + format_fixed(reference_.knn_error(), 4)});
         }
 
         // Predictive variance of f at x* on a grid over the two most relevant
         // dimensions (the others at 0): k(x*, x*) − k*ᵀ (Kmm⁻¹ − A⁻¹) k*
         // (Titsias 2009), A = Kmm + βΨ2.
         if (q >= 2) write_variance_grid(bg, post, order[0], order[1], mu, dir, summary);
-        summary.set("inducing", bg.inducing());
-        summary.set("kernel", cfg.model.kernel_name());
-        summary.set("iterations", result.epochs_done);
     }
 
 private:
+    template <class Means>
     void write_variance_grid(BayesianGplvm<T>& bg, const typename BayesianGplvm<T>::Posterior& post, std::size_t a,
-                             std::size_t c, const xt::xtensor<double, 2>& mu, const std::string& dir,
+                             std::size_t c, const Means& mu, const std::string& dir,
                              JsonObject& summary) {
         const std::size_t q = q_, M = bg.inducing(), G = kGrid;
         const std::vector<double> Q = BayesianGplvm<T>::variance_reduction(post);  // Kmm⁻¹ − A⁻¹
@@ -180,8 +181,7 @@ private:
     }
 
     std::size_t q_ = 0;
-    xt::xtensor<double, 2> pca_latent_;
-    double pca_knn_ = 0;
+    PcaReference reference_;
     LogLikelihoodMetric<T> elbo_{"elbo"};
     std::unique_ptr<FullDataEvaluation<T>> stochastic_;
 };

@@ -25,7 +25,7 @@ public:
         if (!mlp) throw Error("internal: classifier report without an Mlp model");
         accuracy_ = std::make_unique<AccuracyMetric<T>>(
             [mlp](const MatrixView<T>& X) { return mlp->accuracy(X); }, data.train(), data.test());
-        n_test_ = data.n_test;
+        n_test_ = data.test_all();
     }
 
     std::vector<Callback<T>*> metrics() override { return {accuracy_.get()}; }

@@ -8,6 +8,7 @@
 #include "latentlab/io/npy.hpp"
 #include "latentlab/core/format.hpp"
 #include "latentlab/train/metrics.hpp"
+#include "pca_reference.hpp"
 #include "report.hpp"
 
 namespace latentlab::cli {
@@ -19,15 +20,8 @@ class GplvmReport : public ModelReport<T> {
 public:
     void check(const Config& cfg, const Dataset<T>& data, Model<T>&) override {
         q_ = static_cast<std::size_t>(cfg.model.latent_dim);
-        // Under several processes: the second moment of every rank's rows, the
-        // scores and labels gathered on rank 0 (which writes and scores them).
         const auto Y = data.train();
-        pca_ = pca_from_second_moment(second_moment_all(Y));
-        const xt::xtensor<double, 2> mine = pca_scores(Y, pca_, q_);
-        all_pca_latent_ = gather_all(mine.data(), mine.size());
-        if (data.has_labels()) labels_ = gather_all(Y.labels, Y.rows);
-        if (data.has_labels() && world().rank() == 0)
-            pca_knn_ = loo_1nn_error(all_pca_latent_.data(), labels_.size(), q_, labels_.data());
+        pca_ = reference_.compute(data, q_);
         if (cfg.model.kernel_name() == "linear" && !cfg.model.learn_hyperparameters) {
             const auto opt = linear_gplvm_optimum(Y, pca_, q_, cfg.model.variance, cfg.model.noise_variance);
             analytic_ = opt.log_likelihood;
@@ -41,12 +35,8 @@ public:
                  spdlog::logger& log) override {
         if (!cfg.data.center)
             log.warn("gplvm on uncentred data (data.center: false): the model has no mean function");
-        const std::size_t N = data.train_all();
-        write_npy(dir + "/pca_latent.npy", make_raw<double>(all_pca_latent_.data(), {N, q_}));
-        if (data.has_labels()) {
-            std::vector<double> lab(labels_.begin(), labels_.end());
-            write_npy(dir + "/labels.npy", make_raw<double>(lab.data(), {N}));
-        }
+        (void)data;
+        reference_.write(dir);
         if (has_analytic_)
             log.info("analytic maximum (alpha, beta fixed: probabilistic PCA): log-likelihood {:.10g}", analytic_);
     }
@@ -70,11 +60,11 @@ public:
             if (k != "jitter" || v > 0) table.push_back({k, format_g(v, 6)});
         }
         if (data.has_labels()) {
-            const xt::xtensor<double, 2> mine = model.template param<2>("X");  // in double
-            const std::vector<double> X = gather_all(mine.data(), mine.size());
-            const double knn = world().rank() == 0 ? loo_1nn_error(X.data(), labels_.size(), q_, labels_.data()) : 0;
-            summary.set("knn_error", knn).set("pca_knn_error", pca_knn_);
-            table.push_back({"1-NN error (GPLVM / PCA)", format_fixed(knn, 4) + " / " + format_fixed(pca_knn_, 4)});
+            const std::vector<double> X = gather_rows(model.template param<2>("X"));
+            const double knn = world().rank() == 0 ? reference_.knn_error_of(X) : 0;
+            summary.set("knn_error", knn).set("pca_knn_error", reference_.knn_error());
+            table.push_back({"1-NN error (GPLVM / PCA)",
+                             format_fixed(knn, 4) + " / " + format_fixed(reference_.knn_error(), 4)});
         }
         summary.set("kernel", cfg.model.kernel_name());
         summary.set("method", cfg.model.method != "auto" ? cfg.model.method
@@ -86,9 +76,8 @@ public:
 private:
     std::size_t q_ = 0;
     Pca pca_;
-    std::vector<double> all_pca_latent_;  // every rank's rows (rank 0)
-    std::vector<std::int32_t> labels_;     // every rank's rows' labels (rank 0)
-    double pca_knn_ = 0, analytic_ = 0;
+    PcaReference reference_;
+    double analytic_ = 0;
     bool has_analytic_ = false;
     LogLikelihoodMetric<T> log_likelihood_;
 };

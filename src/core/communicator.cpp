@@ -33,6 +33,20 @@ std::size_t sum_all(std::size_t v) {
     return static_cast<std::size_t>(u);
 }
 
+void sum_all(std::initializer_list<std::vector<double>*> vectors, std::initializer_list<double*> scalars) {
+    if (world().size() == 1) return;
+    std::vector<double> all;
+    for (auto* v : vectors) all.insert(all.end(), v->begin(), v->end());
+    for (auto* x : scalars) all.push_back(*x);
+    world().sum(all.data(), all.size());
+    auto at = all.begin();
+    for (auto* v : vectors) {
+        std::copy(at, at + static_cast<std::ptrdiff_t>(v->size()), v->begin());
+        at += static_cast<std::ptrdiff_t>(v->size());
+    }
+    for (auto* x : scalars) *x = *at++;
+}
+
 std::size_t offset_of(std::size_t n) {
     const Communicator& w = world();
     if (w.size() == 1) return 0;

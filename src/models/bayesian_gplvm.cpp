@@ -5,6 +5,7 @@
 #include <numeric>
 #include <type_traits>
 
+#include "latentlab/core/communicator.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/core/format.hpp"
 #include "latentlab/linalg/blas.hpp"
@@ -46,20 +47,21 @@ BayesianGplvm<T>::BayesianGplvm(std::size_t N, std::size_t D, std::size_t q, Bay
 template <class T>
 BayesianGplvm<T>::BayesianGplvm(std::size_t N, std::size_t D, std::size_t q, BayesianGplvmOptions opt,
                                 std::vector<ParamBlock> extra_blocks)
-    : N_(N), D_(D), q_(q), M_(opt.inducing), opt_(opt) {
+    : N_(N), D_(D), q_(q), M_(opt.inducing), N_all_(sum_all(N)), opt_(opt) {
     if (q_ >= D_)
         throw OptionError("latent_dim", " " + std::to_string(q_) + " must be smaller than the data dimension D = " +
                                             std::to_string(D_));
-    if (M_ < 1 || M_ > N_)
+    if (M_ < 1 || M_ > N_all_)
         throw OptionError("inducing", " " + std::to_string(M_) + " must be between 1 and the number of points N = " +
-                                          std::to_string(N_));
+                                          std::to_string(N_all_));
     if (!(opt_.noise_variance > 0))
         throw OptionError("noise_variance", " must be > 0 (got " + fmt(opt_.noise_variance) + ")");
     if (opt_.kernel == KernelType::linear)
         n_kernel_ = q_;
     else
         n_kernel_ = 1 + (opt_.kernel == KernelType::rbf ? 1 : q_);
-    std::vector<ParamBlock> blocks{ParamBlock{"X_mean", {N_, q_}, 0}, ParamBlock{"X_log_var", {N_, q_}, 0},
+    std::vector<ParamBlock> blocks{ParamBlock{"X_mean", {N_, q_}, 0, /*per_row=*/true},
+                                   ParamBlock{"X_log_var", {N_, q_}, 0, /*per_row=*/true},
                                    ParamBlock{"Z", {M_, q_}, 0}, ParamBlock{"log_hyper", {n_kernel_ + 1}, 0}};
     for (auto& b : extra_blocks) blocks.push_back(std::move(b));
     this->allocate(blocks);
@@ -126,8 +128,12 @@ std::vector<std::pair<std::string, double>> BayesianGplvm<T>::diagnostics() cons
 template <class T>
 void BayesianGplvm<T>::init(std::mt19937_64& rng) {
     std::normal_distribution<double> n01(0.0, 1.0);
+    // Under several processes this rank's rows of the one draw over all rows.
+    const std::size_t before = offset_of(N_);
+    for (std::size_t i = before * q_; i > 0; --i) n01(rng);
     auto mu = this->template param<2>("X_mean");
     for (auto& v : mu) v = static_cast<T>(opt_.init_scale * n01(rng));
+    for (std::size_t i = (N_all_ - before - N_) * q_; i > 0; --i) n01(rng);
     auto Z = this->template param<2>("Z");
     for (auto& v : Z) v = static_cast<T>(n01(rng));
 }
@@ -143,15 +149,22 @@ void BayesianGplvm<T>::init_from_data(const MatrixView<T>& Y, std::mt19937_64& r
     auto mu = this->template param<2>("X_mean");
     for (std::size_t i = 0; i < N_; ++i)
         for (std::size_t d = 0; d < q_; ++d) mu(i, d) = static_cast<T>(S(i, d));
-    // Z: M distinct rows of μ, the first M of a seeded partial Fisher–Yates.
-    std::vector<std::size_t> idx(N_);
+    // Z: M distinct rows of μ, the first M of a seeded partial Fisher–Yates
+    // over all rows (under several processes each rank fills the rows it
+    // holds and the sum over ranks, of one value and zeros, is exact).
+    const std::size_t before = offset_of(N_);
+    std::vector<std::size_t> idx(N_all_);
     std::iota(idx.begin(), idx.end(), 0);
-    auto Z = this->template param<2>("Z");
+    std::vector<double> Zd(M_ * q_, 0.0);
     for (std::size_t m = 0; m < M_; ++m) {
-        const std::size_t r = m + static_cast<std::size_t>(rng() % (N_ - m));
+        const std::size_t r = m + static_cast<std::size_t>(rng() % (N_all_ - m));
         std::swap(idx[m], idx[r]);
-        for (std::size_t j = 0; j < q_; ++j) Z(m, j) = mu(idx[m], j);
+        if (idx[m] >= before && idx[m] < before + N_)
+            for (std::size_t j = 0; j < q_; ++j) Zd[m * q_ + j] = static_cast<double>(mu(idx[m] - before, j));
     }
+    sum_all({&Zd}, {});
+    auto Z = this->template param<2>("Z");
+    for (std::size_t i = 0; i < M_ * q_; ++i) Z.data()[i] = static_cast<T>(Zd[i]);
 }
 
 template <class T>
@@ -235,7 +248,7 @@ template <class T>
 double BayesianGplvm<T>::evaluate(const MatrixView<T>& Y, T* grad, Posterior* post) {
     check_shape(Y);
     const std::size_t N = N_, D = D_, q = q_, M = M_;
-    const double Nd = static_cast<double>(N), Dd = static_cast<double>(D);
+    const double Nd = static_cast<double>(N_all_), Dd = static_cast<double>(D);
     const T* theta = this->theta_.data();
     const T* mu_t = theta + this->block("X_mean").offset;
     const T* lv_t = theta + this->block("X_log_var").offset;
@@ -305,6 +318,10 @@ double BayesianGplvm<T>::evaluate(const MatrixView<T>& Y, T* grad, Posterior* po
     } else {
         trYY = blas::sqnorm<T>(N * D, Y.data);
     }
+    // Under several processes: every rank's sums, as GPy's SparseGP_MPI does
+    // (ψ0, Ψ2, Ψ1ᵀY, tr YᵀY and the KL in one reduction); then the M×M
+    // algebra is the same on every rank.
+    sum_all({&total.psi2, &Phi}, {&total.psi0, &KL, &trYY});
     if (!std::isfinite(total.psi0) || !std::isfinite(KL))
         throw NumericalError("bayesian_gplvm: the Ψ-statistics are not finite (latent means or variances diverged)");
 
@@ -420,6 +437,7 @@ double BayesianGplvm<T>::evaluate(const MatrixView<T>& Y, T* grad, Posterior* po
     });
     PsiGradSums gtotal = ps.zero_grad_sums();
     for (const auto& s : gsums) gtotal.add(s);
+    sum_all({&gtotal.z1, &gtotal.pairs, &gtotal.pair_total, &gtotal.hyper}, {});  // every rank's rows
     std::vector<double> dZ(M * q, 0.0), dh(kern.num_hyper(), 0.0);
     blas::parallel_for(1, [&](std::size_t) {
         ps.finish(gtotal, dZ.data(), dh.data());

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "latentlab/analysis/pca.hpp"
+#include "latentlab/core/communicator.hpp"
 
 namespace latentlab {
 
@@ -16,8 +17,15 @@ void ExactAutoencoderLoss<T>::on_evaluate(const TrainContext<T>& ctx, EpochRecor
 
 template <class T>
 void AccuracyMetric<T>::on_evaluate(const TrainContext<T>&, EpochRecord& r) {
-    r.metrics.emplace_back("train_accuracy", accuracy_(train_));
-    r.metrics.emplace_back("test_accuracy", test_.rows ? accuracy_(test_) : std::nan(""));
+    // Under several processes: correct rows and rows summed over the ranks.
+    auto over_all = [&](const MatrixView<T>& X) {
+        if (world().size() == 1) return X.rows ? accuracy_(X) : std::nan("");
+        double v[2] = {X.rows ? accuracy_(X) * static_cast<double>(X.rows) : 0.0, static_cast<double>(X.rows)};
+        world().sum(v, 2);
+        return v[1] > 0 ? v[0] / v[1] : std::nan("");
+    };
+    r.metrics.emplace_back("train_accuracy", over_all(train_));
+    r.metrics.emplace_back("test_accuracy", over_all(test_));
 }
 
 template class ExactAutoencoderLoss<float>;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
@@ -59,6 +60,8 @@ std::size_t offset_of(std::size_t n);
 // Sums of one value.
 double sum_all(double v);
 std::size_t sum_all(std::size_t v);
+// Several vectors and scalars summed over the ranks in one reduction, in place.
+void sum_all(std::initializer_list<std::vector<double>*> vectors, std::initializer_list<double*> scalars);
 
 // Every rank's n values concatenated in rank order, on rank 0 (empty
 // elsewhere; a copy on one process). With contiguous shards, rows in order.

@@ -114,6 +114,7 @@ protected:
     double factor_kmm(const PsiStatistics& ps, std::vector<double>& Kmm, std::vector<double>& L);
 
     std::size_t N_, D_, q_, M_;
+    std::size_t N_all_;  // rows of every process (N_ on one; core/communicator.hpp)
 
 private:
     double evaluate(const MatrixView<T>& Y, T* grad, Posterior* post = nullptr);
