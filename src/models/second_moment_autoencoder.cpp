@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "latentlab/core/communicator.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/pca.hpp"
@@ -10,9 +11,20 @@ namespace latentlab {
 
 using blas::Op;
 
+// A view other than the training set, row by row; under several processes
+// each rank's mean weighted by its rows and summed over the ranks.
+template <class T>
+double SecondMomentAutoencoder<T>::loss_of_rows(const MatrixView<T>& X) {
+    if (world().size() == 1) return LinearAutoencoder<T>::loss(X);
+    double v[2] = {X.rows ? LinearAutoencoder<T>::loss(X) * static_cast<double>(X.rows) : 0.0,
+                   static_cast<double>(X.rows)};
+    world().sum(v, 2);
+    return v[0] / v[1];
+}
+
 template <class T>
 double SecondMomentAutoencoder<T>::loss(const MatrixView<T>& X) {
-    if (X.rows != n_train_) return LinearAutoencoder<T>::loss(X);
+    if (X.rows != n_train_) return loss_of_rows(X);
     return evaluate(X, nullptr);
 }
 
@@ -31,14 +43,16 @@ double SecondMomentAutoencoder<T>::evaluate(const MatrixView<T>& X, T* grad) {
                     std::to_string(X.cols));
     if (X.rows == 0) throw Error("linear_autoencoder: no rows to form the second moment from");
     if (C_of_ != X.data || C_rows_ != X.rows) {
-        const xt::xtensor<double, 2> C = second_moment(X);  // linalg/pca.hpp: SYRK
+        // linalg/pca.hpp: SYRK, summed over the processes' rows
+        const xt::xtensor<double, 2> C = second_moment_all(X);
+        N_all_ = sum_all(X.rows);
         C_.assign(C.begin(), C.end());
         trace_C_ = 0;
         for (std::size_t i = 0; i < n; ++i) trace_C_ += C_[i * n + i];
         C_of_ = X.data;
         C_rows_ = X.rows;
     }
-    const double N = static_cast<double>(X.rows);
+    const double N = static_cast<double>(N_all_);
     std::vector<double> W(this->W(), this->W() + m * n), WC(m * n), S(m * m), Q(m * m);
     blas::gemm<double>(Op::N, Op::N, m, n, n, 1.0, W.data(), n, C_.data(), n, 0.0, WC.data(), n);
     blas::gemm<double>(Op::N, Op::T, m, m, n, 1.0, WC.data(), n, W.data(), n, 0.0, S.data(), m);

@@ -23,6 +23,7 @@ public:
     // n_train: the rows of the training set. A view of that many rows is
     // the training set (C is formed from it, again if it moves); any other
     // view (a test split) is evaluated row by row, as LinearAutoencoder does.
+    // Under several processes C and the row counts are summed over the ranks.
     SecondMomentAutoencoder(std::size_t input_dim, std::size_t latent_dim, double init_scale, std::size_t n_train)
         : LinearAutoencoder<T>(input_dim, latent_dim, init_scale), n_train_(n_train) {}
 
@@ -32,12 +33,14 @@ public:
 
 private:
     double evaluate(const MatrixView<T>& X, T* grad);
+    double loss_of_rows(const MatrixView<T>& X);
 
     std::size_t n_train_;
     std::vector<double> C_;  // n×n, XᵀX
     double trace_C_ = 0;
     const T* C_of_ = nullptr;
     std::size_t C_rows_ = 0;
+    std::size_t N_all_ = 0;  // rows of C over every process
 };
 
 }  // namespace latentlab
