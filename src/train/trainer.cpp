@@ -167,10 +167,9 @@ TrainResult Trainer<T>::run(StartPoint start) {
     long epoch = start.epoch;
     // Under several processes a separable model's batch is spread over the
     // ranks: each rank's mean, weighted by its share of the rows, summed over
-    // ranks (one reduction of the gradient and loss per evaluation, in double
-    // so that float32 sums the same way on every rank).
+    // ranks (a reduction of the gradient and one of the loss per evaluation;
+    // every rank gets the same bits: core/communicator.hpp).
     const bool spread_rows = world().size() > 1 && model_.separable();
-    std::vector<double> reduced;
     const Objective<T> objective = [&](xt::xtensor<T, 1>& g) {
         double loss = 0;
         if (!spread_rows) {
@@ -180,12 +179,9 @@ TrainResult Trainer<T>::run(StartPoint start) {
             if (batch.rows > 0) loss = model_.loss_and_grad(batch, g);
             else std::fill(g.begin(), g.end(), T(0));
             const double w = static_cast<double>(batch.rows) / static_cast<double>(batch_total);
-            reduced.resize(g.size() + 1);
-            for (std::size_t i = 0; i < g.size(); ++i) reduced[i] = w * static_cast<double>(g[i]);
-            reduced.back() = w * loss;
-            world().sum(reduced.data(), reduced.size());
-            for (std::size_t i = 0; i < g.size(); ++i) g[i] = static_cast<T>(reduced[i]);
-            loss = reduced.back();
+            for (auto& v : g) v = static_cast<T>(w * static_cast<double>(v));
+            world().sum(g.data(), g.size());  // in the model's precision: float32 sends half the bytes
+            loss = sum_all(w * loss);
         }
         const double gn2 = ops_.spread ? ops_.dot(g, g, g.size()) : blas::sqnorm<T>(g.size(), g.data());
         if (!std::isfinite(loss) || !std::isfinite(gn2))
