@@ -18,14 +18,14 @@ namespace {
 
 template <class S, class T>
 void convert_row(const unsigned char* src_bytes, std::size_t src_row, std::size_t dim, T* dst,
-                 double scale, const std::string& origin) {
+                 double scale, const std::string& origin, std::size_t input_row) {
     const S* src = reinterpret_cast<const S*>(src_bytes) + src_row * dim;
     for (std::size_t j = 0; j < dim; ++j) {
         const double v = static_cast<double>(src[j]) * scale;
         if constexpr (std::is_floating_point_v<S>) {
             if (!std::isfinite(v))
                 throw DataError(origin + ": " + (std::isnan(v) ? "NaN" : "Inf") + " in data at sample " +
-                                std::to_string(src_row) + ", column " + std::to_string(j) +
+                                std::to_string(input_row) + ", column " + std::to_string(j) +
                                 " (0-based, as numpy indexes)");
         }
         dst[j] = static_cast<T>(v);
@@ -34,15 +34,15 @@ void convert_row(const unsigned char* src_bytes, std::size_t src_row, std::size_
 
 template <class T>
 void convert_row_any(const unsigned char* b, DType dtype, std::size_t src_row, std::size_t dim, T* dst,
-                     double scale, const std::string& origin) {
+                     double scale, const std::string& origin, std::size_t input_row) {
     switch (dtype) {
-        case DType::u8: return convert_row<std::uint8_t>(b, src_row, dim, dst, scale, origin);
-        case DType::i8: return convert_row<std::int8_t>(b, src_row, dim, dst, scale, origin);
-        case DType::i16: return convert_row<std::int16_t>(b, src_row, dim, dst, scale, origin);
-        case DType::i32: return convert_row<std::int32_t>(b, src_row, dim, dst, scale, origin);
-        case DType::i64: return convert_row<std::int64_t>(b, src_row, dim, dst, scale, origin);
-        case DType::f32: return convert_row<float>(b, src_row, dim, dst, scale, origin);
-        case DType::f64: return convert_row<double>(b, src_row, dim, dst, scale, origin);
+        case DType::u8: return convert_row<std::uint8_t>(b, src_row, dim, dst, scale, origin, input_row);
+        case DType::i8: return convert_row<std::int8_t>(b, src_row, dim, dst, scale, origin, input_row);
+        case DType::i16: return convert_row<std::int16_t>(b, src_row, dim, dst, scale, origin, input_row);
+        case DType::i32: return convert_row<std::int32_t>(b, src_row, dim, dst, scale, origin, input_row);
+        case DType::i64: return convert_row<std::int64_t>(b, src_row, dim, dst, scale, origin, input_row);
+        case DType::f32: return convert_row<float>(b, src_row, dim, dst, scale, origin, input_row);
+        case DType::f64: return convert_row<double>(b, src_row, dim, dst, scale, origin, input_row);
     }
 }
 
@@ -80,22 +80,70 @@ MatrixView<T> Dataset<T>::all() const {
     return v;
 }
 
+namespace {
+template <class T>
+Dataset<T> make_dataset_impl(const void* images, DType dtype, const std::vector<std::size_t>& shape,
+                             const std::vector<std::size_t>* row_ids, std::size_t file_rows, const RawTensor* labels,
+                             const DataOptions& cfg, std::uint64_t seed, const std::string& origin);
+}  // namespace
+
 template <class T>
 Dataset<T> make_dataset(const RawTensor& images, const RawTensor* labels, const DataOptions& cfg,
                         std::uint64_t seed, const std::string& origin) {
-    return make_dataset<T>(images.bytes.data(), images.dtype, images.shape, labels, cfg, seed, origin);
+    const bool selected = !images.row_ids.empty() || images.file_rows > 0;
+    return make_dataset_impl<T>(images.bytes.data(), images.dtype, images.shape, selected ? &images.row_ids : nullptr,
+                                images.file_rows, labels, cfg, seed, origin);
 }
 
+RowPlan plan_rows(std::size_t total, const DataOptions& cfg, std::uint64_t seed, const std::string& origin) {
+    RowPlan p;
+    // One seeded shuffle of the whole set, then limit, then split.
+    p.perm.resize(total);
+    std::iota(p.perm.begin(), p.perm.end(), std::size_t{0});
+    std::mt19937_64 rng(seed ^ 0xDA7A5E7ULL);
+    if (cfg.shuffle) shuffle(p.perm, rng);  // data/shuffle.hpp: the same on every standard library
+    p.n = total;
+    if (cfg.limit > 0 && static_cast<std::size_t>(cfg.limit) < total) p.n = static_cast<std::size_t>(cfg.limit);
+    p.n_test = static_cast<std::size_t>(std::llround(cfg.test_fraction * static_cast<double>(p.n)));
+    if (p.n_test >= p.n)
+        throw OptionError("test_fraction", " " + std::to_string(cfg.test_fraction) +
+                                              " leaves no training samples out of " + std::to_string(p.n));
+    // This rank's share of the training rows and of the test rows (all of
+    // them on one process).
+    const Communicator& w = world();
+    const std::size_t train_total = p.n - p.n_test;
+    if (train_total < static_cast<std::size_t>(w.size()))
+        throw DataError(origin + ": " + std::to_string(train_total) + " training samples for " +
+                        std::to_string(w.size()) + " processes: each needs at least one (fewer ranks, or more data)");
+    p.train = shard(train_total, w.rank(), w.size());
+    p.test = shard(p.n_test, w.rank(), w.size());
+    p.mine.reserve(p.train.count + p.test.count);
+    for (std::size_t i = 0; i < p.train.count; ++i) p.mine.push_back(p.train.first + i);
+    for (std::size_t i = 0; i < p.test.count; ++i) p.mine.push_back(train_total + p.test.first + i);
+    return p;
+}
+
+std::vector<std::size_t> held_input_rows(std::size_t total, const DataOptions& cfg, std::uint64_t seed,
+                                         const std::string& origin) {
+    const RowPlan p = plan_rows(total, cfg, seed, origin);
+    std::vector<std::size_t> rows;
+    rows.reserve(p.mine.size());
+    for (std::size_t i : p.mine) rows.push_back(p.perm[i]);
+    std::sort(rows.begin(), rows.end());
+    return rows;
+}
+
+namespace {
 template <class T>
-Dataset<T> make_dataset(const void* images, DType dtype, const std::vector<std::size_t>& shape,
-                        const RawTensor* labels, const DataOptions& cfg, std::uint64_t seed,
-                        const std::string& origin) {
+Dataset<T> make_dataset_impl(const void* images, DType dtype, const std::vector<std::size_t>& shape,
+                             const std::vector<std::size_t>* row_ids, std::size_t file_rows, const RawTensor* labels,
+                             const DataOptions& cfg, std::uint64_t seed, const std::string& origin) {
     if (shape.size() < 2)
         throw DataError(origin + ": expected one sample per row (rank >= 2), got rank " +
                         std::to_string(shape.size()));
     std::size_t dim = 1;
     for (std::size_t k = 1; k < shape.size(); ++k) dim *= shape[k];
-    const std::size_t total = shape[0];
+    const std::size_t total = row_ids ? file_rows : shape[0];
     if (total == 0 || dim == 0) throw DataError(origin + ": no samples");
     const double scale = cfg.scale > 0 ? cfg.scale : (dtype == DType::u8 ? 1.0 / 255.0 : 1.0);
     const auto* bytes = static_cast<const unsigned char*>(images);
@@ -103,30 +151,20 @@ Dataset<T> make_dataset(const void* images, DType dtype, const std::vector<std::
     std::vector<std::int32_t> all_labels;
     if (labels) all_labels = read_labels(*labels, total, origin + " (labels)");
 
-    // One seeded shuffle of the whole set, then limit, then split.
-    std::vector<std::size_t> perm(total);
-    std::iota(perm.begin(), perm.end(), std::size_t{0});
-    std::mt19937_64 rng(seed ^ 0xDA7A5E7ULL);
-    if (cfg.shuffle) shuffle(perm, rng);  // data/shuffle.hpp: the same on every standard library
-    std::size_t n = total;
-    if (cfg.limit > 0 && static_cast<std::size_t>(cfg.limit) < total) n = static_cast<std::size_t>(cfg.limit);
-    const auto n_test = static_cast<std::size_t>(std::llround(cfg.test_fraction * static_cast<double>(n)));
-    if (n_test >= n)
-        throw OptionError("test_fraction", " " + std::to_string(cfg.test_fraction) +
-                                              " leaves no training samples out of " + std::to_string(n));
-
-    // This rank's share of the training rows and of the test rows (all of
-    // them on one process).
+    const RowPlan plan = plan_rows(total, cfg, seed, origin);
+    const std::vector<std::size_t>& perm = plan.perm;
+    const std::size_t n = plan.n, n_test = plan.n_test, train_total = n - n_test;
+    const Shard tr = plan.train, te = plan.test;
+    const std::vector<std::size_t>& mine = plan.mine;
     const Communicator& w = world();
-    const std::size_t train_total = n - n_test;
-    if (train_total < static_cast<std::size_t>(w.size()))
-        throw DataError(origin + ": " + std::to_string(train_total) + " training samples for " +
-                        std::to_string(w.size()) + " processes: each needs at least one (fewer ranks, or more data)");
-    const Shard tr = shard(train_total, w.rank(), w.size()), te = shard(n_test, w.rank(), w.size());
-    std::vector<std::size_t> mine;  // positions in the shuffled order this rank holds
-    mine.reserve(tr.count + te.count);
-    for (std::size_t i = 0; i < tr.count; ++i) mine.push_back(tr.first + i);
-    for (std::size_t i = 0; i < te.count; ++i) mine.push_back(train_total + te.first + i);
+    // Where input row r is in `images`: r itself, or its place among the rows read.
+    auto at = [&](std::size_t r) -> std::size_t {
+        if (!row_ids) return r;
+        const auto it = std::lower_bound(row_ids->begin(), row_ids->end(), r);
+        if (it == row_ids->end() || *it != r)
+            throw DataError(origin + ": internal: input row " + std::to_string(r) + " was not read");
+        return static_cast<std::size_t>(it - row_ids->begin());
+    };
 
     Dataset<T> d;
     d.n_train = tr.count;
@@ -142,7 +180,8 @@ Dataset<T> make_dataset(const void* images, DType dtype, const std::vector<std::
     std::exception_ptr failed;  // a NaN may sit in one rank's rows only: every rank hears of it
     try {
         for (std::size_t i = 0; i < local; ++i)
-            convert_row_any<T>(bytes, dtype, perm[mine[i]], dim, d.X.data() + i * dim, scale, origin);
+            convert_row_any<T>(bytes, dtype, at(perm[mine[i]]), dim, d.X.data() + i * dim, scale, origin,
+                               perm[mine[i]]);
     } catch (...) {
         failed = std::current_exception();
     }
@@ -168,6 +207,15 @@ Dataset<T> make_dataset(const void* images, DType dtype, const std::vector<std::
     for (std::size_t i = 0; i < local; ++i) d.sqnorms[i] = blas::sqnorm<T>(dim, d.X.data() + i * dim);
     d.description = origin;
     return d;
+}
+
+}  // namespace
+
+template <class T>
+Dataset<T> make_dataset(const void* images, DType dtype, const std::vector<std::size_t>& shape,
+                        const RawTensor* labels, const DataOptions& cfg, std::uint64_t seed,
+                        const std::string& origin) {
+    return make_dataset_impl<T>(images, dtype, shape, nullptr, 0, labels, cfg, seed, origin);
 }
 
 template struct Dataset<float>;

@@ -2,6 +2,8 @@
 // that make_dataset turns into a Dataset.
 #include "latentlab/data/sources.hpp"
 
+#include "latentlab/core/communicator.hpp"
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -27,12 +29,12 @@ void check_not_missing(const std::string& path) {
     if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) throw DataError(path + ": no such file");
 }
 
-RawTensor read_any(const std::string& path, const std::string& format) {
+RawTensor read_any(const std::string& path, const std::string& format, const RowSelect& select = {}) {
     check_not_missing(path);
     const std::string f = format.empty() ? file_format(path) : format;
-    if (f == "npy") return read_npy(path);
-    if (f == "csv") return read_csv(path);
-    return read_idx(path);
+    if (f == "npy") return read_npy(path, select);
+    if (f == "csv") return read_csv(path);  // whole (text has no row offsets)
+    return read_idx(path, select);
 }
 
 // A CSV's NaN/Inf named by its line and (1-based) column, as the CSV
@@ -162,7 +164,11 @@ Dataset<T> load_one(const DataOptions& cfg, std::uint64_t seed) {
         images = read_csv(files.images, &row_lines);
         check_csv_finite(images, row_lines, files.images);
     } else {
-        images = read_any(files.images, fmt);
+        // Under several processes each rank reads only the rows it keeps.
+        RowSelect select;
+        if (world().size() > 1)
+            select = [&](std::size_t total) { return held_input_rows(total, cfg, seed, files.images); };
+        images = read_any(files.images, fmt, select);
     }
     if (files.labels.empty()) return make_dataset<T>(images, nullptr, cfg, seed, files.images);
     RawTensor labels = read_any(files.labels, "");

@@ -159,7 +159,7 @@ void to_native_from_big_endian(RawTensor& t) {
     if (kHostLittleEndian) byteswap_elements(t.bytes.data(), t.bytes.size() / dtype_size(t.dtype), dtype_size(t.dtype));
 }
 
-RawTensor read_plain(int fd, std::uint64_t file_size, const std::string& path) {
+RawTensor read_plain(int fd, std::uint64_t file_size, const std::string& path, const RowSelect& select) {
     unsigned char magic[4];
     if (file_size < 4 || read_up_to(fd, magic, 4, path) < 4)
         fail(path, "truncated: file holds " + std::to_string(file_size) + " bytes, an IDX header needs at least 8");
@@ -180,6 +180,11 @@ RawTensor read_plain(int fd, std::uint64_t file_size, const std::string& path) {
     if (data_bytes < held)
         fail(path, "trailing bytes: header says " + std::to_string(data_bytes) + " bytes of data (" +
                        shape_string(t.shape, t.dtype) + "), file holds " + std::to_string(held));
+    if (select) {  // only the selected rows, at their offsets
+        read_selected_rows(fd, header_bytes, static_cast<std::size_t>(data_bytes / t.shape[0]), select, t, path);
+        to_native_from_big_endian(t);
+        return t;
+    }
     check_fits_in_memory(path, data_bytes,
                          "header says " + std::to_string(data_bytes) + " bytes of data (" +
                              shape_string(t.shape, t.dtype) + ")");
@@ -234,7 +239,8 @@ std::size_t gz_read_up_to(gzFile gz, unsigned char* buf, std::size_t n, const st
     return got;
 }
 
-RawTensor read_gzip(int fd, std::uint64_t file_size, const std::string& path, FileDescriptor& owner) {
+RawTensor read_gzip(int fd, std::uint64_t file_size, const std::string& path, FileDescriptor& owner,
+                    const RowSelect& select) {
     // Smallest gzip stream: 10-byte header, 2-byte empty deflate block, 8-byte trailer.
     if (file_size < 20) fail(path, "truncated gzip file (" + std::to_string(file_size) + " bytes)");
 
@@ -261,6 +267,27 @@ RawTensor read_gzip(int fd, std::uint64_t file_size, const std::string& path, Fi
     if (total > file_size * kMaxDeflateRatio + 1024)
         fail(path, "truncated or corrupt: " + claim + ", more than a gzip file of " + std::to_string(file_size) +
                        " bytes can hold");
+    if (select) {
+        // Inflated a chunk of rows at a time; only the selected rows are kept.
+        const std::size_t row_bytes = static_cast<std::size_t>(data_bytes / t.shape[0]);
+        t.file_rows = t.shape[0];
+        t.row_ids = select_rows(select, t.file_rows, path);
+        t.shape[0] = t.row_ids.size();
+        t.bytes.resize(t.row_ids.size() * row_bytes);
+        const std::size_t chunk_rows = std::max<std::size_t>(1, (std::size_t{4} << 20) / row_bytes);
+        std::vector<unsigned char> chunk;
+        std::size_t next = 0;  // the next selected row to keep
+        for (std::size_t r0 = 0; r0 < t.file_rows; r0 += chunk_rows) {
+            const std::size_t rows = std::min(chunk_rows, t.file_rows - r0);
+            chunk.resize(rows * row_bytes);
+            const std::size_t got = gz_read_up_to(g.gz, chunk.data(), chunk.size(), path);
+            if (got < chunk.size())
+                fail(path, "truncated: " + claim + ", the gzip stream holds " + std::to_string(r0 * row_bytes + got));
+            for (; next < t.row_ids.size() && t.row_ids[next] < r0 + rows; ++next)
+                std::memcpy(t.bytes.data() + next * row_bytes, chunk.data() + (t.row_ids[next] - r0) * row_bytes,
+                            row_bytes);
+        }
+    } else {
     check_fits_in_memory(path, data_bytes, claim);
 
     // Reserved address space, not memory: pages are touched chunk by chunk below.
@@ -277,6 +304,7 @@ RawTensor read_gzip(int fd, std::uint64_t file_size, const std::string& path, Fi
         if (got < want)
             fail(path, "truncated: " + claim + ", the gzip stream holds " + std::to_string(at + got));
     }
+    }
     // Reading past the data also makes zlib check the (last) member's CRC and length.
     unsigned char extra;
     if (gz_read_up_to(g.gz, &extra, 1, path) != 0)
@@ -290,15 +318,15 @@ RawTensor read_gzip(int fd, std::uint64_t file_size, const std::string& path, Fi
 
 }  // namespace
 
-RawTensor read_idx(const std::string& path) {
+RawTensor read_idx(const std::string& path, const RowSelect& select) {
     FileDescriptor f;
     const std::uint64_t file_size = open_regular_file(path, f);
     if (file_size == 0) fail(path, "empty file, expected an IDX header");
 
     unsigned char probe[2] = {0, 0};
     const std::size_t n = pread_up_to(f.fd, probe, 2, 0, path);
-    if (n == 2 && probe[0] == 0x1f && probe[1] == 0x8b) return read_gzip(f.fd, file_size, path, f);
-    return read_plain(f.fd, file_size, path);
+    if (n == 2 && probe[0] == 0x1f && probe[1] == 0x8b) return read_gzip(f.fd, file_size, path, f, select);
+    return read_plain(f.fd, file_size, path, select);
 }
 
 void write_idx(const std::string& path, const RawTensor& t) {

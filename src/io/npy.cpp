@@ -283,7 +283,7 @@ std::string build_npy(const RawTensor& t, const std::string& label) {
 
 }  // namespace
 
-RawTensor read_npy(const std::string& path) {
+RawTensor read_npy(const std::string& path, const RowSelect& select) {
     FileDescriptor f;
     const std::uint64_t file_size = open_regular_file(path, f);
     if (file_size == 0) fail(path, "empty file, expected a .npy header");
@@ -341,6 +341,13 @@ RawTensor read_npy(const std::string& path) {
     if (data_bytes < held)
         fail(path, "trailing bytes: shape " + shape_repr(t.shape) + " of " + printable(h.descr) + " needs " +
                        std::to_string(data_bytes) + " bytes of data, file holds " + std::to_string(held));
+    if (select && t.shape[0] > 0) {  // only the selected rows, at their offsets
+        read_selected_rows(f.fd, prefix + header_len, static_cast<std::size_t>(data_bytes / t.shape[0]), select, t,
+                           path);
+        if (big_endian == kHostLittleEndian)
+            byteswap_elements(t.bytes.data(), t.bytes.size() / dtype_size(t.dtype), dtype_size(t.dtype));
+        return t;
+    }
     check_fits_in_memory(path, data_bytes,
                          "shape " + shape_repr(t.shape) + " of " + printable(h.descr) + " needs " +
                              std::to_string(data_bytes) + " bytes of data");

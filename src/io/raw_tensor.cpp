@@ -1,7 +1,12 @@
 #include "latentlab/io/raw_tensor.hpp"
 
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
+
+#include <unistd.h>
+
+#include "latentlab/core/error.hpp"
 
 namespace latentlab {
 
@@ -104,6 +109,48 @@ void byteswap_elements(unsigned char* p, std::size_t count, std::size_t width) {
             break;
         default: break;  // 1-byte elements have no byte order
     }
+}
+
+}  // namespace latentlab
+
+namespace latentlab {
+
+namespace {
+std::vector<std::size_t> checked_selection(const RowSelect& select, std::size_t file_rows, const std::string& path) {
+    std::vector<std::size_t> ids = select(file_rows);
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        if (ids[i] >= file_rows || (i > 0 && ids[i] <= ids[i - 1]))
+            throw DataError(path + ": internal: row selection not ascending within the file's " +
+                            std::to_string(file_rows) + " rows");
+    return ids;
+}
+}  // namespace
+
+void read_selected_rows(int fd, std::uint64_t offset, std::size_t row_bytes, const RowSelect& select, RawTensor& t,
+                        const std::string& path) {
+    t.file_rows = t.shape.at(0);
+    t.row_ids = checked_selection(select, t.file_rows, path);
+    t.shape[0] = t.row_ids.size();
+    t.bytes.resize(t.row_ids.size() * row_bytes);
+    for (std::size_t i = 0; i < t.row_ids.size();) {
+        std::size_t j = i + 1;  // a run of consecutive rows: one read
+        while (j < t.row_ids.size() && t.row_ids[j] == t.row_ids[j - 1] + 1) ++j;
+        const std::size_t n = (j - i) * row_bytes;
+        const auto at = static_cast<off_t>(offset + t.row_ids[i] * row_bytes);
+        std::size_t got = 0;
+        while (got < n) {
+            const ssize_t r = ::pread(fd, t.bytes.data() + i * row_bytes + got, n - got, at + static_cast<off_t>(got));
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) throw DataError(path + ": read error: " + std::strerror(errno));
+            if (r == 0) throw DataError(path + ": truncated: the file shrank while it was read");
+            got += static_cast<std::size_t>(r);
+        }
+        i = j;
+    }
+}
+
+std::vector<std::size_t> select_rows(const RowSelect& select, std::size_t file_rows, const std::string& path) {
+    return checked_selection(select, file_rows, path);
 }
 
 }  // namespace latentlab

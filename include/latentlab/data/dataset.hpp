@@ -11,6 +11,7 @@
 
 #include <xtensor/xtensor.hpp>
 
+#include "latentlab/core/communicator.hpp"
 #include "latentlab/core/matrix_view.hpp"
 #include "latentlab/data/options.hpp"
 #include "latentlab/io/raw_tensor.hpp"
@@ -49,8 +50,26 @@ struct Dataset {
     MatrixView<T> test() const { return all().slice(n_train, n_train + n_test); }
 };
 
+// Which rows of an input of `total` rows a Dataset keeps and where: the
+// seeded shuffle (perm), the first n kept, the last n_test of them held out,
+// and this process's shares (core/communicator.hpp) of the training and test
+// positions; `mine` lists its positions in perm's order (training first).
+// Throws OptionError/DataError as make_dataset does.
+struct RowPlan {
+    std::vector<std::size_t> perm;
+    std::size_t n = 0, n_test = 0;
+    Shard train, test;
+    std::vector<std::size_t> mine;
+};
+RowPlan plan_rows(std::size_t total, const DataOptions& opt, std::uint64_t seed, const std::string& origin);
+// The input rows this process keeps, ascending (a reader's RowSelect: each
+// MPI rank reads only its own rows).
+std::vector<std::size_t> held_input_rows(std::size_t total, const DataOptions& opt, std::uint64_t seed,
+                                         const std::string& origin);
+
 // A Dataset from tensors already in memory (data/sources.hpp reads them from
-// files). The samples are shuffled once with `seed` (data/shuffle.hpp; files
+// files; `images` may hold only the rows held_input_rows names, read with a
+// RowSelect). The samples are shuffled once with `seed` (data/shuffle.hpp; files
 // such as the npm digits are sorted by class), the first `opt.limit` kept, and the last
 // `opt.test_fraction` of them held out; values scaled and checked for NaN/Inf
 // (row and column named), optionally centred. `origin` names the data in

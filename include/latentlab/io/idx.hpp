@@ -15,7 +15,8 @@ namespace latentlab {
 // header is refused without trying to allocate it), and that nothing trails
 // the data (a gzip stream is inflated no further than one byte past it).
 // Throws DataError naming the file and what is wrong.
-RawTensor read_idx(const std::string& path);
+// With `select`, only the rows it names are kept (raw_tensor.hpp: RowSelect).
+RawTensor read_idx(const std::string& path, const RowSelect& select = {});
 
 // Writes an IDX file (uncompressed; used by tests and converters).
 void write_idx(const std::string& path, const RawTensor& t);

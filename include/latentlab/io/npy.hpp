@@ -10,7 +10,8 @@ namespace latentlab {
 
 // Throws DataError naming the file: bad magic, unsupported dtype or
 // fortran order, header/shape that does not match the file length.
-RawTensor read_npy(const std::string& path);
+// With `select`, only the rows it names are kept (raw_tensor.hpp: RowSelect).
+RawTensor read_npy(const std::string& path, const RowSelect& select = {});
 
 // Writes a .npy (version 1.0, little-endian). Not atomic by itself: callers
 // that must not leave half-written files use write_file_atomic (util/files.hpp).
