@@ -263,10 +263,7 @@ std::string checkpoint_name(int rank) {
 
 template <class T>
 bool writes_own_checkpoint(const Model<T>& model) {
-    if (world().rank() == 0) return true;
-    for (const auto& b : model.blocks())
-        if (b.per_row) return true;
-    return false;
+    return world().rank() == 0 || model.has_per_row_blocks();
 }
 
 template std::string checkpoint_bytes<float>(const Model<float>&, const Optimizer<float>&, const StartPoint&);

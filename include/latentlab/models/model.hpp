@@ -80,6 +80,13 @@ public:
     std::size_t num_params() const { return theta_.size(); }
     const std::vector<ParamBlock>& blocks() const { return blocks_; }
 
+    // True if some block is per-row (spread over the processes of a run).
+    bool has_per_row_blocks() const {
+        for (const auto& b : blocks_)
+            if (b.per_row) return true;
+        return false;
+    }
+
     // The block named `name`; throws std::out_of_range if there is none.
     const ParamBlock& block(const std::string& name) const {
         for (const auto& b : blocks_)
