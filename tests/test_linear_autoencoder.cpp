@@ -11,9 +11,11 @@
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
+#include <xtensor/xview.hpp>
 
 #include "latentlab/analysis/gradcheck.hpp"
 #include "latentlab/analysis/pca.hpp"
+#include "latentlab/analysis/principal_angles.hpp"
 #include "latentlab/core/matrix_view.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/models/second_moment_autoencoder.hpp"
@@ -316,4 +318,35 @@ TEST(SecondMomentAutoencoder, EqualsTheRowLossOnTheTrainingSetAndItsGradientIsEx
     expect_gradient_matches(gradcheck(c, view_of(X), every_entry(1e-7)));
     const auto T = randn_matrix(9, n, 1.0, 53);  // a test split: row by row
     EXPECT_EQ(c.loss(view_of(T)), rows.loss(view_of(T)));
+}
+
+// model.warm_start: k steps of subspace iteration on C from the random W.
+// The rows come out orthonormal and, as k grows, span C's top-m eigenvectors
+// (the gap λ_m/λ_{m+1} = 4 here), so the loss falls toward L* from PCA.
+TEST(SecondMomentAutoencoder, WarmStartIsSubspaceIterationOnC) {
+    const std::size_t N = 400, n = 8, m = 2;
+    // Columns scaled 4, 3, 1, 0.5, ...: a clear top-2 subspace.
+    auto X = randn_matrix(N, n, 1.0, 61);
+    const double scales[n] = {4, 3, 1, 0.5, 0.4, 0.3, 0.2, 0.1};
+    for (std::size_t i = 0; i < N; ++i)
+        for (std::size_t j = 0; j < n; ++j) X(i, j) *= scales[j];
+    const Pca pca = pca_from_second_moment(second_moment(view_of(X)));
+    const double Lstar = optimal_ae_loss(pca, m, N);
+    double previous = 1e300;
+    for (int k : {0, 1, 3, 8}) {
+        SecondMomentAutoencoder<double> c(n, m, 0.01, N, k);
+        std::mt19937_64 rng(62);
+        c.init_from_data(view_of(X), rng);
+        const double L = c.loss(view_of(X));
+        EXPECT_LT(L, previous) << k;
+        previous = L;
+        if (k == 0) continue;
+        const xt::xtensor<double, 2> W = c.template param<2>("W");
+        EXPECT_LT(orthonormality_error(W), 1e-12) << k;
+        if (k == 8) {  // (λ3/λ2)^16 ≈ 1e-10 of the way left: L* to ~1e-9
+            EXPECT_LT(L / Lstar - 1.0, 1e-8);
+            xt::xtensor<double, 2> top = xt::view(pca.components, xt::range(0, m), xt::all());
+            for (double a : principal_angles_deg(W, top)) EXPECT_LT(a, 1e-3);
+        }
+    }
 }

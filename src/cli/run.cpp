@@ -203,9 +203,7 @@ void check_distributable(const Config& cfg) {
 // wrote its checkpoint (one file per rank).
 template <class T>
 void check_checkpoint_ranks(const std::string& dir, const Model<T>& model) {
-    bool per_row = false;
-    for (const auto& b : model.blocks()) per_row |= b.per_row;
-    if (!per_row) return;  // every rank resumes from checkpoint.bin
+    if (!model.has_per_row_blocks()) return;  // every rank resumes from checkpoint.bin
     int written = 1;
     while (file_exists(dir + "/" + checkpoint_name(written))) ++written;
     if (written != world().size())
@@ -323,6 +321,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
               setup.resume ? " from the checkpoint" : "");
     together([&] { report->check(cfg, data, *model); });
     StartPoint start;
+    double init_seconds = 0;
     std::exception_ptr refused;  // agreed on below, after the checks of rank 0's files
     if (setup.resume) try {
         check_checkpoint_ranks(setup.dir, *model);
@@ -344,12 +343,14 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         refused = std::current_exception();
     }
     else together([&] {
+        const auto t_init = Clock::now();
         std::mt19937_64 rng(static_cast<std::uint64_t>(cfg.seed));
-        model->init_from_data(data.train(), rng);
+        model->init_from_data(data.train(), rng);  // e.g. the GPLVM's PCA start, the C-mode's warm start
+        init_seconds = std::chrono::duration<double>(Clock::now() - t_init).count();
     });
     std::set<std::string> planned = {"config.yaml", "train.log", "metrics.csv", "checkpoint.bin", "summary.json",
                                      "manifest.txt", "rows.npy"};
-    if (writes_own_checkpoint(*model) || world().rank() != 0)  // per-rank checkpoints (every rank computes the same set)
+    if (model->has_per_row_blocks())  // one checkpoint per rank (train/checkpoint.hpp)
         for (int r = 1; r < world().size(); ++r) planned.insert(checkpoint_name(r));
     if (!data.mean.empty()) planned.insert("mean.npy");
     for (const auto& b : model->blocks()) planned.insert(b.name + ".npy");
@@ -452,6 +453,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     summary.set("n_train", data.train_all()).set("n_test", data.test_all()).set("dim", data.dim());
     summary.set("seed", cfg.seed).set("threads", threads).set("blas_kernels", blas::kernels());
     summary.set("processes", world().size());
+    if (!setup.resume) summary.set("init_seconds", init_seconds);  // the initial state's (training times exclude it)
 
     TrainResult result;
     try {

@@ -107,7 +107,8 @@ std::unique_ptr<Model<T>> make_model(const ModelConfig& cfg, std::size_t input_d
             check_latent_dim(cfg, input_dim);
             if (cfg.objective == "second_moment")
                 return std::make_unique<SecondMomentAutoencoder<T>>(
-                    input_dim, static_cast<std::size_t>(cfg.latent_dim), cfg.init_scale, n_samples);
+                    input_dim, static_cast<std::size_t>(cfg.latent_dim), cfg.init_scale, n_samples,
+                    static_cast<int>(cfg.warm_start));
             return std::make_unique<LinearAutoencoder<T>>(input_dim, static_cast<std::size_t>(cfg.latent_dim),
                                                           cfg.init_scale);
         }

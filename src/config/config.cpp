@@ -119,6 +119,7 @@ const std::vector<Key>& table() {
                                                                                                  "floating-point type of data and parameters"},
         {"model.init_scale",   field<&Config::model, &ModelConfig::init_scale>,  above(0),       "initial weights W0 ~ N(0, init_scale^2)"},
         {"model.objective",    field<&Config::model, &ModelConfig::objective>,   one_of({"rows", "second_moment"}), "linear_autoencoder: rows = the loss of each batch's rows (minibatch SGD/Adam); second_moment = the exact full-data loss from C = X^T X, formed once, O(m n^2) per evaluation whatever N (use optim.type lbfgs)"},
+        {"model.warm_start",   field<&Config::model, &ModelConfig::warm_start>,  in_cc(0, 50),   "linear_autoencoder with objective second_moment: W starts from this many steps of subspace iteration on C from the random W (W <- orthonormal rows of W C; timed: summary.json init_seconds); 0 = the random W"},
         {"model.activation",   field<&Config::model, &ModelConfig::activation>,  one_of({"auto", "identity", "sigmoid", "tanh", "relu", "swish"}), "nonlinear_autoencoder, mlp: elementwise f (auto: sigmoid for the AE, swish for the MLP)"},
         {"model.hidden",       field<&Config::model, &ModelConfig::hidden>,      at_least(1),    "mlp: hidden units"},
         {"model.classes",      field<&Config::model, &ModelConfig::classes>,     at_least(2),    "mlp: output classes (labels in 0..classes-1)"},

@@ -22,6 +22,7 @@ struct ModelConfig {
     std::string dtype = "float32";  // float32 | float64
     double init_scale = 0.01;       // W0 ~ N(0, init_scale^2); gplvm random init: X0 ~ N(0, init_scale^2)
     std::string objective = "rows";  // linear_autoencoder: rows (per batch) | second_moment (exact, from C = X^T X)
+    long warm_start = 0;             // second_moment: steps of subspace iteration on C before L-BFGS
     // nonlinear_autoencoder, mlp
     std::string activation = "auto";  // auto | identity | sigmoid | tanh | relu | swish (auto: sigmoid AE, swish MLP)
     long hidden = 128;              // mlp: hidden units

@@ -24,8 +24,15 @@ public:
     // the training set (C is formed from it, again if it moves); any other
     // view (a test split) is evaluated row by row, as LinearAutoencoder does.
     // Under several processes C and the row counts are summed over the ranks.
-    SecondMomentAutoencoder(std::size_t input_dim, std::size_t latent_dim, double init_scale, std::size_t n_train)
-        : LinearAutoencoder<T>(input_dim, latent_dim, init_scale), n_train_(n_train) {}
+    // warm_start > 0: init_from_data forms C and takes that many steps of
+    // subspace iteration from the random W, W ← rows of W C made orthonormal
+    // (Cholesky QR, twice), which moves W toward the top of C's spectrum
+    // (Golub & Van Loan, Matrix Computations, §8.2.4); L-BFGS then finishes.
+    SecondMomentAutoencoder(std::size_t input_dim, std::size_t latent_dim, double init_scale, std::size_t n_train,
+                            int warm_start = 0)
+        : LinearAutoencoder<T>(input_dim, latent_dim, init_scale), n_train_(n_train), warm_start_(warm_start) {}
+
+    void init_from_data(const MatrixView<T>& X, std::mt19937_64& rng) override;
 
     bool separable() const override { return false; }
     double loss(const MatrixView<T>& X) override;
@@ -34,8 +41,10 @@ public:
 private:
     double evaluate(const MatrixView<T>& X, T* grad);
     double loss_of_rows(const MatrixView<T>& X);
+    void form_second_moment(const MatrixView<T>& X);  // C_ of X, unless already of it
 
     std::size_t n_train_;
+    int warm_start_ = 0;
     std::vector<double> C_;  // n×n, XᵀX
     double trace_C_ = 0;
     const T* C_of_ = nullptr;
