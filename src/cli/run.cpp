@@ -162,11 +162,16 @@ void print_table(const Table& rows) {
 template <class T>
 std::vector<std::string> check_data_values(const Dataset<T>& data) {
     std::vector<std::string> warnings;
+    // Under several processes: over every rank's rows (a collective call).
     const auto X = data.train();
     double biggest = 0;
     for (std::size_t i = 0; i < X.rows * X.cols; ++i) biggest = std::max(biggest, std::abs(static_cast<double>(X.data[i])));
     bool overflow = false;
     for (std::size_t i = 0; i < X.rows; ++i) overflow |= !std::isfinite(X.sqnorms[i]);
+    double flags[2] = {biggest, overflow ? 1.0 : 0.0};
+    world().max(flags, 2);
+    biggest = flags[0];
+    overflow = flags[1] != 0;
     if (overflow || biggest > 1e150)
         throw DataError(data.description + ": values up to " + format_g(biggest, 3) +
                         " overflow double precision in the loss (their squares); rescale them (data.scale)");
@@ -178,11 +183,16 @@ std::vector<std::string> check_data_values(const Dataset<T>& data) {
     if (biggest < 1e-150)
         warnings.push_back(data.description + ": values are at most " + format_g(biggest, 3) +
                            ": their products underflow; rescale them (data.scale)");
+    // Every row equal to the first (rank 0's first row, on several processes).
+    std::vector<T> first(X.row(0), X.row(0) + X.cols);
+    world().broadcast(first.data(), first.size() * sizeof(T));
     bool constant = true;
-    for (std::size_t i = 1; i < X.rows && constant; ++i)
-        constant = std::equal(X.row(i), X.row(i) + X.cols, X.row(0));
-    if (constant && X.rows > 1)
-        warnings.push_back(data.description + ": all " + std::to_string(X.rows) +
+    for (std::size_t i = 0; i < X.rows && constant; ++i)
+        constant = std::equal(X.row(i), X.row(i) + X.cols, first.begin());
+    double differs = constant ? 0.0 : 1.0;
+    world().max(&differs, 1);
+    if (differs == 0 && data.train_all() > 1)
+        warnings.push_back(data.description + ": all " + std::to_string(data.train_all()) +
                            " training rows are the same: there is no structure to learn");
     return warnings;
 }
@@ -348,6 +358,20 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         model->init_from_data(data.train(), rng);  // e.g. the GPLVM's PCA start, the C-mode's warm start
         init_seconds = std::chrono::duration<double>(Clock::now() - t_init).count();
     });
+    if (setup.resume && world().size() > 1) {
+        // Every rank's checkpoint of the same iteration: a job stopped while
+        // the ranks wrote theirs holds two (each file is whole; the set is not).
+        double at[3] = {static_cast<double>(start.epoch), static_cast<double>(start.step),
+                        static_cast<double>(optimizer->evaluations())};
+        double hi[3] = {at[0], at[1], at[2]}, lo[3] = {-at[0], -at[1], -at[2]};
+        world().max(hi, 3);
+        world().max(lo, 3);
+        if (!refused && (hi[0] != -lo[0] || hi[1] != -lo[1] || hi[2] != -lo[2]))
+            refused = std::make_exception_ptr(DataError(
+                setup.dir + ": the ranks' checkpoints are of different epochs (" + format_g(-lo[0]) + " and " +
+                format_g(hi[0]) + "): the job stopped while they were being written; the run cannot continue "
+                "from them, start it again"));
+    }
     std::set<std::string> planned = {"config.yaml", "train.log", "metrics.csv", "checkpoint.bin", "summary.json",
                                      "manifest.txt", "rows.npy"};
     if (model->has_per_row_blocks())  // one checkpoint per rank (train/checkpoint.hpp)
@@ -383,7 +407,9 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         throw Interrupted(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") +
                           " before training started: nothing was written");
 
-    // 3. The run directory: from here on the command has been accepted.
+    // 3. The run directory: from here on the command has been accepted. (Under
+    //    several processes rank 0 writes; the others wait for its outcome.)
+    together([&] {
     if (writer) {
         make_directories(setup.dir);
         if (!existed) lock = RunLock(setup.dir);
@@ -400,6 +426,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
             write_npy(setup.dir + "/mean.npy", make_raw<double>(data.mean.data(), {data.mean.size()}));
         add_file_sink(*log, setup.dir + "/train.log");
     }
+    });
     log->info("LatentLab {} run in {} (OpenBLAS kernels: {}; {})", setup.resume ? "resumed" : "new", setup.dir,
               blas::kernels(), world().describe());
     log->info("data: {} | {} train + {} test samples of dimension {}{}{}", data.description, data.train_all(),
@@ -424,7 +451,9 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     for (const auto& w : data_warnings) log->warn("{}", w);
 
     // 4. Model-specific references written (e.g. the PCA optimum of the linear AE).
-    if (writer) report->prepare(cfg, data, *model, setup.dir, *log);
+    together([&] {
+        if (writer) report->prepare(cfg, data, *model, setup.dir, *log);
+    });
     if (setup.resume) log->info("resuming after epoch {} (step {})", start.epoch, start.step);
 
     TrainerOptions topt;
@@ -504,7 +533,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     summary.set("train_seconds_per_epoch", median(result.epoch_seconds));
     summary.set("final_test_loss", last.test_loss);
     Table table;
-    report->finish(cfg, data, *model, result, setup.dir, *log, summary, table);
+    together([&] { report->finish(cfg, data, *model, result, setup.dir, *log, summary, table); });
     if (!summary.has("final_loss")) {
         summary.set("final_loss", last.train_loss);
         table.insert(table.begin(), {"final loss", format_g(last.train_loss, 8)});

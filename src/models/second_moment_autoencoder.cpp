@@ -23,15 +23,27 @@ double SecondMomentAutoencoder<T>::loss_of_rows(const MatrixView<T>& X) {
     return v[0] / v[1];
 }
 
+// The training set: a view of n_train rows, on every rank (agreed, so that
+// all ranks take the same branch and make the same sums: a test share may
+// have as many rows as a training share on some rank).
+template <class T>
+bool SecondMomentAutoencoder<T>::is_training_set(const MatrixView<T>& X) const {
+    const bool mine = X.rows == n_train_;
+    if (world().size() == 1) return mine;
+    std::uint64_t all = mine ? 1 : 0;
+    world().sum(&all, 1);
+    return all == static_cast<std::uint64_t>(world().size());
+}
+
 template <class T>
 double SecondMomentAutoencoder<T>::loss(const MatrixView<T>& X) {
-    if (X.rows != n_train_) return loss_of_rows(X);
+    if (!is_training_set(X)) return loss_of_rows(X);
     return evaluate(X, nullptr);
 }
 
 template <class T>
 double SecondMomentAutoencoder<T>::loss_and_grad(const MatrixView<T>& X, xt::xtensor<T, 1>& g) {
-    if (X.rows != n_train_) return LinearAutoencoder<T>::loss_and_grad(X, g);
+    if (!is_training_set(X)) return LinearAutoencoder<T>::loss_and_grad(X, g);
     if (g.size() != this->theta_.size()) g = xt::zeros<T>({this->theta_.size()});
     return evaluate(X, g.data());
 }

@@ -252,3 +252,34 @@ def test_a_rank_that_dies_ends_the_job(tmp_path, data):
         raise AssertionError("mpirun hung after a rank died")
     assert p.returncode != 0
     assert "signal 9" in err or "Killed" in err or "exited on signal" in err, err
+
+
+def test_every_rank_takes_the_same_branch(tmp_path, data):
+    """C-mode AE with a held-out half: on rank 1 of 2 the test share has as many rows
+    as the training share (250 of 500 and 250 of 501); the test loss is still the
+    one-process test loss, and no rank waits for another."""
+    args = ["--set", "model.type=linear_autoencoder", "--set", "model.objective=second_moment", "--set",
+            "model.latent_dim=3", "--set", "model.dtype=float64", "--set", "optim.type=lbfgs", "--set",
+            "optim.max_iterations=20", "-q", *data_keys(data, rows=1001, test=0.5)]
+    train(0, *args, "--out", str(tmp_path / "one"))
+    train(2, *args, "--out", str(tmp_path / "k2"), timeout=60)
+    assert_same_run(tmp_path / "one", tmp_path / "k2", ["W.npy"], ["train_loss", "test_loss"], 1e-12)
+
+
+def test_mismatched_rank_checkpoints_and_rank0_only_failures_are_one_line(tmp_path, data):
+    gp = ["--set", "model.type=gplvm", "--set", "model.kernel=linear", "--set", "model.latent_dim=2", "--set",
+          "model.dtype=float64", "--set", "data.center=true", "--set", "optim.type=lbfgs", "--set",
+          "optim.max_iterations=12", "--set", "train.checkpoint_every=1", "-q", *data_keys(data, rows=601)]
+    run = tmp_path / "g"
+    train(2, *gp, "--out", str(run), "--stop-after", "3")
+    old = (run / "checkpoint.rank1.bin").read_bytes()
+    train(2, "--resume", str(run), "--stop-after", "6", "-q")
+    (run / "checkpoint.rank1.bin").write_bytes(old)  # as if the job died between the ranks' writes
+    before = {f: (run / f).read_bytes() for f in os.listdir(run) if f != "train.log"}
+    p = train(2, "--resume", str(run), "-q", check=False)
+    assert p.returncode == 1 and len(error_lines(p)) == 1 and "different epochs" in p.stderr, p.stderr
+    assert {f: (run / f).read_bytes() for f in os.listdir(run) if f != "train.log"} == before
+    # rank 0 alone cannot create the run directory (its parent is a file): one line, no abort banner.
+    (tmp_path / "afile").write_text("x")
+    p = train(2, *gp, "--out", str(tmp_path / "afile" / "run"), check=False)
+    assert p.returncode == 1 and len(error_lines(p)) == 1 and "rank 0 of" not in p.stderr, p.stderr

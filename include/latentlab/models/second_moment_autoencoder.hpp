@@ -41,6 +41,7 @@ public:
 private:
     double evaluate(const MatrixView<T>& X, T* grad);
     double loss_of_rows(const MatrixView<T>& X);
+    bool is_training_set(const MatrixView<T>& X) const;
     void form_second_moment(const MatrixView<T>& X);  // C_ of X, unless already of it
 
     std::size_t n_train_;
