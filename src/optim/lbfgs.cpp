@@ -120,9 +120,8 @@ StepResult Lbfgs<T>::step(xt::xtensor<T, 1>& x, const Objective<T>& fn, double /
         const long left = evaluations_left();
         if (left == 0) return spent();
         LineSearchOptions lso = opt_.line_search;
-        lso.ops = this->ops_;
         if (left < lso.max_evaluations) lso.max_evaluations = static_cast<int>(left);
-        ls = strong_wolfe_search<T>(x, g_, x0, f0, g0, d, d0, fn, lso);
+        ls = strong_wolfe_search<T>(x, g_, x0, f0, g0, d, d0, fn, lso, this->ops_);
         state_.evaluations += ls.evaluations;
         if (ls.step > 0 || state_.s.empty()) break;
         forget();

@@ -26,8 +26,9 @@ template <class T>
 class Search {
 public:
     Search(xt::xtensor<T, 1>& x, const xt::xtensor<T, 1>& x0, double f0, const xt::xtensor<T, 1>& g0,
-           const std::vector<double>& d, double d0, const Objective<T>& fn, const LineSearchOptions& opt)
-        : x_(x), x0_(x0), d_(d), fn_(fn), opt_(opt), n_(x.size()), f0_(f0), d0_(d0), gt_(g0), best_f_(f0),
+           const std::vector<double>& d, double d0, const Objective<T>& fn, const LineSearchOptions& opt,
+           const VectorOps& ops)
+        : x_(x), x0_(x0), d_(d), fn_(fn), opt_(opt), ops_(ops), n_(x.size()), f0_(f0), d0_(d0), gt_(g0), best_f_(f0),
           best_g_(g0) {}
 
     // Algorithm 3.5: expand the bracket by doubling until it holds a Wolfe
@@ -97,7 +98,7 @@ private:
             return;
         }
         last_f_ = fa;
-        da = opt_.ops.dot(gt_, d_, n_);
+        da = ops_.dot(gt_, d_, n_);
     }
 
     // Keeps the best point satisfying sufficient decrease (the fallback).
@@ -144,6 +145,7 @@ private:
     const std::vector<double>& d_;
     const Objective<T>& fn_;
     const LineSearchOptions& opt_;
+    VectorOps ops_;
     std::size_t n_;
     double f0_, d0_;
     xt::xtensor<T, 1> gt_;
@@ -158,8 +160,9 @@ private:
 template <class T>
 LineSearchResult<T> strong_wolfe_search(xt::xtensor<T, 1>& x, xt::xtensor<T, 1>& g, const xt::xtensor<T, 1>& x0,
                                         double f0, const xt::xtensor<T, 1>& g0, const std::vector<double>& d,
-                                        double d0, const Objective<T>& fn, const LineSearchOptions& opt) {
-    Search<T> s(x, x0, f0, g0, d, d0, fn, opt);
+                                        double d0, const Objective<T>& fn, const LineSearchOptions& opt,
+                                        const VectorOps& ops) {
+    Search<T> s(x, x0, f0, g0, d, d0, fn, opt, ops);
     LineSearchResult<T> r;
     r.step = s.run();
     if (r.step <= 0) {
@@ -177,11 +180,12 @@ LineSearchResult<T> strong_wolfe_search(xt::xtensor<T, 1>& x, xt::xtensor<T, 1>&
 template LineSearchResult<float> strong_wolfe_search<float>(xt::xtensor<float, 1>&, xt::xtensor<float, 1>&,
                                                             const xt::xtensor<float, 1>&, double,
                                                             const xt::xtensor<float, 1>&, const std::vector<double>&,
-                                                            double, const Objective<float>&, const LineSearchOptions&);
+                                                            double, const Objective<float>&, const LineSearchOptions&,
+                                                            const VectorOps&);
 template LineSearchResult<double> strong_wolfe_search<double>(xt::xtensor<double, 1>&, xt::xtensor<double, 1>&,
                                                               const xt::xtensor<double, 1>&, double,
                                                               const xt::xtensor<double, 1>&, const std::vector<double>&,
                                                               double, const Objective<double>&,
-                                                              const LineSearchOptions&);
+                                                              const LineSearchOptions&, const VectorOps&);
 
 }  // namespace latentlab

@@ -17,7 +17,6 @@ struct LineSearchOptions {
     double c1 = 1e-4;          // sufficient decrease
     double c2 = 0.9;           // curvature
     int max_evaluations = 25;  // per search
-    VectorOps ops;             // how ∇fᵀd is summed (L-BFGS passes its own)
 };
 
 template <class T>
@@ -33,6 +32,7 @@ struct LineSearchResult {
 template <class T>
 LineSearchResult<T> strong_wolfe_search(xt::xtensor<T, 1>& x, xt::xtensor<T, 1>& g, const xt::xtensor<T, 1>& x0,
                                         double f0, const xt::xtensor<T, 1>& g0, const std::vector<double>& d,
-                                        double d0, const Objective<T>& fn, const LineSearchOptions& opt);
+                                        double d0, const Objective<T>& fn, const LineSearchOptions& opt,
+                                        const VectorOps& ops = {});  // how ∇fᵀd is summed (L-BFGS passes its own)
 
 }  // namespace latentlab
