@@ -125,6 +125,45 @@ TEST(AnalysisSecondMoment, EqualsNaiveXtXFloatAcrossChunks) {
     check_second_moment<float>(17, 9, 3);
 }
 
+// Pixel rows (every value k/255, k an integer 0..255, as 8-bit images are
+// scaled): C is formed from the integers exactly, Σ k kᵀ / 255². Checked against
+// that sum in 64-bit integers, for float and double rows, with 2,000 rows of
+// full-scale values (the exact single-precision sums must be flushed before
+// 2²⁴) and a chunk of non-pixel rows in the middle (added in double).
+template <class T>
+void check_pixel_second_moment() {
+    const std::size_t N = 2000, n = 5;
+    std::mt19937_64 rng(9);
+    std::vector<int> k(N * n);
+    for (auto& v : k) v = static_cast<int>(rng() % 256);
+    for (std::size_t j = 0; j < n; ++j) k[7 * n + j] = 255;  // the largest products
+    xt::xtensor<T, 2> X = xt::xtensor<T, 2>::from_shape({N, n});
+    for (std::size_t i = 0; i < N * n; ++i) X.data()[i] = static_cast<T>(k[i] * (1.0 / 255.0));
+    const std::size_t odd_row = 700;  // its chunk (rows 512..767) is not pixels
+    X(odd_row, 2) = static_cast<T>(0.3);
+    const Mat2 C = second_moment(view_of(X));
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            std::int64_t exact = 0;  // pixel chunks: integers
+            double other = 0;        // the non-pixel chunk, in double
+            for (std::size_t r = 0; r < N; ++r) {
+                if (r / 256 == odd_row / 256) {
+                    other += static_cast<double>(X(r, i)) * static_cast<double>(X(r, j));
+                } else {
+                    exact += static_cast<std::int64_t>(k[r * n + i]) * k[r * n + j];
+                }
+            }
+            const double want = static_cast<double>(exact) / (255.0 * 255.0) + other;
+            EXPECT_NEAR(C(i, j), want, 1e-13 * want) << i << "," << j;
+            EXPECT_EQ(C(i, j), C(j, i));
+        }
+}
+
+TEST(AnalysisSecondMoment, PixelRowsAreSummedExactlyAsIntegers) {
+    check_pixel_second_moment<float>();
+    check_pixel_second_moment<double>();
+}
+
 // ---------------------------------------------------------------------------
 // PCA
 // ---------------------------------------------------------------------------

@@ -93,6 +93,7 @@ template <class T>
 void syrk_upper_add(std::size_t K, std::size_t N, T alpha, const T* A, T* C) {
     syrk_upper(K, N, alpha, A, N, T(1), C);
 }
+template void syrk_upper_add<float>(std::size_t, std::size_t, float, const float*, float*);
 template void syrk_upper_add<double>(std::size_t, std::size_t, double, const double*, double*);
 
 template <class T>

@@ -10,26 +10,144 @@
 #include "latentlab/core/error.hpp"
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/lapack.hpp"
+#include "latentlab/linalg/simd.hpp"
 
 namespace latentlab {
 
+namespace {
+
+// Pixel rows: every value is k·(1/255) for an integer k in 0..255 (8-bit
+// images scaled as data/dataset.cpp scales them), written to `levels` as the
+// integers k, their squares added to `colsq` per column. Branch-free (it
+// vectorises; compiled per instruction set, linalg/simd.hpp); false if any
+// value is not such a level. x·255 is within 255·2⁻²⁴ of k for a level, so
+// rounding it in float finds k; the check is the dataset's own formula.
 template <class T>
-xt::xtensor<double, 2> second_moment(const MatrixView<T>& X) {
-    // SYRK: half the flops of the GEMM XᵀX (numpy's Gram); in double, float
-    // rows converted in chunks.
+LATENTLAB_CLONES bool pixel_levels(const T* x, std::size_t rows, std::size_t n, float* levels, float* colsq) {
+    constexpr double kScale = 1.0 / 255.0;
+    unsigned bad = 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const T* xr = x + r * n;
+        float* lr = levels + r * n;
+        for (std::size_t j = 0; j < n; ++j) lr[j] = std::floor(static_cast<float>(xr[j]) * 255.0f + 0.5f);
+        for (std::size_t j = 0; j < n; ++j) {
+            const T back = static_cast<T>(static_cast<double>(lr[j]) * kScale);
+            bad |= static_cast<unsigned>(back != xr[j]) | static_cast<unsigned>(lr[j] < 0.0f) |
+                   static_cast<unsigned>(lr[j] > 255.0f);
+            colsq[j] += lr[j] * lr[j];  // exact: at most 256 rows of 255² before the caller checks
+        }
+    }
+    return bad == 0;
+}
+
+// Rows [r0, r1) of X added to the upper triangle of C in double: one SYRK
+// (double rows) or one per 4096 rows converted (float rows).
+template <class T>
+void add_rows_double(const MatrixView<T>& X, std::size_t r0, std::size_t r1, double* C, std::vector<double>& buf) {
     const std::size_t n = X.cols;
-    xt::xtensor<double, 2> C = xt::zeros<double>({n, n});
+    if (r1 <= r0) return;
     if constexpr (std::is_same_v<T, double>) {
-        blas::syrk_upper_add<double>(X.rows, n, 1.0, X.data, C.data());
+        blas::syrk_upper_add<double>(r1 - r0, n, 1.0, X.row(r0), C);
     } else {
         const std::size_t chunk = 4096;
-        std::vector<double> buf(std::min(chunk, X.rows) * n);
-        for (std::size_t r = 0; r < X.rows; r += chunk) {
-            const std::size_t k = std::min(chunk, X.rows - r);
+        buf.resize(std::min(chunk, r1 - r0) * n);
+        for (std::size_t r = r0; r < r1; r += chunk) {
+            const std::size_t k = std::min(chunk, r1 - r);
             const T* src = X.row(r);
             for (std::size_t i = 0; i < k * n; ++i) buf[i] = src[i];
-            blas::syrk_upper_add<double>(k, n, 1.0, buf.data(), C.data());
+            blas::syrk_upper_add<double>(k, n, 1.0, buf.data(), C);
         }
+    }
+}
+
+// The pixel rows' Σ k kᵀ: integer levels gathered block by block and sent to
+// a single-precision SYRK while every entry of the sum stays an integer below
+// 2²⁴ — then exact whatever the order of the additions. All terms are ≥ 0 and
+// |Σ kᵢkⱼ| ≤ max over columns of Σ k², so that maximum bounds every partial
+// sum; each SYRK's result is added to `sum` in double (exact integers).
+class PixelMoment {
+public:
+    explicit PixelMoment(std::size_t n) : n_(n), Cint_(n * n, 0.0f), sum_(n * n, 0.0), colsq_(n, 0.0f), pending_sq_(n, 0.0f) {}
+    static constexpr std::size_t kBlock = 256;  // rows checked at a time: ≤ 256·255² < 2²⁴ per column
+    // Room for one block of rows at the end of the pending levels.
+    float* block(std::size_t rows) {
+        levels_.resize((pending_ + rows) * n_);
+        std::fill(colsq_.begin(), colsq_.end(), 0.0f);
+        return levels_.data() + pending_ * n_;
+    }
+    float* block_colsq() { return colsq_.data(); }
+    // The block just filled is pixels: keep it, flushing first if the pending
+    // rows with it could reach 2²⁴ in some entry.
+    void keep(std::size_t rows) {
+        constexpr float kLimit = 16777216.0f;  // 2²⁴
+        bool fits = true;
+        for (std::size_t j = 0; j < n_; ++j) fits &= pending_sq_[j] + colsq_[j] < kLimit;
+        if (!fits) {  // the new block moves to the front after the pending rows are summed
+            syrk(pending_);
+            std::copy(levels_.begin() + static_cast<std::ptrdiff_t>(pending_ * n_), levels_.end(), levels_.begin());
+            levels_.resize(rows * n_);
+            pending_ = 0;
+            std::fill(pending_sq_.begin(), pending_sq_.end(), 0.0f);
+        }
+        for (std::size_t j = 0; j < n_; ++j) pending_sq_[j] += colsq_[j];
+        pending_ += rows;
+    }
+    void drop() { levels_.resize(pending_ * n_); }
+    // Σ k kᵀ (upper triangle) of every kept row.
+    const std::vector<double>& total() {
+        syrk(pending_);
+        pending_ = 0;
+        return sum_;
+    }
+    bool empty() const { return !any_; }
+
+private:
+    void syrk(std::size_t rows) {
+        if (rows == 0) return;
+        any_ = true;
+        std::fill(Cint_.begin(), Cint_.end(), 0.0f);
+        blas::syrk_upper_add<float>(rows, n_, 1.0f, levels_.data(), Cint_.data());
+        for (std::size_t i = 0; i < n_; ++i)
+            for (std::size_t j = i; j < n_; ++j) sum_[i * n_ + j] += static_cast<double>(Cint_[i * n_ + j]);
+    }
+    std::size_t n_, pending_ = 0;
+    bool any_ = false;
+    std::vector<float> levels_, Cint_;
+    std::vector<double> sum_;
+    std::vector<float> colsq_, pending_sq_;
+};
+
+}  // namespace
+
+template <class T>
+xt::xtensor<double, 2> second_moment(const MatrixView<T>& X) {
+    // SYRK: half the flops of the GEMM XᵀX (numpy's Gram), in double (float
+    // rows converted in chunks). Pixel rows (values k/255, k integer 0..255)
+    // go through a single-precision SYRK on the integers k instead, exact
+    // (PixelMoment), and their sum is scaled by 1/255² once: the second moment
+    // of the values k/255 to within a rounding (float32 rows hold k/255 only to
+    // 6e-8), at about twice the speed. Other rows: as before.
+    const std::size_t n = X.cols;
+    xt::xtensor<double, 2> C = xt::zeros<double>({n, n});
+    PixelMoment pixels(n);
+    std::vector<double> buf;
+    std::size_t pending = 0;  // first row of a run of non-pixel rows not yet added
+    for (std::size_t r = 0; r < X.rows; r += PixelMoment::kBlock) {
+        const std::size_t k = std::min(PixelMoment::kBlock, X.rows - r);
+        if (!pixel_levels(X.row(r), k, n, pixels.block(k), pixels.block_colsq())) {
+            pixels.drop();
+            continue;
+        }
+        add_rows_double(X, pending, r, C.data(), buf);
+        pending = r + k;
+        pixels.keep(k);
+    }
+    add_rows_double(X, pending, X.rows, C.data(), buf);
+    const std::vector<double>& P = pixels.total();
+    if (!pixels.empty()) {
+        constexpr double kScale2 = 1.0 / (255.0 * 255.0);
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = i; j < n; ++j) C(i, j) += P[i * n + j] * kScale2;
     }
     blas::mirror_upper(n, C.data());
     return C;
