@@ -47,11 +47,10 @@ public:
         return {"pca_latent.npy", "labels.npy", "X_var.npy", "variance_grid.npy"};
     }
 
-    void prepare(const Config& cfg, const Dataset<T>& data, Model<T>&, const std::string& dir,
+    void prepare(const Config& cfg, const Dataset<T>&, Model<T>&, const std::string& dir,
                  spdlog::logger& log) override {
         if (!cfg.data.center)
             log.warn("bayesian_gplvm on uncentred data (data.center: false): the model has no mean function");
-        (void)data;
         reference_.write(dir);
     }
 

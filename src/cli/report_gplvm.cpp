@@ -31,11 +31,10 @@ public:
 
     std::vector<std::string> outputs() const override { return {"pca_latent.npy", "labels.npy"}; }
 
-    void prepare(const Config& cfg, const Dataset<T>& data, Model<T>&, const std::string& dir,
+    void prepare(const Config& cfg, const Dataset<T>&, Model<T>&, const std::string& dir,
                  spdlog::logger& log) override {
         if (!cfg.data.center)
             log.warn("gplvm on uncentred data (data.center: false): the model has no mean function");
-        (void)data;
         reference_.write(dir);
         if (has_analytic_)
             log.info("analytic maximum (alpha, beta fixed: probabilistic PCA): log-likelihood {:.10g}", analytic_);

@@ -410,7 +410,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     // 3. The run directory: from here on the command has been accepted. (Under
     //    several processes rank 0 writes; the others wait for its outcome.)
     together([&] {
-    if (writer) {
+        if (!writer) return;
         make_directories(setup.dir);
         if (!existed) lock = RunLock(setup.dir);
         remove_stale_temporaries(setup.dir, owned);
@@ -425,7 +425,6 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         if (!data.mean.empty())
             write_npy(setup.dir + "/mean.npy", make_raw<double>(data.mean.data(), {data.mean.size()}));
         add_file_sink(*log, setup.dir + "/train.log");
-    }
     });
     log->info("LatentLab {} run in {} (OpenBLAS kernels: {}; {})", setup.resume ? "resumed" : "new", setup.dir,
               blas::kernels(), world().describe());
