@@ -115,6 +115,8 @@ TEST(Sharding, ShardsAreContiguousAndBalanced) {
                 EXPECT_LE(s.count, n / K + 1);
                 EXPECT_GE(s.count, n / K);
                 next += static_cast<int>(s.count);
-                if (r == K - 1) EXPECT_EQ(static_cast<std::size_t>(next), n);
+                if (r == K - 1) {
+                    EXPECT_EQ(static_cast<std::size_t>(next), n);
+                }
             }
 }

@@ -6,6 +6,7 @@
 
 #include "latentlab/core/thread_pool.hpp"
 #include "latentlab/data/shuffle.hpp"
+#include "latentlab/linalg/pixels.hpp"
 
 namespace latentlab {
 
@@ -19,6 +20,19 @@ Batcher<T>::Batcher(const Dataset<T>& data, std::size_t batch_size, std::uint64_
     order_.resize(data.train_all());
     if (sharded_) picked_.reserve(batch_size_);
     std::iota(order_.begin(), order_.end(), std::size_t{0});
+    // Pixel rows travel as their levels (linalg/pixels.hpp): a gather then
+    // reads a quarter (float) or an eighth (double) of the bytes.
+    bool fits = true;
+    for (unsigned k = 0; k < 256 && fits; ++k) {
+        std::uint8_t level = static_cast<std::uint8_t>(k);
+        T v;
+        pixels::decode<T>(&level, 1, &v);
+        fits = v == pixels::value<T>(k);
+    }
+    if (fits) {
+        levels_.resize(data.n_train * data.dim());
+        if (!pixels::encode<T>(data.X.data(), levels_.size(), levels_.data())) levels_ = {};
+    }
 }
 
 template <class T>
@@ -48,15 +62,19 @@ void Batcher<T>::gather(const std::size_t* order, std::size_t begin, std::size_t
     const T* src = data_.X.data();
     T* dst = buffer_.data();
     const bool labels = !label_buffer_.empty();
+    const std::uint8_t* levels = levels_.empty() ? nullptr : levels_.data();
+    const std::size_t row_bytes = levels ? dim : dim * sizeof(T);
     for (std::size_t r = begin; r < end; ++r) {
         // Rows are scattered over the data set: ask for the row after next
         // while copying this one (~10% faster than the copy alone).
         if (r + 2 < end) {
-            const char* p = reinterpret_cast<const char*>(src + order[r + 2] * dim);
-            for (std::size_t c = 0; c < dim * sizeof(T); c += 64) __builtin_prefetch(p + c, 0, 1);
+            const char* p = levels ? reinterpret_cast<const char*>(levels + order[r + 2] * dim)
+                                   : reinterpret_cast<const char*>(src + order[r + 2] * dim);
+            for (std::size_t c = 0; c < row_bytes; c += 64) __builtin_prefetch(p + c, 0, 1);
         }
         const std::size_t s = order[r], b = first + (r - begin);
-        std::memcpy(dst + b * dim, src + s * dim, dim * sizeof(T));
+        if (levels) pixels::decode<T>(levels + s * dim, dim, dst + b * dim);
+        else std::memcpy(dst + b * dim, src + s * dim, dim * sizeof(T));
         sq_buffer_[b] = data_.sqnorms[s];
         if (labels) label_buffer_[b] = data_.labels[s];
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -10,34 +11,35 @@
 #include "latentlab/core/error.hpp"
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/lapack.hpp"
+#include "latentlab/linalg/pixels.hpp"
 #include "latentlab/linalg/simd.hpp"
 
 namespace latentlab {
 
 namespace {
 
-// Pixel rows: every value is k·(1/255) for an integer k in 0..255 (8-bit
-// images scaled as data/dataset.cpp scales them), written to `levels` as the
-// integers k, their squares added to `colsq` per column. Branch-free (it
-// vectorises; compiled per instruction set, linalg/simd.hpp); false if any
-// value is not such a level. x·255 is within 255·2⁻²⁴ of k for a level, so
-// rounding it in float finds k; the check is the dataset's own formula.
-template <class T>
-LATENTLAB_CLONES bool pixel_levels(const T* x, std::size_t rows, std::size_t n, float* levels, float* colsq) {
-    constexpr double kScale = 1.0 / 255.0;
-    unsigned bad = 0;
-    for (std::size_t r = 0; r < rows; ++r) {
-        const T* xr = x + r * n;
-        float* lr = levels + r * n;
-        for (std::size_t j = 0; j < n; ++j) lr[j] = std::floor(static_cast<float>(xr[j]) * 255.0f + 0.5f);
+// levels → float, and Σ k² per column (exact: at most 256 rows of 255²).
+LATENTLAB_CLONES void levels_to_float(const std::uint8_t* __restrict k, std::size_t rows, std::size_t n,
+                                      float* __restrict levels, float* __restrict colsq) {
+    for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t j = 0; j < n; ++j) {
-            const T back = static_cast<T>(static_cast<double>(lr[j]) * kScale);
-            bad |= static_cast<unsigned>(back != xr[j]) | static_cast<unsigned>(lr[j] < 0.0f) |
-                   static_cast<unsigned>(lr[j] > 255.0f);
-            colsq[j] += lr[j] * lr[j];  // exact: at most 256 rows of 255² before the caller checks
+            const float v = static_cast<float>(k[r * n + j]);
+            levels[r * n + j] = v;
+            colsq[j] += v * v;
         }
-    }
-    return bad == 0;
+}
+
+// Pixel rows: every value is k·(1/255) for an integer k in 0..255 (8-bit
+// images scaled as data/dataset.cpp scales them, linalg/pixels.hpp), written
+// to `levels` as the integers k (as floats), their squares added to `colsq`
+// per column; false if any value is not such a level. Both loops vectorise.
+template <class T>
+bool pixel_levels(const T* x, std::size_t rows, std::size_t n, float* levels, float* colsq,
+                  std::vector<std::uint8_t>& scratch) {
+    scratch.resize(rows * n);
+    if (!pixels::encode(x, rows * n, scratch.data())) return false;
+    levels_to_float(scratch.data(), rows, n, levels, colsq);
+    return true;
 }
 
 // Rows [r0, r1) of X added to the upper triangle of C in double: one SYRK
@@ -129,22 +131,23 @@ xt::xtensor<double, 2> second_moment(const MatrixView<T>& X) {
     // 6e-8), at about twice the speed. Other rows: as before.
     const std::size_t n = X.cols;
     xt::xtensor<double, 2> C = xt::zeros<double>({n, n});
-    PixelMoment pixels(n);
+    PixelMoment moment(n);
     std::vector<double> buf;
+    std::vector<std::uint8_t> scratch;
     std::size_t pending = 0;  // first row of a run of non-pixel rows not yet added
     for (std::size_t r = 0; r < X.rows; r += PixelMoment::kBlock) {
         const std::size_t k = std::min(PixelMoment::kBlock, X.rows - r);
-        if (!pixel_levels(X.row(r), k, n, pixels.block(k), pixels.block_colsq())) {
-            pixels.drop();
+        if (!pixel_levels(X.row(r), k, n, moment.block(k), moment.block_colsq(), scratch)) {
+            moment.drop();
             continue;
         }
         add_rows_double(X, pending, r, C.data(), buf);
         pending = r + k;
-        pixels.keep(k);
+        moment.keep(k);
     }
     add_rows_double(X, pending, X.rows, C.data(), buf);
-    const std::vector<double>& P = pixels.total();
-    if (!pixels.empty()) {
+    const std::vector<double>& P = moment.total();
+    if (!moment.empty()) {
         constexpr double kScale2 = 1.0 / (255.0 * 255.0);
         for (std::size_t i = 0; i < n; ++i)
             for (std::size_t j = i; j < n; ++j) C(i, j) += P[i * n + j] * kScale2;
