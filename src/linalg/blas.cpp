@@ -95,6 +95,12 @@ void syrk_upper_add(std::size_t K, std::size_t N, T alpha, const T* A, T* C) {
 }
 template void syrk_upper_add<float>(std::size_t, std::size_t, float, const float*, float*);
 template void syrk_upper_add<double>(std::size_t, std::size_t, double, const double*, double*);
+template <class T>
+void syrk_upper_set(std::size_t K, std::size_t N, T alpha, const T* A, T* C) {
+    syrk_upper(K, N, alpha, A, N, T(0), C);
+}
+template void syrk_upper_set<float>(std::size_t, std::size_t, float, const float*, float*);
+template void syrk_upper_set<double>(std::size_t, std::size_t, double, const double*, double*);
 
 template <class T>
 void mirror_upper(std::size_t N, T* C) {

@@ -11,6 +11,7 @@
 #include "latentlab/core/error.hpp"
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/lapack.hpp"
+#include "latentlab/linalg/openblas.hpp"
 #include "latentlab/linalg/pixels.hpp"
 #include "latentlab/linalg/simd.hpp"
 
@@ -18,7 +19,11 @@ namespace latentlab {
 
 namespace {
 
-// levels → float, and Σ k² per column (exact: at most 256 rows of 255²).
+// Pixel rows: every value is k·(1/255) for an integer k in 0..255 (8-bit
+// images scaled as data/dataset.cpp scales them, linalg/pixels.hpp), written
+// to `levels` as the integers k (as floats), their squares added to `colsq`
+// per column (exact: at most 256 rows of 255²); false if any value is not
+// such a level. `scratch` holds the bytes. Both loops vectorise.
 LATENTLAB_CLONES void levels_to_float(const std::uint8_t* __restrict k, std::size_t rows, std::size_t n,
                                       float* __restrict levels, float* __restrict colsq) {
     for (std::size_t r = 0; r < rows; ++r)
@@ -28,17 +33,17 @@ LATENTLAB_CLONES void levels_to_float(const std::uint8_t* __restrict k, std::siz
             colsq[j] += v * v;
         }
 }
+// The upper triangle of S (n×n) += that of C, in double (exact for integers).
+LATENTLAB_CLONES void add_upper(const float* __restrict C, std::size_t n, double* __restrict S) {
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = i; j < n; ++j) S[i * n + j] += static_cast<double>(C[i * n + j]);
+}
 
-// Pixel rows: every value is k·(1/255) for an integer k in 0..255 (8-bit
-// images scaled as data/dataset.cpp scales them, linalg/pixels.hpp), written
-// to `levels` as the integers k (as floats), their squares added to `colsq`
-// per column; false if any value is not such a level. Both loops vectorise.
 template <class T>
-bool pixel_levels(const T* x, std::size_t rows, std::size_t n, float* levels, float* colsq,
-                  std::vector<std::uint8_t>& scratch) {
-    scratch.resize(rows * n);
-    if (!pixels::encode(x, rows * n, scratch.data())) return false;
-    levels_to_float(scratch.data(), rows, n, levels, colsq);
+bool pixel_levels(const T* x, std::size_t rows, std::size_t n, float* levels, float* colsq, std::uint8_t* scratch) {
+    std::fill(colsq, colsq + n, 0.0f);
+    if (!pixels::encode(x, rows * n, scratch)) return false;
+    levels_to_float(scratch, rows, n, levels, colsq);
     return true;
 }
 
@@ -69,33 +74,35 @@ void add_rows_double(const MatrixView<T>& X, std::size_t r0, std::size_t r1, dou
 // sum; each SYRK's result is added to `sum` in double (exact integers).
 class PixelMoment {
 public:
-    explicit PixelMoment(std::size_t n) : n_(n), Cint_(n * n, 0.0f), sum_(n * n, 0.0), colsq_(n, 0.0f), pending_sq_(n, 0.0f) {}
     static constexpr std::size_t kBlock = 256;  // rows checked at a time: ≤ 256·255² < 2²⁴ per column
-    // Room for one block of rows at the end of the pending levels.
-    float* block(std::size_t rows) {
-        levels_.resize((pending_ + rows) * n_);
-        std::fill(colsq_.begin(), colsq_.end(), 0.0f);
-        return levels_.data() + pending_ * n_;
-    }
-    float* block_colsq() { return colsq_.data(); }
-    // The block just filled is pixels: keep it, flushing first if the pending
-    // rows with it could reach 2²⁴ in some entry.
-    void keep(std::size_t rows) {
+
+    explicit PixelMoment(std::size_t n)
+        : n_(n), Cint_(n * n), sum_(n * n, 0.0), colsq_(n), pending_sq_(n, 0.0f), scratch_(kBlock * n) {}
+
+    // Rows x[0, rows) (rows ≤ kBlock) if they are pixels: true, and they are
+    // added (a SYRK runs first when the pending rows with them could reach
+    // 2²⁴ in some entry); false (nothing added) otherwise.
+    template <class T>
+    bool add(const T* x, std::size_t rows) {
+        const std::size_t need = (pending_ + rows) * n_;
+        if (levels_.size() < need) levels_.resize(std::max(need, 2 * levels_.size()));  // grows a few times
+        float* block = levels_.data() + pending_ * n_;
+        if (!pixel_levels(x, rows, n_, block, colsq_.data(), scratch_.data())) return false;
         constexpr float kLimit = 16777216.0f;  // 2²⁴
         bool fits = true;
         for (std::size_t j = 0; j < n_; ++j) fits &= pending_sq_[j] + colsq_[j] < kLimit;
         if (!fits) {  // the new block moves to the front after the pending rows are summed
             syrk(pending_);
-            std::copy(levels_.begin() + static_cast<std::ptrdiff_t>(pending_ * n_), levels_.end(), levels_.begin());
-            levels_.resize(rows * n_);
+            std::copy(block, block + rows * n_, levels_.data());
             pending_ = 0;
             std::fill(pending_sq_.begin(), pending_sq_.end(), 0.0f);
         }
         for (std::size_t j = 0; j < n_; ++j) pending_sq_[j] += colsq_[j];
         pending_ += rows;
+        any_ = true;
+        return true;
     }
-    void drop() { levels_.resize(pending_ * n_); }
-    // Σ k kᵀ (upper triangle) of every kept row.
+    // Σ k kᵀ (upper triangle) of every added row.
     const std::vector<double>& total() {
         syrk(pending_);
         pending_ = 0;
@@ -106,17 +113,15 @@ public:
 private:
     void syrk(std::size_t rows) {
         if (rows == 0) return;
-        any_ = true;
-        std::fill(Cint_.begin(), Cint_.end(), 0.0f);
-        blas::syrk_upper_add<float>(rows, n_, 1.0f, levels_.data(), Cint_.data());
-        for (std::size_t i = 0; i < n_; ++i)
-            for (std::size_t j = i; j < n_; ++j) sum_[i * n_ + j] += static_cast<double>(Cint_[i * n_ + j]);
+        blas::syrk_upper_set<float>(rows, n_, 1.0f, levels_.data(), Cint_.data());
+        add_upper(Cint_.data(), n_, sum_.data());
     }
     std::size_t n_, pending_ = 0;
     bool any_ = false;
     std::vector<float> levels_, Cint_;
     std::vector<double> sum_;
     std::vector<float> colsq_, pending_sq_;
+    std::vector<std::uint8_t> scratch_;
 };
 
 }  // namespace
@@ -129,25 +134,45 @@ xt::xtensor<double, 2> second_moment(const MatrixView<T>& X) {
     // (PixelMoment), and their sum is scaled by 1/255² once: the second moment
     // of the values k/255 to within a rounding (float32 rows hold k/255 only to
     // 6e-8), at about twice the speed. Other rows: as before.
+    //
+    // Threads: the blocks of rows are split into one contiguous range per
+    // thread, each with its own PixelMoment and single-threaded BLAS (whole
+    // SYRKs scale better than each SYRK split); their integer sums are exact,
+    // so the split does not change the result. The other rows are added in
+    // double afterwards, in row order, by the calling thread: the same runs
+    // of rows, and so the same bits, at any thread count.
     const std::size_t n = X.cols;
     xt::xtensor<double, 2> C = xt::zeros<double>({n, n});
-    PixelMoment moment(n);
-    std::vector<double> buf;
-    std::vector<std::uint8_t> scratch;
-    std::size_t pending = 0;  // first row of a run of non-pixel rows not yet added
-    for (std::size_t r = 0; r < X.rows; r += PixelMoment::kBlock) {
-        const std::size_t k = std::min(PixelMoment::kBlock, X.rows - r);
-        if (!pixel_levels(X.row(r), k, n, moment.block(k), moment.block_colsq(), scratch)) {
-            moment.drop();
-            continue;
+    const std::size_t blocks = (X.rows + PixelMoment::kBlock - 1) / PixelMoment::kBlock;
+    const std::size_t parts = std::max<std::size_t>(
+        1, std::min<std::size_t>(static_cast<std::size_t>(std::max(1, blas::threads())), blocks / 8));
+    std::vector<char> is_pixels(blocks, 0);
+    std::vector<std::vector<double>> sums(parts);
+    blas::parallel_for(parts, [&](std::size_t p) {
+        PixelMoment moment(n);
+        for (std::size_t b = blocks * p / parts; b < blocks * (p + 1) / parts; ++b) {
+            const std::size_t r = b * PixelMoment::kBlock;
+            is_pixels[b] = moment.add(X.row(r), std::min(PixelMoment::kBlock, X.rows - r));
         }
+        if (!moment.empty()) sums[p] = moment.total();
+    });
+    std::vector<double> buf;
+    std::size_t pending = 0;  // first row of a run of non-pixel rows not yet added
+    for (std::size_t b = 0; b < blocks; ++b) {
+        if (!is_pixels[b]) continue;
+        const std::size_t r = b * PixelMoment::kBlock;
         add_rows_double(X, pending, r, C.data(), buf);
-        pending = r + k;
-        moment.keep(k);
+        pending = std::min(X.rows, r + PixelMoment::kBlock);
     }
     add_rows_double(X, pending, X.rows, C.data(), buf);
-    const std::vector<double>& P = moment.total();
-    if (!moment.empty()) {
+    std::vector<double> P;
+    for (auto& s : sums) {
+        if (s.empty()) continue;
+        if (P.empty()) P = std::move(s);
+        else
+            for (std::size_t i = 0; i < n * n; ++i) P[i] += s[i];  // exact integers
+    }
+    if (!P.empty()) {
         constexpr double kScale2 = 1.0 / (255.0 * 255.0);
         for (std::size_t i = 0; i < n; ++i)
             for (std::size_t j = i; j < n; ++j) C(i, j) += P[i * n + j] * kScale2;

@@ -43,6 +43,9 @@ void syrk_full(std::size_t K, std::size_t N, T alpha, const T* A, std::size_t ld
 // lower triangle is not touched (mirror_upper fills it from the upper).
 template <class T>
 void syrk_upper_add(std::size_t K, std::size_t N, T alpha, const T* A, T* C);
+// The same, overwriting the upper triangle (C need not be initialised).
+template <class T>
+void syrk_upper_set(std::size_t K, std::size_t N, T alpha, const T* A, T* C);
 template <class T>
 void mirror_upper(std::size_t N, T* C);
 
