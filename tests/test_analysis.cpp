@@ -16,6 +16,7 @@
 #include "latentlab/analysis/pca.hpp"
 #include "latentlab/analysis/principal_angles.hpp"
 #include "latentlab/core/matrix_view.hpp"
+#include "latentlab/linalg/openblas.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/core/error.hpp"
 #include "test_util.hpp"
@@ -131,8 +132,8 @@ TEST(AnalysisSecondMoment, EqualsNaiveXtXFloatAcrossChunks) {
 // full-scale values (the exact single-precision sums must be flushed before
 // 2²⁴) and a chunk of non-pixel rows in the middle (added in double).
 template <class T>
-void check_pixel_second_moment() {
-    const std::size_t N = 2000, n = 5;
+void check_pixel_second_moment(std::size_t N = 2000) {
+    const std::size_t n = 5;
     std::mt19937_64 rng(9);
     std::vector<int> k(N * n);
     for (auto& v : k) v = static_cast<int>(rng() % 256);
@@ -162,6 +163,33 @@ void check_pixel_second_moment() {
 TEST(AnalysisSecondMoment, PixelRowsAreSummedExactlyAsIntegers) {
     check_pixel_second_moment<float>();
     check_pixel_second_moment<double>();
+}
+
+// With several threads the pixel blocks are split into one range per thread
+// (each its own exact sum): 6,400 rows are 25 blocks, split in 1, 2 or 3;
+// non-pixel blocks in two of the ranges. Exact as above, and the same bits.
+TEST(AnalysisSecondMoment, PixelRowsGiveTheSameBitsAtAnyThreadCount) {
+    const int before = blas::threads();
+    const std::size_t N = 6400, n = 9;
+    std::mt19937_64 rng(3);
+    xt::xtensor<float, 2> X = xt::xtensor<float, 2>::from_shape({N, n});
+    for (auto& v : X) v = static_cast<float>(static_cast<double>(rng() % 256) * (1.0 / 255.0));
+    X(300, 1) = 0.3f;   // block 1
+    X(5000, 4) = 0.7f;  // block 19
+    std::vector<Mat2> C;
+    for (int t : {1, 2, 3}) {
+        blas::set_threads(t);
+        C.push_back(second_moment(view_of(X)));
+    }
+    blas::set_threads(before);
+    for (std::size_t i = 0; i < n * n; ++i) {
+        EXPECT_EQ(C[0].data()[i], C[1].data()[i]) << i;
+        EXPECT_EQ(C[0].data()[i], C[2].data()[i]) << i;
+    }
+    check_pixel_second_moment<float>(N);
+    blas::set_threads(3);
+    check_pixel_second_moment<double>(N);
+    blas::set_threads(before);
 }
 
 // ---------------------------------------------------------------------------
