@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iostream>
 #include <random>
 #include <sstream>
 
@@ -235,6 +236,108 @@ TEST(GplvmModel, LbfgsReachesTheAnalyticMaximum) {
     Gplvm<double> at(N, D, q, o);
     std::copy(best.X.begin(), best.X.end(), at.params().begin());
     EXPECT_NEAR(-at.loss(Yv), best.log_likelihood, 1e-9 * std::abs(best.log_likelihood));
+}
+
+// Along a line X0 + a·D (Model::on_line), the Woodbury model evaluates the
+// line's first point by two passes over Y and every later point by combining
+// the products at X0 and at the first point: the same loss and gradient as
+// passes at that point (to rounding), and no pass once X0's products are
+// known. Hyperparameters on the line too (they do not enter XᵀY).
+TEST(GplvmModel, WoodburyLinePointsNeedNoPassOverY) {
+    for (bool learn : {false, true}) {
+        const std::size_t N = 300, D = 20, q = 3;
+        const Mat Y = randn_matrix(N, D, 1.0, 21);
+        GplvmOptions o;
+        o.learn_hyperparameters = learn;
+        o.variance = 0.8;
+        o.noise_variance = 0.3;
+        Gplvm<double> m(N, D, q, o), fresh(N, D, q, o);
+        const std::size_t n = m.num_params();
+        std::mt19937_64 rng(4);
+        std::normal_distribution<double> z(0.0, 1.0);
+        xt::xtensor<double, 1> x0 = xt::zeros<double>({n});
+        std::vector<double> d(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            x0(i) = i < N * q ? z(rng) : 0.1 * z(rng);
+            d[i] = i < N * q ? z(rng) : 0.01 * z(rng);
+        }
+        auto at = [&](double a) {
+            xt::xtensor<double, 1> x = x0;
+            for (std::size_t i = 0; i < n; ++i) x(i) = x0(i) + a * d[i];  // as the line search forms it
+            return x;
+        };
+        m.on_line(x0.data(), d.data());
+        long passes = m.passes_over_y();
+        const std::vector<double> steps{1.0, 0.37, 2.5, 1e-6, 0.0};
+        for (std::size_t k = 0; k < steps.size(); ++k) {
+            m.params() = at(steps[k]);
+            fresh.params() = m.params();
+            xt::xtensor<double, 1> g, gf;
+            const double f = m.loss_and_grad(view_of(Y), g), ff = fresh.loss_and_grad(view_of(Y), gf);
+            EXPECT_NEAR(f, ff, 1e-12 * std::abs(ff)) << "step " << steps[k];
+            EXPECT_LT(rel_err_inf(g, gf), 1e-10) << "step " << steps[k];
+            // First point: 2 passes; second: the products at X0 (2 passes: no
+            // point was evaluated at X0 before); then none.
+            const long expect = k == 0 ? 2 : k == 1 ? 2 : 0;
+            EXPECT_EQ(m.passes_over_y() - passes, expect) << "step " << steps[k];
+            passes = m.passes_over_y();
+        }
+        // Off the line: passes again.
+        m.params() = at(0.5);
+        m.params()(3) += 1e-3;
+        xt::xtensor<double, 1> g;
+        m.loss_and_grad(view_of(Y), g);
+        EXPECT_EQ(m.passes_over_y() - passes, 2);
+        // A new line from the last point evaluated by passes: its products are
+        // reused, so the second point costs no pass.
+        const xt::xtensor<double, 1> x1 = m.params();
+        m.on_line(x1.data(), d.data());
+        passes = m.passes_over_y();
+        for (double a : {1.0, 0.5}) {
+            for (std::size_t i = 0; i < n; ++i) m.params()(i) = x1(i) + a * d[i];
+            m.loss_and_grad(view_of(Y), g);
+        }
+        EXPECT_EQ(m.passes_over_y() - passes, 2);
+        m.on_line(nullptr, nullptr);
+    }
+}
+
+// L-BFGS to the analytic maximum: two passes over Y per iteration (plus the
+// start), fewer than two per evaluation when line searches take several.
+TEST(GplvmModel, LbfgsPassesOverYPerIteration) {
+    const std::size_t N = 200, D = 15, q = 3;
+    Mat Y = xt::linalg::dot(randn_matrix(N, 4, 1.0, 31), randn_matrix(4, D, 1.0, 32)) + randn_matrix(N, D, 0.3, 33);
+    Y = Y - xt::mean(Y, {0});
+    RawTensor raw = make_raw<double>(Y.data(), {N, D});
+    DataConfig dc;
+    const auto data = make_dataset<double>(raw, nullptr, dc, 0, "synthetic");
+    GplvmOptions o;
+    o.init = "random";
+    o.init_scale = 0.01;
+    Gplvm<double> m(N, D, q, o);
+    std::mt19937_64 rng(2);
+    m.init_from_data(data.train(), rng);
+    LbfgsOptions lo;
+    lo.grad_tol = 1e-9;
+    lo.rel_tol = 0;
+    Lbfgs<double> opt(lo);
+    TrainerOptions to;
+    to.epochs = 400;
+    to.batch_size = N;
+    Trainer<double> trainer(m, opt, data, to);
+    const long before = m.passes_over_y();
+    trainer.run();
+    const long passes = m.passes_over_y() - before;
+    const long iters = opt.state().iterations, evals = opt.evaluations();
+    ASSERT_GT(evals, iters + 1) << "no line search took a second evaluation: the test shows nothing";
+    // Each evaluation by passes costs 2; the start, each line's first point,
+    // and X0's products where a line needs them and its start was not the
+    // last point evaluated by passes.
+    EXPECT_LE(passes, 2 * (1 + iters) + 2 * (evals - iters - 1));
+    EXPECT_LT(passes, 2 * evals);
+    const Pca pca = pca_from_second_moment(second_moment(data.train()));
+    const auto best = linear_gplvm_optimum(data.train(), pca, q, o.variance, o.noise_variance);
+    EXPECT_LT(std::abs(best.log_likelihood + m.loss(data.train())), 1e-6 * std::abs(best.log_likelihood));
 }
 
 TEST(GplvmModel, DuplicatedPointsTriggerJitterAndItIsReported) {

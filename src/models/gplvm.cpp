@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <type_traits>
 
@@ -259,6 +260,72 @@ double Gplvm<T>::dense(const MatrixView<T>& Y, T* grad) {
 }
 
 template <class T>
+void Gplvm<T>::on_line(const T* x0, const double* d) {
+    line_ = x0 != nullptr && opt_.method == GplvmMethod::woodbury;
+    base_is_fresh_ = false;
+    base_ = Products{};
+    first_ = Products{};
+    a_first_ = 0;
+    if (!line_) {
+        X0_ = {};
+        D_line_ = {};
+        return;
+    }
+    X0_.assign(x0, x0 + N_ * q_);  // the X block leads the parameters
+    D_line_.assign(d, d + N_ * q_);
+    // The last point evaluated by passes is usually where the line starts:
+    // its products become X0's when the line's first point is evaluated.
+    base_is_fresh_ = fresh_.y != nullptr && fresh_.X == X0_ && !fresh_.R.empty();
+}
+
+template <class T>
+double Gplvm<T>::step_on_line(const std::vector<double>& X) const {
+    // a = ⟨X − X0, D⟩ / ⟨D, D⟩ over every rank's rows; then the residual
+    // X − X0 − a·D must be within the rounding of forming X0 + a·d and of
+    // this check itself (a few roundings of ε relative to the terms):
+    // ‖·‖² ≤ (8ε)² (‖X0‖² + ‖aD‖² + ‖X‖²).
+    const std::size_t n = N_ * q_;
+    double s[2] = {0, 0};
+    for (std::size_t i = 0; i < n; ++i) {
+        s[0] += (X[i] - X0_[i]) * D_line_[i];
+        s[1] += D_line_[i] * D_line_[i];
+    }
+    if (world().size() > 1) world().sum(s, 2);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    if (!(s[1] > 0)) return nan;
+    const double a = s[0] / s[1];
+    double r[2] = {0, 0};
+    for (std::size_t i = 0; i < n; ++i) {
+        const double ad = a * D_line_[i];
+        const double e = X[i] - X0_[i] - ad;
+        r[0] += e * e;
+        r[1] += X0_[i] * X0_[i] + ad * ad + X[i] * X[i];
+    }
+    if (world().size() > 1) world().sum(r, 2);
+    constexpr double eps = std::numeric_limits<double>::epsilon();
+    return r[0] <= 64.0 * eps * eps * r[1] ? a : nan;
+}
+
+template <class T>
+void Gplvm<T>::products(const MatrixView<T>& Y, const double* X, bool with_R, Products& out) {
+    const std::size_t N = N_, D = D_, q = q_;
+    out.y = Y.data;
+    out.X.assign(X, X + N * q);
+    out.P.assign(q * D, 0.0);
+    out.R.clear();
+    if constexpr (std::is_same_v<T, double>) {
+        stream::xty(X, Y.data, N, D, q, out.P.data(), blas::threads());
+        ++passes_;
+        if (world().size() > 1) world().sum(out.P.data(), out.P.size());
+        if (with_R) {
+            out.R.resize(N * q);
+            stream::ypt(Y.data, out.P.data(), N, D, q, out.R.data(), blas::threads());
+            ++passes_;
+        }
+    }
+}
+
+template <class T>
 double Gplvm<T>::woodbury(const MatrixView<T>& Y, T* grad) {
     const std::size_t N = N_, D = D_, q = q_;
     const double alpha = kernel_params().variance, s2 = noise_variance(), beta = 1.0 / s2;
@@ -267,16 +334,67 @@ double Gplvm<T>::woodbury(const MatrixView<T>& Y, T* grad) {
 
     std::vector<double> XtX(q * q);
     blas::gram<double>(N, q, 1.0, X.data(), 0.0, XtX.data());
-    // Pass 1 over Y: P = Xᵀ Y (q×D). Double data streams through
-    // stream::xty (faster than GEMM on this shape); float data through GEMM.
+    // P = Xᵀ Y (q×D) by a pass over Y, and below, for the gradient,
+    // R = Y Pᵀ (N×q) by another. Double data streams through stream::xty/ypt
+    // (faster than GEMM on these shapes); float data through GEMM.
+    //
+    // Along a line search's line X(a) = X0 + a·D both are linear in a, so a
+    // point after the line's first is combined from the products at X0 and at
+    // the first point, P(a) = P0 + (a/a1)(P1 − P0), and likewise R — no pass
+    // over Y. The products at X0 come from the last point evaluated by passes
+    // when that is X0 (an L-BFGS iteration that accepts its first trial point
+    // ends there), else by passes. So an iteration costs two passes over Y,
+    // not two per evaluation. Every combined value is a function of the
+    // products at X0 and at the first point, themselves computed by passes,
+    // so a resumed run repeats the same bits; they differ from passes at the
+    // point itself only by roundings of order ε‖X‖‖Y‖ (the point must lie on
+    // the line to 2ε‖X‖: step_on_line).
     std::vector<T> PT(q * D);
-    std::vector<double> P(q * D), PPt(q * q);
+    std::vector<double> P(q * D), PPt(q * q), R;
+    const bool spread = world().size() > 1;
     if constexpr (std::is_same_v<T, double>) {
-        stream::xty(Xt, Y.data, N, D, q, P.data(), blas::threads());
+        bool combined = false;
+        if (line_ && first_.y == Y.data && a_first_ != 0 && (!grad || !first_.R.empty())) {
+            const double a = step_on_line(X);
+            if (a == a) {
+                if (base_.y != Y.data) {  // X0's products by passes
+                    products(Y, X0_.data(), true, base_);
+                    base_.X.clear();
+                }
+                const double t = a / a_first_;
+                for (std::size_t i = 0; i < q * D; ++i) P[i] = base_.P[i] + t * (first_.P[i] - base_.P[i]);
+                if (grad) {
+                    R.resize(N * q);
+                    for (std::size_t i = 0; i < N * q; ++i) R[i] = base_.R[i] + t * (first_.R[i] - base_.R[i]);
+                }
+                combined = true;
+            }
+        }
+        if (!combined) {
+            if (line_ && base_is_fresh_) {  // keep X0's products before they are replaced
+                base_.y = fresh_.y;
+                base_.P = std::move(fresh_.P);
+                base_.R = std::move(fresh_.R);
+                base_is_fresh_ = false;
+            }
+            products(Y, X.data(), grad != nullptr, fresh_);
+            P = fresh_.P;
+            if (grad) R = fresh_.R;
+            if (line_ && first_.y == nullptr) {  // the line's first point
+                const double a = step_on_line(X);
+                if (a == a && a != 0) {
+                    first_.y = fresh_.y;
+                    first_.P = fresh_.P;
+                    first_.R = fresh_.R;
+                    a_first_ = a;
+                }
+            }
+        }
         PT = P;
     } else {
         blas::gemm<T>(Op::T, Op::N, q, D, N, T(1), Xt, q, Y.data, D, T(0), PT.data(), D);
         std::copy(PT.begin(), PT.end(), P.begin());
+        ++passes_;
     }
     double sumY2 = 0;
     if (Y.sqnorms) {
@@ -284,15 +402,17 @@ double Gplvm<T>::woodbury(const MatrixView<T>& Y, T* grad) {
     } else {
         sumY2 = blas::sqnorm<T>(N * D, Y.data);
     }
-    if (world().size() > 1) {  // XᵀX, XᵀY and ‖Y‖² of every rank's rows: one reduction
+    if (spread) {  // XᵀX, ‖Y‖² (and for float data XᵀY) of every rank's rows: one reduction
         std::vector<double> sums(XtX);
-        sums.insert(sums.end(), P.begin(), P.end());
         sums.push_back(sumY2);
+        if constexpr (!std::is_same_v<T, double>) sums.insert(sums.end(), P.begin(), P.end());
         world().sum(sums.data(), sums.size());
         std::copy_n(sums.begin(), q * q, XtX.begin());
-        std::copy_n(sums.begin() + static_cast<std::ptrdiff_t>(q * q), q * D, P.begin());
-        sumY2 = sums.back();
-        std::copy(P.begin(), P.end(), PT.begin());
+        sumY2 = sums[q * q];
+        if constexpr (!std::is_same_v<T, double>) {
+            std::copy(sums.begin() + static_cast<std::ptrdiff_t>(q * q + 1), sums.end(), P.begin());
+            std::copy(P.begin(), P.end(), PT.begin());
+        }
     }
     blas::gemm<double>(Op::N, Op::T, q, q, D, 1.0, P.data(), D, P.data(), D, 0.0, PPt.data(), q);
 
@@ -312,14 +432,13 @@ double Gplvm<T>::woodbury(const MatrixView<T>& Y, T* grad) {
     const double nll = 0.5 * Nd * Dd * kLog2Pi + 0.5 * Dd * logdetK + 0.5 * quad;
     if (!grad) return nll;
 
-    // Pass 2 over Y: R = Y Pᵀ (N×q)
-    std::vector<double> R(N * q);
-    if constexpr (std::is_same_v<T, double>) {
-        stream::ypt(Y.data, P.data(), N, D, q, R.data(), blas::threads());
-    } else {
+    // Pass 2 over Y: R = Y Pᵀ (N×q) (double data: formed above)
+    if constexpr (!std::is_same_v<T, double>) {
+        R.resize(N * q);
         std::vector<T> RT(N * q);
         blas::gemm<T>(Op::N, Op::T, N, q, D, T(1), Y.data, D, PT.data(), D, T(0), RT.data(), q);
         std::copy(RT.begin(), RT.end(), R.begin());
+        ++passes_;
     }
     const std::vector<double> MPPM = mul(mul(Minv, PPt, q), Minv, q);  // M⁻¹PPᵀM⁻¹
     std::vector<double> B1(q * q), B2(q * q), dX(N * q);

@@ -121,7 +121,9 @@ StepResult Lbfgs<T>::step(xt::xtensor<T, 1>& x, const Objective<T>& fn, double /
         if (left == 0) return spent();
         LineSearchOptions lso = opt_.line_search;
         if (left < lso.max_evaluations) lso.max_evaluations = static_cast<int>(left);
+        if (this->on_line) this->on_line(x0.data(), d.data());
         ls = strong_wolfe_search<T>(x, g_, x0, f0, g0, d, d0, fn, lso, this->ops_);
+        if (this->on_line) this->on_line(nullptr, nullptr);
         state_.evaluations += ls.evaluations;
         if (ls.step > 0 || state_.s.empty()) break;
         forget();

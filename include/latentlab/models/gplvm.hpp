@@ -64,6 +64,14 @@ public:
     double loss(const MatrixView<T>& Y) override;
     double loss_and_grad(const MatrixView<T>& Y, xt::xtensor<T, 1>& g) override;
     std::vector<std::pair<std::string, double>> diagnostics() const override;
+    // Woodbury, float64: along a line search's line the products XᵀY and
+    // Y(XᵀY)ᵀ are linear in the step, so points after the first are
+    // combined from those at the line's start and at its first point instead
+    // of passing over Y again (two passes per L-BFGS iteration, not per
+    // evaluation; see woodbury()).
+    void on_line(const T* x0, const double* d) override;
+    // Passes over Y so far (each XᵀY or YPᵀ product counts one).
+    long passes_over_y() const { return passes_; }
 
     // The current kernel hyperparameters and noise variance.
     KernelParams kernel_params() const;
@@ -87,6 +95,23 @@ private:
     double warned_level_ = 0.0;   // the jitter level last reported through on_warning
     std::vector<double> Ycopy_;   // double copy of Y for the dense path (float models)
     const T* Ycopy_src_ = nullptr;
+
+    // The Woodbury products P = XᵀY (global) and R = Y Pᵀ (this rank's rows)
+    // at a point X, formed by passes over the data `y`.
+    struct Products {
+        const T* y = nullptr;
+        std::vector<double> X, P, R;  // R empty when no gradient was asked for
+    };
+    void products(const MatrixView<T>& Y, const double* X, bool with_R, Products& out);
+    // Where X is on the line X0 + a·D (to rounding): a; NaN if it is not.
+    double step_on_line(const std::vector<double>& X) const;
+    Products fresh_;           // the last point evaluated by passes over Y
+    bool line_ = false;        // a line search is on (on_line)
+    std::vector<double> X0_, D_line_;
+    Products base_, first_;    // at X0 and at the line's first point (passes)
+    bool base_is_fresh_ = false;  // X0 is fresh_'s point
+    double a_first_ = 0;       // the first point's step
+    long passes_ = 0;
 };
 
 }  // namespace latentlab

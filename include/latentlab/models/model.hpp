@@ -53,6 +53,13 @@ public:
     virtual double loss_and_grad(const MatrixView<T>& batch, xt::xtensor<T, 1>& g) = 0;
     virtual void grad(const MatrixView<T>& batch, xt::xtensor<T, 1>& g) { loss_and_grad(batch, g); }
 
+    // A line search is about to evaluate the loss at x0 + a·d for one or more
+    // a (x0: the parameters it starts from, d: the direction, both in
+    // parameter order); (nullptr, nullptr) after it. A model whose costly
+    // products are linear in the parameters may reuse them along the line
+    // (the Woodbury GPLVM does). By default ignored.
+    virtual void on_line(const T* /*x0*/, const double* /*d*/) {}
+
     // True when the loss is a mean over rows, so that it may be evaluated in
     // chunks and trained on minibatches; false for full-batch models (GPLVM).
     virtual bool separable() const { return true; }

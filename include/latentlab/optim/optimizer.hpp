@@ -94,6 +94,11 @@ public:
     virtual void load_state(std::istream& in, std::size_t n) = 0;
     // How vectors are measured (set by the training loop before the first step).
     void set_vector_ops(VectorOps ops) { ops_ = ops; }
+    // Told before a line search evaluates the objective at x0 + a·d for some
+    // a (x0: the parameters it starts from; d: the direction), and with
+    // (nullptr, nullptr) after it; the training loop passes it on to the
+    // model (Model::on_line). Unset: not called.
+    std::function<void(const T* x0, const double* d)> on_line;
 
 protected:
     VectorOps ops_;
