@@ -13,6 +13,7 @@
 #include "latentlab/linalg/lapack.hpp"
 #include "latentlab/linalg/openblas.hpp"
 #include "latentlab/linalg/pixels.hpp"
+#include "latentlab/linalg/stream_gemm.hpp"
 #include "latentlab/linalg/simd.hpp"
 
 namespace latentlab {
@@ -56,7 +57,7 @@ void add_rows_double(const MatrixView<T>& X, std::size_t r0, std::size_t r1, dou
     if constexpr (std::is_same_v<T, double>) {
         blas::syrk_upper_add<double>(r1 - r0, n, 1.0, X.row(r0), C);
     } else {
-        const std::size_t chunk = 4096;
+        const std::size_t chunk = 1024;
         buf.resize(std::min(chunk, r1 - r0) * n);
         for (std::size_t r = r0; r < r1; r += chunk) {
             const std::size_t k = std::min(chunk, r1 - r);
@@ -133,14 +134,12 @@ xt::xtensor<double, 2> second_moment(const MatrixView<T>& X) {
     // go through a single-precision SYRK on the integers k instead, exact
     // (PixelMoment), and their sum is scaled by 1/255² once: the second moment
     // of the values k/255 to within a rounding (float32 rows hold k/255 only to
-    // 6e-8), at about twice the speed. Other rows: as before.
+    // 6e-8), at about twice the speed. Other rows: double SYRKs (below).
     //
     // Threads: the blocks of rows are split into one contiguous range per
     // thread, each with its own PixelMoment and single-threaded BLAS (whole
     // SYRKs scale better than each SYRK split); their integer sums are exact,
-    // so the split does not change the result. The other rows are added in
-    // double afterwards, in row order, by the calling thread: the same runs
-    // of rows, and so the same bits, at any thread count.
+    // so the split does not change the result.
     const std::size_t n = X.cols;
     xt::xtensor<double, 2> C = xt::zeros<double>({n, n});
     const std::size_t blocks = (X.rows + PixelMoment::kBlock - 1) / PixelMoment::kBlock;
@@ -156,15 +155,49 @@ xt::xtensor<double, 2> second_moment(const MatrixView<T>& X) {
         }
         if (!moment.empty()) sums[p] = moment.total();
     });
-    std::vector<double> buf;
-    std::size_t pending = 0;  // first row of a run of non-pixel rows not yet added
-    for (std::size_t b = 0; b < blocks; ++b) {
-        if (!is_pixels[b]) continue;
-        const std::size_t r = b * PixelMoment::kBlock;
-        add_rows_double(X, pending, r, C.data(), buf);
-        pending = std::min(X.rows, r + PixelMoment::kBlock);
+    // The other rows, in runs between pixel blocks: in parts of kPartRows
+    // rows (fixed by the shapes, not the thread count), each summed by
+    // single-threaded SYRKs into its own matrix, the parts added in order —
+    // the same bits at any thread count, and none of the large buffers
+    // OpenBLAS's threaded SYRK touches (~200 MB at two threads here). When
+    // one part's n×n matrix is too large to keep several, one part,
+    // OpenBLAS threading it.
+    std::vector<std::pair<std::size_t, std::size_t>> runs;  // non-pixel rows [r0, r1), in order
+    for (std::size_t b = 0, start = 0; b <= blocks; ++b) {
+        if (b == blocks || is_pixels[b]) {
+            const std::size_t r0 = start * PixelMoment::kBlock;
+            const std::size_t r1 = std::min(X.rows, b * PixelMoment::kBlock);
+            if (r1 > r0) runs.emplace_back(r0, r1);
+            start = b + 1;
+        }
     }
-    add_rows_double(X, pending, X.rows, C.data(), buf);
+    constexpr std::size_t kPartRows = 8192;
+    constexpr double kPartBytes = 64e6;  // at most this much in the parts' matrices
+    const std::size_t max_parts = static_cast<std::size_t>(kPartBytes / (8.0 * static_cast<double>(n * n)));
+    const std::size_t nparts =
+        std::min<std::size_t>({(X.rows + kPartRows - 1) / kPartRows, std::max<std::size_t>(1, max_parts), 16});
+    auto add_part = [&](std::size_t p, double* Cp, std::vector<double>& buf) {
+        const std::size_t lo = nparts == 1 ? 0 : p * kPartRows, hi = nparts == 1 ? X.rows : std::min(X.rows, lo + kPartRows);
+        const std::size_t hi_all = p + 1 == nparts ? X.rows : hi;  // the last part takes the rest
+        for (const auto& [r0, r1] : runs)
+            add_rows_double(X, std::max(r0, lo), std::min(r1, hi_all), Cp, buf);
+    };
+    if (!runs.empty()) {
+        if (nparts == 1) {
+            std::vector<double> buf;
+            add_part(0, C.data(), buf);
+        } else {
+            std::vector<std::vector<double>> parts(nparts);
+            blas::parallel_for(nparts, [&](std::size_t p) {
+                std::vector<double> buf;
+                parts[p].assign(n * n, 0.0);
+                add_part(p, parts[p].data(), buf);
+            });
+            for (const auto& Cp : parts)
+                for (std::size_t i = 0; i < n; ++i)
+                    for (std::size_t j = i; j < n; ++j) C(i, j) += Cp[i * n + j];
+        }
+    }
     std::vector<double> P;
     for (auto& s : sums) {
         if (s.empty()) continue;
@@ -202,12 +235,19 @@ xt::xtensor<double, 2> pca_scores(const MatrixView<T>& Y, const Pca& pca, std::s
     const std::size_t N = Y.rows, D = Y.cols;
     xt::xtensor<double, 2> S = xt::zeros<double>({N, q});
     std::vector<double> V(pca.components.data(), pca.components.data() + q * D);
+    // S = Y Vᵀ: one stream over Y (linalg/stream_gemm.hpp) for double rows;
+    // float rows by GEMMs of at most 4096 rows. (One GEMM over all N rows
+    // made OpenBLAS pack Y into ~130 MB of buffers per thread.)
     if constexpr (std::is_same_v<T, double>) {
-        blas::gemm<double>(blas::Op::N, blas::Op::T, N, q, D, 1.0, Y.data, D, V.data(), D, 0.0, S.data(), q);
+        stream::ypt(Y.data, V.data(), N, D, q, S.data(), blas::threads());
     } else {
-        std::vector<T> VT(V.begin(), V.end()), ST(N * q);
-        blas::gemm<T>(blas::Op::N, blas::Op::T, N, q, D, T(1), Y.data, D, VT.data(), D, T(0), ST.data(), q);
-        std::copy(ST.begin(), ST.end(), S.data());
+        constexpr std::size_t kRows = 4096;
+        std::vector<T> VT(V.begin(), V.end()), ST(std::min(N, kRows) * q);
+        for (std::size_t r = 0; r < N; r += kRows) {
+            const std::size_t k = std::min(kRows, N - r);
+            blas::gemm<T>(blas::Op::N, blas::Op::T, k, q, D, T(1), Y.row(r), D, VT.data(), D, T(0), ST.data(), q);
+            std::copy(ST.begin(), ST.begin() + static_cast<std::ptrdiff_t>(k * q), S.data() + r * q);
+        }
     }
     return S;
 }
