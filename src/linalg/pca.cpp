@@ -13,7 +13,6 @@
 #include "latentlab/linalg/lapack.hpp"
 #include "latentlab/linalg/openblas.hpp"
 #include "latentlab/linalg/pixels.hpp"
-#include "latentlab/linalg/stream_gemm.hpp"
 #include "latentlab/linalg/simd.hpp"
 
 namespace latentlab {
@@ -235,19 +234,14 @@ xt::xtensor<double, 2> pca_scores(const MatrixView<T>& Y, const Pca& pca, std::s
     const std::size_t N = Y.rows, D = Y.cols;
     xt::xtensor<double, 2> S = xt::zeros<double>({N, q});
     std::vector<double> V(pca.components.data(), pca.components.data() + q * D);
-    // S = Y Vᵀ: one stream over Y (linalg/stream_gemm.hpp) for double rows;
-    // float rows by GEMMs of at most 4096 rows. (One GEMM over all N rows
-    // made OpenBLAS pack Y into ~130 MB of buffers per thread.)
-    if constexpr (std::is_same_v<T, double>) {
-        stream::ypt(Y.data, V.data(), N, D, q, S.data(), blas::threads());
-    } else {
-        constexpr std::size_t kRows = 4096;
-        std::vector<T> VT(V.begin(), V.end()), ST(std::min(N, kRows) * q);
-        for (std::size_t r = 0; r < N; r += kRows) {
-            const std::size_t k = std::min(kRows, N - r);
-            blas::gemm<T>(blas::Op::N, blas::Op::T, k, q, D, T(1), Y.row(r), D, VT.data(), D, T(0), ST.data(), q);
-            std::copy(ST.begin(), ST.begin() + static_cast<std::ptrdiff_t>(k * q), S.data() + r * q);
-        }
+    // S = Y Vᵀ by GEMMs of at most 4096 rows: one GEMM over all N rows made
+    // OpenBLAS pack Y into ~180 MB of buffers at two threads (N = 60,000).
+    constexpr std::size_t kRows = 4096;
+    std::vector<T> VT(V.begin(), V.end()), ST(std::min(N, kRows) * q);
+    for (std::size_t r = 0; r < N; r += kRows) {
+        const std::size_t k = std::min(kRows, N - r);
+        blas::gemm<T>(blas::Op::N, blas::Op::T, k, q, D, T(1), Y.row(r), D, VT.data(), D, T(0), ST.data(), q);
+        std::copy(ST.begin(), ST.begin() + static_cast<std::ptrdiff_t>(k * q), S.data() + r * q);
     }
     return S;
 }
