@@ -95,6 +95,15 @@ void syrk_upper_add(std::size_t K, std::size_t N, T alpha, const T* A, T* C) {
 }
 template void syrk_upper_add<float>(std::size_t, std::size_t, float, const float*, float*);
 template void syrk_upper_add<double>(std::size_t, std::size_t, double, const double*, double*);
+template <>
+void syrk_rows_upper<double>(std::size_t N, std::size_t K, double alpha, const double* A, double beta, double* C) {
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, I(N), I(K), alpha, A, I(K), beta, C, I(N));
+}
+template <>
+void syrk_rows_upper<float>(std::size_t N, std::size_t K, float alpha, const float* A, float beta, float* C) {
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, I(N), I(K), alpha, A, I(K), beta, C, I(N));
+}
+
 template <class T>
 void syrk_upper_set(std::size_t K, std::size_t N, T alpha, const T* A, T* C) {
     syrk_upper(K, N, alpha, A, N, T(0), C);

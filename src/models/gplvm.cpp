@@ -237,7 +237,9 @@ double Gplvm<T>::dense(const MatrixView<T>& Y, T* grad) {
     // G = ∂NLL/∂K = ½ (D K⁻¹ − Z Zᵀ), built in L's buffer.
     if (lapack::cholesky_inverse(N, L.data()) != 0) throw NumericalError("gplvm: LAPACK dpotri failed");
     double* G = L.data();
-    blas::gemm<double>(Op::N, Op::T, N, N, D, -0.5, Z.data(), D, Z.data(), D, 0.5 * static_cast<double>(D), G, N);
+    // Z Zᵀ is symmetric: SYRK (half the flops of the GEMM) on the upper triangle, mirrored.
+    blas::syrk_rows_upper<double>(N, D, -0.5, Z.data(), 0.5 * static_cast<double>(D), G);
+    blas::mirror_upper(N, G);
     double trG = 0;
     for (std::size_t i = 0; i < N; ++i) trG += G[i * N + i];
 

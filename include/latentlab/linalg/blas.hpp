@@ -43,7 +43,11 @@ void syrk_full(std::size_t K, std::size_t N, T alpha, const T* A, std::size_t ld
 // lower triangle is not touched (mirror_upper fills it from the upper).
 template <class T>
 void syrk_upper_add(std::size_t K, std::size_t N, T alpha, const T* A, T* C);
-// The same, overwriting the upper triangle (C need not be initialised).
+// The upper triangle of C (N×N) = alpha · A Aᵀ + beta · C for A (N×K,
+// row-major): the Gram matrix of A's rows; the lower triangle is not touched.
+template <class T>
+void syrk_rows_upper(std::size_t N, std::size_t K, T alpha, const T* A, T beta, T* C);
+// The same as syrk_upper_add, overwriting the upper triangle (C need not be initialised).
 template <class T>
 void syrk_upper_set(std::size_t K, std::size_t N, T alpha, const T* A, T* C);
 template <class T>
