@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "latentlab/data/batcher.hpp"
+#include "latentlab/data/dataset.hpp"
+#include "latentlab/io/raw_tensor.hpp"
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/pixels.hpp"
 
@@ -140,3 +142,51 @@ void check_batcher_gathers_levels() {
 
 TEST(Pixels, FloatBatcherGathersPixelRowsFromTheirLevels) { check_batcher_gathers_levels<float>(); }
 TEST(Pixels, DoubleBatcherGathersPixelRowsFromTheirLevels) { check_batcher_gathers_levels<double>(); }
+
+// A dataset read from 8-bit input keeps the bytes (MatrixView::levels), and
+// every value is the dataset's formula of its byte: T(T(k·scale) − mean[j]),
+// training and test rows, centred or not.
+template <class T>
+void check_dataset_levels(bool centre) {
+    const std::size_t N = 300, D = 11;
+    std::vector<std::uint8_t> bytes(N * D);
+    std::mt19937 rng(6);
+    for (auto& b : bytes) b = static_cast<std::uint8_t>(rng() % 256);
+    DataOptions dc;
+    dc.center = centre;
+    dc.test_fraction = 0.2;
+    const Dataset<T> d = make_dataset<T>(bytes.data(), DType::u8, {N, D}, nullptr, dc, 3, "bytes");
+    ASSERT_EQ(d.levels.size(), (d.n_train + d.n_test) * D);
+    const MatrixView<T> all = d.all(), test = d.test();
+    ASSERT_EQ(all.levels, d.levels.data());
+    ASSERT_EQ(test.levels, d.levels.data() + d.n_train * D);
+    EXPECT_EQ(all.level_offset != nullptr, centre);
+    for (std::size_t i = 0; i < d.n_train + d.n_test; ++i)
+        for (std::size_t j = 0; j < D; ++j) {
+            const T v = static_cast<T>(static_cast<double>(all.levels[i * D + j]) * all.level_scale);
+            const T want = centre ? static_cast<T>(v - all.level_offset[j]) : v;
+            ASSERT_EQ(all.data[i * D + j], want) << i << "," << j;
+        }
+    // The batcher gathers from the dataset's bytes where they are the values
+    // k/255 (uncentred), the very rows of X.
+    Batcher<T> batcher(d, 32, 9);
+    EXPECT_EQ(batcher.gathers_levels(), !centre);
+    batcher.start_epoch(1);
+    for (std::size_t b = 0; b < batcher.num_batches(); ++b) {
+        const MatrixView<T> v = batcher.batch(b);
+        for (std::size_t r = 0; r < v.rows; ++r)
+            ASSERT_EQ(std::memcmp(v.data + r * D, d.X.data() + v.index[r] * D, D * sizeof(T)), 0);
+    }
+    // The bytes are the input rows the dataset kept (rows.npy's order).
+    for (std::size_t i = 0; i < d.n_train + d.n_test; ++i)
+        ASSERT_EQ(std::memcmp(all.levels + i * D, bytes.data() + static_cast<std::size_t>(d.rows[i]) * D, D), 0);
+}
+
+TEST(Pixels, DatasetsOfBytesKeepThemFloat) {
+    check_dataset_levels<float>(false);
+    check_dataset_levels<float>(true);
+}
+TEST(Pixels, DatasetsOfBytesKeepThemDouble) {
+    check_dataset_levels<double>(false);
+    check_dataset_levels<double>(true);
+}

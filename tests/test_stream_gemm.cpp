@@ -59,3 +59,37 @@ TEST(StreamGemm, SameThreadCountSameBits) {
     stream::xty(X.data(), Y.data(), N, D, q, P2.data(), 2);
     EXPECT_EQ(P1, P2);
 }
+
+// Y given by its bytes (8-bit data, MatrixView::levels): the products are the
+// bits of xty/ypt on Y as the dataset forms it, (k·s) − off[d] with two
+// roundings, with and without the offset, at one to three threads, on N that
+// leaves partial blocks of rows and an odd last row.
+TEST(StreamGemm, LevelProductsAreTheBitsOfTheProductsOnY) {
+    std::mt19937_64 rng(8);
+    std::normal_distribution<double> g(0, 1);
+    const double s = 1.0 / 255.0;
+    for (std::size_t N : {1u, 17u, 35u, 3001u})  // 3001 × 784: threads split it
+        for (std::size_t D : {13u, 784u})
+            for (std::size_t q : {2u, 10u})
+                for (bool centred : {false, true})
+                    for (int threads : {1, 2, 3}) {
+                        std::vector<std::uint8_t> L(N * D);
+                        for (auto& v : L) v = static_cast<std::uint8_t>(rng() % 256);
+                        std::vector<double> off(D), X(N * q), Y(N * D);
+                        for (auto& v : off) v = 0.5 * std::abs(g(rng));
+                        for (auto& v : X) v = g(rng);
+                        for (std::size_t i = 0; i < N; ++i)
+                            for (std::size_t d = 0; d < D; ++d) {
+                                volatile double v = static_cast<double>(L[i * D + d]) * s;  // rounded, as stored
+                                Y[i * D + d] = centred ? v - off[d] : v;
+                            }
+                        const double* o = centred ? off.data() : nullptr;
+                        std::vector<double> P(q * D), Pl(q * D), R(N * q), Rl(N * q);
+                        stream::xty(X.data(), Y.data(), N, D, q, P.data(), threads);
+                        stream::xty_levels(X.data(), L.data(), s, o, N, D, q, Pl.data(), threads);
+                        EXPECT_EQ(P, Pl) << "xty N=" << N << " D=" << D << " q=" << q << " t=" << threads;
+                        stream::ypt(Y.data(), P.data(), N, D, q, R.data(), threads);
+                        stream::ypt_levels(L.data(), s, o, P.data(), N, D, q, Rl.data(), threads);
+                        EXPECT_EQ(R, Rl) << "ypt N=" << N << " D=" << D << " q=" << q << " t=" << threads;
+                    }
+}

@@ -69,6 +69,7 @@ int apply_typed(const ApplyOptions& opt, const Config& cfg) {
             for (std::size_t j = 0; j < rows.dim(); ++j) rows.X(i, j) = static_cast<T>(rows.X(i, j) - mean.at(j));
         for (std::size_t i = 0; i < rows.X.shape()[0]; ++i)
             rows.sqnorms[i] = blas::sqnorm<T>(rows.dim(), rows.X.data() + i * rows.dim());
+        rows.levels = {};  // no longer the rows' bytes' values
     }
 
     // The dimension the run was trained on (summary.json "dim").

@@ -30,8 +30,13 @@ Batcher<T>::Batcher(const Dataset<T>& data, std::size_t batch_size, std::uint64_
         fits = v == pixels::value<T>(k);
     }
     if (fits) {
-        levels_.resize(data.n_train * data.dim());
-        if (!pixels::encode<T>(data.X.data(), levels_.size(), levels_.data())) levels_ = {};
+        if (!data.levels.empty() && data.mean.empty() && data.scale == 1.0 / 255.0) {
+            levels_ = data.levels.data();  // read from 8-bit input: the dataset's own bytes
+        } else {
+            own_levels_.resize(data.n_train * data.dim());
+            if (pixels::encode<T>(data.X.data(), own_levels_.size(), own_levels_.data())) levels_ = own_levels_.data();
+            else own_levels_ = {};
+        }
     }
 }
 
@@ -62,7 +67,7 @@ void Batcher<T>::gather(const std::size_t* order, std::size_t begin, std::size_t
     const T* src = data_.X.data();
     T* dst = buffer_.data();
     const bool labels = !label_buffer_.empty();
-    const std::uint8_t* levels = levels_.empty() ? nullptr : levels_.data();
+    const std::uint8_t* levels = levels_;
     const std::size_t row_bytes = levels ? dim : dim * sizeof(T);
     for (std::size_t r = begin; r < end; ++r) {
         // Rows are scattered over the data set: ask for the row after next

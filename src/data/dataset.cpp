@@ -1,6 +1,7 @@
 #include "latentlab/data/dataset.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -77,6 +78,11 @@ MatrixView<T> Dataset<T>::all() const {
     v.cols = X.shape()[1];
     v.sqnorms = sqnorms.data();
     v.labels = labels.empty() ? nullptr : labels.data();
+    if (!levels.empty()) {
+        v.levels = levels.data();
+        v.level_scale = scale;
+        v.level_offset = mean.empty() ? nullptr : mean.data();
+    }
     return v;
 }
 
@@ -186,6 +192,11 @@ Dataset<T> make_dataset_impl(const void* images, DType dtype, const std::vector<
         failed = std::current_exception();
     }
     agree(failed);
+    if (dtype == DType::u8) {  // the bytes themselves (MatrixView::levels)
+        d.levels.resize(local * dim);
+        for (std::size_t i = 0; i < local; ++i)
+            std::memcpy(d.levels.data() + i * dim, bytes + at(perm[mine[i]]) * dim, dim);
+    }
     if (!all_labels.empty()) {
         d.labels.resize(local);
         for (std::size_t i = 0; i < local; ++i) d.labels[i] = all_labels[perm[mine[i]]];

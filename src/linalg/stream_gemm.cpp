@@ -19,6 +19,7 @@ using simd::v8u;
 
 constexpr std::size_t kRows = 16;  // rows of Y per block (pass 1)
 constexpr std::size_t kGroup = 12; // latent columns held in registers at once
+static_assert(kRows % 2 == 0, "ypt_levels keeps ypt_rows's pairs of rows only for even blocks");
 
 // P[k][d] += Σ_{i in [r0, r1)} X[i][k] Y[i][d]
 LATENTLAB_CLONES
@@ -91,6 +92,24 @@ void ypt_rows(const double* Y, const double* P, std::size_t r0, std::size_t r1, 
         }
 }
 
+// Rows of Y rebuilt from their bytes: out = (L·s) − off, two roundings (no
+// FMA contraction), as data/dataset.cpp forms them.
+LATENTLAB_CLONES LATENTLAB_NO_CONTRACT
+void decode_rows(const std::uint8_t* L, std::size_t n, double s, const double* off, std::size_t D, double* out) {
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint8_t* l = L + i * D;
+        double* o = out + i * D;
+        if (off) {
+            for (std::size_t d = 0; d < D; ++d) {
+                const double v = static_cast<double>(l[d]) * s;
+                o[d] = v - off[d];
+            }
+        } else {
+            for (std::size_t d = 0; d < D; ++d) o[d] = static_cast<double>(l[d]) * s;
+        }
+    }
+}
+
 // Threads only pay off on large products.
 int use_threads(int threads, std::size_t N, std::size_t D) {
     if (threads <= 1 || N * D < (std::size_t{1} << 20)) return 1;
@@ -130,6 +149,46 @@ void ypt(const double* Y, const double* P, std::size_t N, std::size_t D, std::si
     run_parts(parts, parts, [&](std::size_t w) {
         const std::size_t r0 = std::min(N, w * chunk), r1 = std::min(N, r0 + chunk);
         ypt_rows(Y, P, r0, r1, D, q, R);
+    });
+}
+
+void xty_levels(const double* X, const std::uint8_t* L, double s, const double* off, std::size_t N, std::size_t D,
+                std::size_t q, double* P, int threads) {
+    const int t = use_threads(threads, N, D);
+    std::fill(P, P + q * D, 0.0);
+    const auto parts = static_cast<std::size_t>(t);
+    std::vector<std::vector<double>> part(parts - 1, std::vector<double>(q * D, 0.0));
+    const std::size_t chunk = (N + parts - 1) / parts;
+    run_parts(parts, parts, [&](std::size_t w) {
+        // xty_rows's blocks of kRows from the part's first row, each rebuilt first
+        const std::size_t r0 = std::min(N, w * chunk), r1 = std::min(N, r0 + chunk);
+        std::vector<double> buf(kRows * D);
+        double* out = w == 0 ? P : part[w - 1].data();
+        for (std::size_t b = r0; b < r1; b += kRows) {
+            const std::size_t n = std::min(kRows, r1 - b);
+            decode_rows(L + b * D, n, s, off, D, buf.data());
+            xty_rows(X + b * q, buf.data(), 0, n, D, q, out);
+        }
+    });
+    for (const auto& p : part)
+        for (std::size_t j = 0; j < q * D; ++j) P[j] += p[j];
+}
+
+void ypt_levels(const std::uint8_t* L, double s, const double* off, const double* P, std::size_t N, std::size_t D,
+                std::size_t q, double* R, int threads) {
+    const int t = use_threads(threads, N, D);
+    const auto parts = static_cast<std::size_t>(t);
+    const std::size_t chunk = (N + parts - 1) / parts;
+    run_parts(parts, parts, [&](std::size_t w) {
+        // ypt_rows takes rows in pairs from the part's first row: blocks of an
+        // even kRows keep the pairs (and the odd last row) where they were
+        const std::size_t r0 = std::min(N, w * chunk), r1 = std::min(N, r0 + chunk);
+        std::vector<double> buf(kRows * D);
+        for (std::size_t b = r0; b < r1; b += kRows) {
+            const std::size_t n = std::min(kRows, r1 - b);
+            decode_rows(L + b * D, n, s, off, D, buf.data());
+            ypt_rows(buf.data(), P, 0, n, D, q, R + b * q);
+        }
     });
 }
 

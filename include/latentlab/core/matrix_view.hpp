@@ -18,6 +18,13 @@ struct MatrixView {
     // Models with per-row parameters (the stochastic variational GPLVM) use it.
     const std::size_t* index = nullptr;
     std::size_t first = 0;
+    // Optional: rows read from 8-bit input, as their bytes (rows × cols):
+    // data[i][j] is T(T(levels[i][j]·level_scale) − level_offset[j]) (no
+    // offset: T(levels·level_scale)) — data/dataset.cpp's formula, so a pass
+    // over the bytes can rebuild the same values from an eighth of the memory.
+    const std::uint8_t* levels = nullptr;
+    double level_scale = 0;
+    const double* level_offset = nullptr;
 
     const T* row(std::size_t i) const { return data + i * cols; }
     std::size_t row_id(std::size_t i) const { return index ? index[i] : first + i; }
@@ -31,6 +38,7 @@ struct MatrixView {
         v.labels = labels ? labels + begin : nullptr;
         v.index = index ? index + begin : nullptr;
         v.first = index ? 0 : first + begin;
+        v.levels = levels ? levels + begin * cols : nullptr;
         return v;
     }
 };

@@ -20,11 +20,11 @@ namespace latentlab {
 // them. The batches are the same at any worker count.
 //
 // Pixel data (every training value k/255, k = 0..255: 8-bit images as the
-// dataset scales them) are kept here once more as their levels, one byte
-// per value, and a batch is gathered from those and turned back into the
-// same bits (linalg/pixels.hpp): a quarter of the bytes read for float
-// rows, an eighth for double — the gather is memory-bound — for N·n bytes
-// more memory.
+// dataset scales them) are gathered from their levels, one byte per value —
+// the dataset's own bytes when it read 8-bit input uncentred, else a copy
+// made here (N·n bytes) — and turned back into the same bits
+// (linalg/pixels.hpp): a quarter of the bytes read for float rows, an eighth
+// for double (the gather is memory-bound).
 template <class T>
 class Batcher {
 public:
@@ -41,7 +41,7 @@ public:
     MatrixView<T> batch(std::size_t i);
     std::size_t batch_rows(std::size_t i) const;
     std::size_t workers() const { return workers_; }
-    bool gathers_levels() const { return !levels_.empty(); }  // pixel rows, gathered as bytes
+    bool gathers_levels() const { return levels_ != nullptr; }  // pixel rows, gathered as bytes
 
 private:
     void gather(const std::size_t* order, std::size_t begin, std::size_t end, std::size_t first);
@@ -56,7 +56,8 @@ private:
     xt::xtensor<T, 2> buffer_;
     std::vector<double> sq_buffer_;
     std::vector<std::int32_t> label_buffer_;
-    std::vector<std::uint8_t> levels_;  // the training rows' pixel levels, or empty
+    const std::uint8_t* levels_ = nullptr;  // the training rows' pixel levels (the dataset's or own_levels_), or null
+    std::vector<std::uint8_t> own_levels_;
 };
 
 }  // namespace latentlab

@@ -34,6 +34,9 @@ struct Dataset {
     std::size_t train_first = 0;         // this rank's first training row among all (0 on one process)
     std::size_t test_first = 0;
     std::vector<double> mean;            // training mean subtracted (empty if not centred)
+    // 8-bit input: each row's bytes, X[i][j] = T(T(levels[i][j]·scale) − mean[j])
+    // (MatrixView::levels); empty otherwise.
+    std::vector<std::uint8_t> levels;
     // Row i of all ranks' training rows, then of their test rows, came from
     // row rows[i] of the input (0-based); every rank holds all of it.
     std::vector<std::int64_t> rows;
