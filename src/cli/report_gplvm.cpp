@@ -6,6 +6,7 @@
 #include "latentlab/analysis/knn.hpp"
 #include "latentlab/core/communicator.hpp"
 #include "latentlab/io/npy.hpp"
+#include "latentlab/models/gplvm.hpp"
 #include "latentlab/core/format.hpp"
 #include "latentlab/train/metrics.hpp"
 #include "pca_reference.hpp"
@@ -45,6 +46,8 @@ public:
     void finish(const Config& cfg, const Dataset<T>& data, Model<T>& model, const TrainResult& result,
                 const std::string&, spdlog::logger&, JsonObject& summary, Table& table) override {
         const auto Y = data.train();
+        // Passes over Y by the training (the Woodbury products; the final loss below adds one)
+        if (const auto* g = dynamic_cast<const Gplvm<T>*>(&model)) summary.set("passes_over_y", g->passes_over_y());
         const double ll = -model.loss(Y);
         summary.set("log_likelihood", ll);
         table.push_back({"log-likelihood", format_g(ll, 10)});
