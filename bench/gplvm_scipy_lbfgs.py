@@ -64,9 +64,9 @@ def main():
     except Reached:
         pass
     seconds = time.perf_counter() - t0
-    reached = state["best"] - a.target <= a.rel * abs(a.target)
+    reached = bool(state["best"] - a.target <= a.rel * abs(a.target))
     print(json.dumps({"seconds": seconds, "iterations": state["iters"], "evaluations": state["evals"],
-                      "nll": state["best"], "reached": reached}))
+                      "nll": float(state["best"]), "reached": reached}))
 
 
 if __name__ == "__main__":

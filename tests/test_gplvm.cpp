@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <iostream>
 #include <random>
 #include <sstream>
@@ -199,33 +200,60 @@ TEST(GplvmModel, FloatWoodburyMatchesDouble) {
     EXPECT_NEAR(md.loss(view_of(Y)), mf.loss(vf), 1e-5 * std::abs(md.loss(view_of(Y))));
 }
 
-// From a random start, L-BFGS reaches the analytic maximum (PPCA) to 1e-6.
-TEST(GplvmModel, LbfgsReachesTheAnalyticMaximum) {
-    const std::size_t N = 120, D = 10, q = 2;
-    // Data with two strong directions, centred.
-    Mat Y = xt::linalg::dot(randn_matrix(N, 3, 1.0, 11), randn_matrix(3, D, 1.0, 12)) +
-            randn_matrix(N, D, 0.3, 13);
+namespace {
+
+// L-BFGS on a linear GPLVM (alpha 1, noise 0.5) of synthetic data with `rank`
+// strong directions plus noise 0.3, centred, from a small random start; the
+// passes over Y the training made.
+struct LbfgsGplvmRun {
+    Dataset<double> data;
+    GplvmOptions o;
+    std::unique_ptr<Gplvm<double>> m;
+    std::unique_ptr<Lbfgs<double>> opt;
+    TrainResult result;
+    long passes = 0;
+};
+
+LbfgsGplvmRun run_lbfgs_gplvm(std::size_t N, std::size_t D, std::size_t q, std::size_t rank, unsigned seed,
+                              long epochs) {
+    Mat Y = xt::linalg::dot(randn_matrix(N, rank, 1.0, seed), randn_matrix(rank, D, 1.0, seed + 1)) +
+            randn_matrix(N, D, 0.3, seed + 2);
     Y = Y - xt::mean(Y, {0});
     RawTensor raw = make_raw<double>(Y.data(), {N, D});
     DataConfig dc;
-    const auto data = make_dataset<double>(raw, nullptr, dc, 0, "synthetic");
-    GplvmOptions o;
-    o.variance = 1.0;
-    o.noise_variance = 0.5;
-    o.init = "random";
-    o.init_scale = 0.01;
-    Gplvm<double> m(N, D, q, o);
-    std::mt19937_64 rng(1);
-    m.init_from_data(data.train(), rng);
+    LbfgsGplvmRun r;
+    r.data = make_dataset<double>(raw, nullptr, dc, 0, "synthetic");
+    r.o.variance = 1.0;
+    r.o.noise_variance = 0.5;
+    r.o.init = "random";
+    r.o.init_scale = 0.01;
+    r.m = std::make_unique<Gplvm<double>>(N, D, q, r.o);
+    std::mt19937_64 rng(seed);
+    r.m->init_from_data(r.data.train(), rng);
     LbfgsOptions lo;
     lo.grad_tol = 1e-9;
     lo.rel_tol = 0;
-    Lbfgs<double> opt(lo);
+    r.opt = std::make_unique<Lbfgs<double>>(lo);
     TrainerOptions to;
-    to.epochs = 500;
+    to.epochs = epochs;
     to.batch_size = N;
-    Trainer<double> trainer(m, opt, data, to);
-    const auto result = trainer.run();
+    Trainer<double> trainer(*r.m, *r.opt, r.data, to);
+    const long before = r.m->passes_over_y();
+    r.result = trainer.run();
+    r.passes = r.m->passes_over_y() - before;
+    return r;
+}
+
+}  // namespace
+
+// From a random start, L-BFGS reaches the analytic maximum (PPCA) to 1e-6.
+TEST(GplvmModel, LbfgsReachesTheAnalyticMaximum) {
+    const std::size_t N = 120, D = 10, q = 2;
+    const LbfgsGplvmRun run = run_lbfgs_gplvm(N, D, q, 3, 11, 500);
+    const auto& data = run.data;
+    const auto& o = run.o;
+    auto& m = *run.m;
+    const auto& result = run.result;
     const auto Yv = data.train();
     const Pca pca = pca_from_second_moment(second_moment(Yv));
     const auto best = linear_gplvm_optimum(Yv, pca, q, o.variance, o.noise_variance);
@@ -306,38 +334,18 @@ TEST(GplvmModel, WoodburyLinePointsNeedNoPassOverY) {
 // start), fewer than two per evaluation when line searches take several.
 TEST(GplvmModel, LbfgsPassesOverYPerIteration) {
     const std::size_t N = 200, D = 15, q = 3;
-    Mat Y = xt::linalg::dot(randn_matrix(N, 4, 1.0, 31), randn_matrix(4, D, 1.0, 32)) + randn_matrix(N, D, 0.3, 33);
-    Y = Y - xt::mean(Y, {0});
-    RawTensor raw = make_raw<double>(Y.data(), {N, D});
-    DataConfig dc;
-    const auto data = make_dataset<double>(raw, nullptr, dc, 0, "synthetic");
-    GplvmOptions o;
-    o.init = "random";
-    o.init_scale = 0.01;
-    Gplvm<double> m(N, D, q, o);
-    std::mt19937_64 rng(2);
-    m.init_from_data(data.train(), rng);
-    LbfgsOptions lo;
-    lo.grad_tol = 1e-9;
-    lo.rel_tol = 0;
-    Lbfgs<double> opt(lo);
-    TrainerOptions to;
-    to.epochs = 400;
-    to.batch_size = N;
-    Trainer<double> trainer(m, opt, data, to);
-    const long before = m.passes_over_y();
-    trainer.run();
-    const long passes = m.passes_over_y() - before;
-    const long iters = opt.state().iterations, evals = opt.evaluations();
+    const LbfgsGplvmRun run = run_lbfgs_gplvm(N, D, q, 4, 31, 400);
+    const long passes = run.passes, iters = run.opt->state().iterations, evals = run.opt->evaluations();
     ASSERT_GT(evals, iters + 1) << "no line search took a second evaluation: the test shows nothing";
     // Each evaluation by passes costs 2; the start, each line's first point,
     // and X0's products where a line needs them and its start was not the
     // last point evaluated by passes.
     EXPECT_LE(passes, 2 * (1 + iters) + 2 * (evals - iters - 1));
     EXPECT_LT(passes, 2 * evals);
-    const Pca pca = pca_from_second_moment(second_moment(data.train()));
-    const auto best = linear_gplvm_optimum(data.train(), pca, q, o.variance, o.noise_variance);
-    EXPECT_LT(std::abs(best.log_likelihood + m.loss(data.train())), 1e-6 * std::abs(best.log_likelihood));
+    const auto Yv = run.data.train();
+    const Pca pca = pca_from_second_moment(second_moment(Yv));
+    const auto best = linear_gplvm_optimum(Yv, pca, q, run.o.variance, run.o.noise_variance);
+    EXPECT_LT(std::abs(best.log_likelihood + run.m->loss(Yv)), 1e-6 * std::abs(best.log_likelihood));
 }
 
 TEST(GplvmModel, DuplicatedPointsTriggerJitterAndItIsReported) {

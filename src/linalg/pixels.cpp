@@ -39,25 +39,6 @@ LATENTLAB_CLONES void decode_loop(const std::uint8_t* __restrict levels, std::si
     }
 }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-// float(k)/255 without a division: q = k·c, its exact residual k − 255q by
-// FMA, one correction step (twice as fast as the division, which is what a
-// decode costs once the rows are in cache). It gives the correctly rounded
-// quotient for every k in 0..255 — checked for all of them by the caller
-// (data/batcher.cpp) and by tests/test_pixels.cpp — and is called only where
-// the CPU has FMA (the default clone exists for the loader alone).
-__attribute__((target_clones("avx512f", "fma", "default"))) void decode_fma(const std::uint8_t* __restrict levels,
-                                                                 std::size_t count, float* __restrict x) {
-    constexpr float c = 1.0f / 255.0f;
-    for (std::size_t i = 0; i < count; ++i) {
-        const float k = static_cast<float>(levels[i]);
-        const float q = k * c;
-        x[i] = std::fma(std::fma(-q, 255.0f, k), c, q);
-    }
-}
-const bool kHasFma = __builtin_cpu_supports("fma");
-#endif
-
 }  // namespace
 
 template <class T>
@@ -67,11 +48,6 @@ bool encode(const T* x, std::size_t count, std::uint8_t* levels) {
 
 template <class T>
 void decode(const std::uint8_t* levels, std::size_t count, T* x) {
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-    if constexpr (std::is_same_v<T, float>) {
-        if (kHasFma) return decode_fma(levels, count, x);
-    }
-#endif
     decode_loop(levels, count, x);
 }
 

@@ -24,9 +24,8 @@ template <class T>
 bool encode(const T* x, std::size_t count, std::uint8_t* levels);
 
 // x[i] ← value<T>(levels[i]) for i < count, bit for bit (vectorised: for
-// float, float(k) / 255 in single precision — by a product and one FMA
-// correction where the CPU has FMA — which equals the formula for every k;
-// tests/test_pixels.cpp checks all 256).
+// float, float(k) / 255 in single precision, which equals the formula for
+// every k; tests/test_pixels.cpp checks all 256).
 template <class T>
 void decode(const std::uint8_t* levels, std::size_t count, T* x);
 
