@@ -348,6 +348,48 @@ TEST(GplvmModel, LbfgsPassesOverYPerIteration) {
     EXPECT_LT(std::abs(best.log_likelihood + run.m->loss(Yv)), 1e-6 * std::abs(best.log_likelihood));
 }
 
+// Stopping L-BFGS after k iterations and resuming from its saved state (which
+// evaluates afresh where it resumes) gives the bits of the uninterrupted run,
+// also where line searches accepted a point whose value was combined from the
+// line's products (the optimiser then evaluates it afresh: Model::on_line).
+TEST(GplvmModel, LbfgsResumeIsBitExactWithLineProducts) {
+    const std::size_t N = 150, D = 12, q = 3;
+    const Mat Y = xt::linalg::dot(randn_matrix(N, 4, 1.0, 41), randn_matrix(4, D, 1.0, 42)) + randn_matrix(N, D, 0.3, 43);
+    GplvmOptions o;
+    auto make = [&] {
+        auto m = std::make_unique<Gplvm<double>>(N, D, q, o);
+        const Mat X0 = randn_matrix(N, q, 0.01, 44);
+        std::copy(X0.begin(), X0.end(), m->params().begin());
+        return m;
+    };
+    auto iterate = [&](Gplvm<double>& m, Lbfgs<double>& opt, int k) {
+        opt.on_line = [&m](const double* x, const double* d) { return m.on_line(x, d); };
+        const Objective<double> f = [&](xt::xtensor<double, 1>& g) { return m.loss_and_grad(view_of(Y), g); };
+        for (int i = 0; i < k; ++i) opt.step(m.params(), f, 0.0);
+    };
+    LbfgsOptions lo;
+    lo.grad_tol = 0;
+    lo.rel_tol = 0;
+    auto whole = make();
+    Lbfgs<double> a(lo);
+    iterate(*whole, a, 40);
+    ASSERT_GT(a.evaluations(), 41) << "every search accepted its first point: the test shows nothing";
+    for (int k = 1; k < 40; ++k) {  // every iteration as the one a checkpoint ends with
+        auto first = make();
+        Lbfgs<double> b(lo);
+        iterate(*first, b, k);
+        std::stringstream state;
+        b.save_state(state);
+        auto resumed = make();
+        resumed->params() = first->params();
+        Lbfgs<double> c(lo);
+        c.load_state(state, resumed->num_params());
+        iterate(*resumed, c, 40 - k);
+        for (std::size_t i = 0; i < whole->num_params(); ++i)
+            ASSERT_EQ(whole->params()(i), resumed->params()(i)) << "resumed after " << k << ", parameter " << i;
+    }
+}
+
 TEST(GplvmModel, DuplicatedPointsTriggerJitterAndItIsReported) {
     const std::size_t N = 30, D = 6, q = 2;
     const Mat Y = randn_matrix(N, D, 1.0, 14);

@@ -39,6 +39,7 @@ int fail_ranked(int code, const std::string& msg) {
                  printable(msg, 2000).c_str());
     std::fflush(stderr);
     w.abort(code);
+    return code;  // not reached (abort ends the job); some compilers do not see through the virtual call
 }
 // Runs a command; an exception becomes its one line and exit code.
 template <class F>

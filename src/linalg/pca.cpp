@@ -158,9 +158,9 @@ xt::xtensor<double, 2> second_moment(const MatrixView<T>& X) {
     // rows (fixed by the shapes, not the thread count), each summed by
     // single-threaded SYRKs into its own matrix, the parts added in order —
     // the same bits at any thread count, and none of the large buffers
-    // OpenBLAS's threaded SYRK touches (~200 MB at two threads here). When
-    // one part's n×n matrix is too large to keep several, one part,
-    // OpenBLAS threading it.
+    // OpenBLAS's threaded SYRK touches. With one part (at most kPartRows
+    // rows, or an n×n matrix too large to keep several) OpenBLAS threads the
+    // SYRKs itself, and the last bits may depend on the thread count.
     std::vector<std::pair<std::size_t, std::size_t>> runs;  // non-pixel rows [r0, r1), in order
     for (std::size_t b = 0, start = 0; b <= blocks; ++b) {
         if (b == blocks || is_pixels[b]) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <cstdio>
 #include <type_traits>
@@ -261,9 +262,25 @@ double Gplvm<T>::dense(const MatrixView<T>& Y, T* grad) {
     return nll;
 }
 
+// Every rank's flag true (a collective: the ranks must take the same branch).
+static bool on_every_rank(bool mine) {
+    if (world().size() == 1) return mine;
+    double v = mine ? 1.0 : 0.0;
+    world().sum(&v, 1);
+    return v == static_cast<double>(world().size());
+}
+
 template <class T>
-void Gplvm<T>::on_line(const T* x0, const double* d) {
-    line_ = x0 != nullptr && opt_.method == GplvmMethod::woodbury;
+bool Gplvm<T>::on_line(const T* x, const double* d) {
+    if (x && !d) {  // the line search accepted x: was its value a fresh evaluation's?
+        const bool was_line = line_;
+        line_ = false;
+        if (!was_line) return false;
+        const bool fresh = last_fresh_ && last_theta_.size() == this->theta_.size() &&
+                           std::memcmp(last_theta_.data(), x, last_theta_.size() * sizeof(T)) == 0;
+        return !on_every_rank(fresh);
+    }
+    line_ = x != nullptr && opt_.method == GplvmMethod::woodbury;
     base_is_fresh_ = false;
     base_ = Products{};
     first_ = Products{};
@@ -271,13 +288,14 @@ void Gplvm<T>::on_line(const T* x0, const double* d) {
     if (!line_) {
         X0_ = {};
         D_line_ = {};
-        return;
+        return false;
     }
-    X0_.assign(x0, x0 + N_ * q_);  // the X block leads the parameters
+    X0_.assign(x, x + N_ * q_);  // the X block leads the parameters
     D_line_.assign(d, d + N_ * q_);
     // The last point evaluated by passes is usually where the line starts:
     // its products become X0's when the line's first point is evaluated.
-    base_is_fresh_ = fresh_.y != nullptr && fresh_.X == X0_ && !fresh_.R.empty();
+    base_is_fresh_ = on_every_rank(fresh_.y != nullptr && fresh_.X == X0_ && !fresh_.R.empty());
+    return false;
 }
 
 template <class T>
@@ -416,6 +434,8 @@ double Gplvm<T>::woodbury(const MatrixView<T>& Y, T* grad) {
             }
         }
         PT = P;
+        last_fresh_ = !combined;
+        last_theta_.assign(this->theta_.begin(), this->theta_.end());
     } else {
         blas::gemm<T>(Op::T, Op::N, q, D, N, T(1), Xt, q, Y.data, D, T(0), PT.data(), D);
         std::copy(PT.begin(), PT.end(), P.begin());

@@ -122,9 +122,22 @@ StepResult Lbfgs<T>::step(xt::xtensor<T, 1>& x, const Objective<T>& fn, double /
         LineSearchOptions lso = opt_.line_search;
         if (left < lso.max_evaluations) lso.max_evaluations = static_cast<int>(left);
         if (this->on_line) this->on_line(x0.data(), d.data());
+        struct EndLine {  // an exception ends the line too
+            const std::function<bool(const T*, const double*)>* hook;
+            ~EndLine() {
+                if (hook && *hook) (*hook)(nullptr, nullptr);
+            }
+        } end_line{&this->on_line};
         ls = strong_wolfe_search<T>(x, g_, x0, f0, g0, d, d0, fn, lso, this->ops_);
-        if (this->on_line) this->on_line(nullptr, nullptr);
+        end_line.hook = nullptr;
         state_.evaluations += ls.evaluations;
+        if (this->on_line && this->on_line(x.data(), nullptr) && ls.step > 0) {
+            // The model's value at the accepted point was not a fresh
+            // evaluation: take one, so that the next step starts from what a
+            // resumed run (which evaluates here afresh) starts from.
+            ls.f = fn(g_);
+            ++state_.evaluations;
+        }
         if (ls.step > 0 || state_.s.empty()) break;
         forget();
     }

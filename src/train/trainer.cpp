@@ -92,7 +92,7 @@ Trainer<T>::Trainer(Model<T>& model, Optimizer<T>& opt, const Dataset<T>& data, 
       full_batch_(!model.separable() || opt.line_search()),
       ops_(vector_ops(model)) {
     opt_.set_vector_ops(ops_);
-    opt_.on_line = [&m = model_](const T* x0, const double* d) { m.on_line(x0, d); };
+    opt_.on_line = [&m = model_](const T* x, const double* d) { return m.on_line(x, d); };
 }
 
 template <class T>

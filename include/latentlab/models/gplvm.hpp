@@ -69,7 +69,7 @@ public:
     // combined from those at the line's start and at its first point instead
     // of passing over Y again (two passes per L-BFGS iteration, not per
     // evaluation; see woodbury()).
-    void on_line(const T* x0, const double* d) override;
+    bool on_line(const T* x, const double* d) override;
     // Passes over Y so far (each XᵀY or YPᵀ product counts one).
     long passes_over_y() const { return passes_; }
 
@@ -109,7 +109,9 @@ private:
     bool line_ = false;        // a line search is on (on_line)
     std::vector<double> X0_, D_line_;
     Products base_, first_;    // at X0 and at the line's first point (passes)
-    bool base_is_fresh_ = false;  // X0 is fresh_'s point
+    bool base_is_fresh_ = false;  // X0 is fresh_'s point (on every rank)
+    bool last_fresh_ = true;      // the last evaluation was by passes
+    std::vector<T> last_theta_;   // its parameters
     double a_first_ = 0;       // the first point's step
     long passes_ = 0;
 };

@@ -54,11 +54,13 @@ public:
     virtual void grad(const MatrixView<T>& batch, xt::xtensor<T, 1>& g) { loss_and_grad(batch, g); }
 
     // A line search is about to evaluate the loss at x0 + a·d for one or more
-    // a (x0: the parameters it starts from, d: the direction, both in
-    // parameter order); (nullptr, nullptr) after it. A model whose costly
-    // products are linear in the parameters may reuse them along the line
-    // (the Woodbury GPLVM does). By default ignored.
-    virtual void on_line(const T* /*x0*/, const double* /*d*/) {}
+    // a: (x0, d), both in parameter order; it ended at x: (x, nullptr), and
+    // the model answers true if its loss and gradient at x were not computed
+    // as a fresh evaluation would compute them (the optimiser then evaluates
+    // once more); (nullptr, nullptr): the search was abandoned. A model whose
+    // costly products are linear in the parameters may reuse them along the
+    // line (the Woodbury GPLVM does). By default ignored.
+    virtual bool on_line(const T* /*x*/, const double* /*d*/) { return false; }
 
     // True when the loss is a mean over rows, so that it may be evaluated in
     // chunks and trained on minibatches; false for full-batch models (GPLVM).

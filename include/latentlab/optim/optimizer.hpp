@@ -95,10 +95,13 @@ public:
     // How vectors are measured (set by the training loop before the first step).
     void set_vector_ops(VectorOps ops) { ops_ = ops; }
     // Told before a line search evaluates the objective at x0 + a·d for some
-    // a (x0: the parameters it starts from; d: the direction), and with
-    // (nullptr, nullptr) after it; the training loop passes it on to the
-    // model (Model::on_line). Unset: not called.
-    std::function<void(const T* x0, const double* d)> on_line;
+    // a: (x0, d), x0 the parameters it starts from, d the direction; after
+    // it: (x, nullptr), x the point it accepted — true asks the optimiser to
+    // evaluate there once more (the value it has may differ in its last bits
+    // from what a fresh evaluation gives, which a resumed run would see);
+    // (nullptr, nullptr) if the search ended in an exception. The training
+    // loop passes it on to the model (Model::on_line). Unset: not called.
+    std::function<bool(const T* x, const double* d)> on_line;
 
 protected:
     VectorOps ops_;
