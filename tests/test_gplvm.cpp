@@ -374,6 +374,15 @@ TEST(GplvmModel, LbfgsResumeIsBitExactWithLineProducts) {
     Lbfgs<double> a(lo);
     iterate(*whole, a, 40);
     ASSERT_GT(a.evaluations(), 41) << "every search accepted its first point: the test shows nothing";
+    // The fresh evaluations of accepted points stay within an evaluation budget.
+    for (long budget = 5; budget <= 60; ++budget) {  // some end right after a combined point
+        LbfgsOptions lb = lo;
+        lb.max_evaluations = budget;
+        auto m = make();
+        Lbfgs<double> limited(lb);
+        iterate(*m, limited, 40);
+        EXPECT_LE(limited.evaluations(), budget);
+    }
     for (int k = 1; k < 40; ++k) {  // every iteration as the one a checkpoint ends with
         auto first = make();
         Lbfgs<double> b(lo);

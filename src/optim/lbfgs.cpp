@@ -131,10 +131,11 @@ StepResult Lbfgs<T>::step(xt::xtensor<T, 1>& x, const Objective<T>& fn, double /
         ls = strong_wolfe_search<T>(x, g_, x0, f0, g0, d, d0, fn, lso, this->ops_);
         end_line.hook = nullptr;
         state_.evaluations += ls.evaluations;
-        if (this->on_line && this->on_line(x.data(), nullptr) && ls.step > 0) {
+        if (this->on_line && this->on_line(x.data(), nullptr) && ls.step > 0 && evaluations_left() > 0) {
             // The model's value at the accepted point was not a fresh
             // evaluation: take one, so that the next step starts from what a
-            // resumed run (which evaluates here afresh) starts from.
+            // resumed run (which evaluates here afresh) starts from. Within
+            // the budget: with none left the run ends here anyway.
             ls.f = fn(g_);
             ++state_.evaluations;
         }
