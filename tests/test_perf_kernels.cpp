@@ -279,7 +279,37 @@ TEST(PerfKernels, ParallelForRunsEveryPartOnce) {
     EXPECT_EQ(inside, 1);
     EXPECT_EQ(openblas_threads_now(), 2);
     EXPECT_EQ(blas::threads(), 2);
+    // Nested: a parallel_for inside a part runs its parts on that thread, in
+    // order (it used to wait for the outer call's lock forever).
+    for (std::size_t outer : {1, 5}) {
+        std::vector<std::vector<std::size_t>> order(outer);
+        blas::parallel_for(outer, [&](std::size_t p) {
+            blas::parallel_for(4, [&](std::size_t k) {
+                EXPECT_EQ(openblas_threads_now(), 1);
+                order[p].push_back(k);
+            });
+        });
+        for (const auto& o : order) EXPECT_EQ(o, (std::vector<std::size_t>{0, 1, 2, 3}));
+    }
+    EXPECT_EQ(openblas_threads_now(), 2);
     blas::set_threads(before);
+}
+
+// The tiled mirrors on sizes around the tile (64): each fills exactly the
+// other triangle from its own, the diagonal and its own triangle untouched.
+TEST(PerfKernels, MirrorsFillTheOtherTriangle) {
+    for (std::size_t N : {1, 63, 64, 65, 130, 200}) {
+        std::vector<double> up(N * N), low(N * N);
+        for (std::size_t i = 0; i < N * N; ++i) up[i] = low[i] = static_cast<double>(i);
+        blas::mirror_upper(N, up.data());
+        blas::mirror_lower(N, low.data());
+        for (std::size_t i = 0; i < N; ++i)
+            for (std::size_t j = 0; j < N; ++j) {
+                const double a = static_cast<double>(i * N + j), b = static_cast<double>(j * N + i);
+                ASSERT_EQ(up[i * N + j], j >= i ? a : b) << N << " " << i << " " << j;
+                ASSERT_EQ(low[i * N + j], j <= i ? a : b) << N << " " << i << " " << j;
+            }
+    }
 }
 
 template <class T>

@@ -2,6 +2,8 @@
 // precompiled header (it clashes with xtensor-blas's own CBLAS declarations).
 #include "latentlab/linalg/lapack.hpp"
 
+#include "latentlab/linalg/blas.hpp"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -99,8 +101,7 @@ int cholesky_inverse(std::size_t n, double* A) {
     int info = 0;
     dpotri_("U", &N, A, &N, &info);
     if (info != 0) return info;
-    for (std::size_t i = 0; i < n; ++i)  // mirror the lower triangle up
-        for (std::size_t j = i + 1; j < n; ++j) A[i * n + j] = A[j * n + i];
+    blas::mirror_lower(n, A);  // the lower triangle up
     return 0;
 }
 

@@ -1,9 +1,11 @@
 #include "latentlab/models/kernels.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "latentlab/linalg/blas.hpp"
+#include "latentlab/linalg/openblas.hpp"
 #include "latentlab/core/error.hpp"
 
 namespace latentlab {
@@ -27,6 +29,16 @@ const char* kernel_name(KernelType k) {
 }
 
 namespace {
+// f(i) for every row i < N, blocks of 64 rows spread over the BLAS threads
+// (blas::parallel_for): the N² element-wise passes would otherwise run on
+// one core while OpenBLAS's other threads spin. Each row is one thread's.
+// f(i0, i1) per block of rows [i0, i1).
+template <class F>
+void for_row_blocks(std::size_t N, F&& f) {
+    constexpr std::size_t kRows = 64;
+    blas::parallel_for((N + kRows - 1) / kRows, [&](std::size_t b) { f(b * kRows, std::min(N, (b + 1) * kRows)); });
+}
+
 double inv_len2(const KernelParams& p, std::size_t d) {
     const double l = p.lengthscales.size() == 1 ? p.lengthscales[0] : p.lengthscales[d];
     return 1.0 / (l * l);
@@ -50,15 +62,23 @@ void kernel_matrix(const KernelParams& p, const double* X, std::size_t N, std::s
         sq[i] = s;
     }
     blas::gemm<double>(Op::N, Op::T, N, N, q, -2.0, Xs.data(), q, Xs.data(), q, 0.0, Kf, N);
-    for (std::size_t i = 0; i < N; ++i) {
-        double* row = Kf + i * N;
-        for (std::size_t j = 0; j < N; ++j) {
-            double r2 = row[j] + sq[i] + sq[j];
-            if (r2 < 0) r2 = 0;  // rounding; unlike std::max, keeps a NaN a NaN
-            row[j] = p.variance * std::exp(-0.5 * r2);
+    // The upper triangle (half the exponentials), then the lower from it:
+    // block i0..i1 reads its columns of the rows above, contiguous per row.
+    for_row_blocks(N, [&](std::size_t i0, std::size_t i1) {
+        for (std::size_t i = i0; i < i1; ++i) {
+            double* row = Kf + i * N;
+            for (std::size_t j = i + 1; j < N; ++j) {
+                double r2 = row[j] + sq[i] + sq[j];
+                if (r2 < 0) r2 = 0;  // rounding; unlike std::max, keeps a NaN a NaN
+                row[j] = p.variance * std::exp(-0.5 * r2);
+            }
+            row[i] = p.variance;  // exact on the diagonal
         }
-        row[i] = p.variance;  // exact on the diagonal
-    }
+    });
+    for_row_blocks(N, [&](std::size_t i0, std::size_t i1) {
+        for (std::size_t j = 0; j + 1 < i1; ++j)
+            for (std::size_t i = std::max(i0, j + 1); i < i1; ++i) Kf[i * N + j] = Kf[j * N + i];
+    });
 }
 
 void kernel_backward(const KernelParams& p, const double* X, std::size_t N, std::size_t q,
@@ -68,21 +88,25 @@ void kernel_backward(const KernelParams& p, const double* X, std::size_t N, std:
         // ∂NLL/∂X = 2 α G X, before A (which may alias G) is formed.
         blas::gemm<double>(Op::N, Op::N, N, q, N, 2.0 * p.variance, G, N, X, q, 0.0, dX, q);
     }
+    // A = G ∘ K_f and its row sums; Σ A_ij as the sum of the row sums, in order.
+    std::vector<double> a1(N);
+    for_row_blocks(N, [&](std::size_t i0, std::size_t i1) {
+        for (std::size_t i = i0; i < i1; ++i) {
+            double s = 0;
+            for (std::size_t j = 0; j < N; ++j) {
+                A[i * N + j] = G[i * N + j] * Kf[i * N + j];
+                s += A[i * N + j];
+            }
+            a1[i] = s;
+        }
+    });
     double sumA = 0.0;
-    for (std::size_t i = 0; i < N * N; ++i) {
-        A[i] = G[i] * Kf[i];
-        sumA += A[i];
-    }
+    for (std::size_t i = 0; i < N; ++i) sumA += a1[i];
     *dlog_variance = sumA;
     if (p.type == KernelType::linear) return;
-    // AX (N×q) and the row sums of A.
-    std::vector<double> AX(N * q), a1(N, 0.0);
+    // AX (N×q).
+    std::vector<double> AX(N * q);
     blas::gemm<double>(Op::N, Op::N, N, q, N, 1.0, A, N, X, q, 0.0, AX.data(), q);
-    for (std::size_t i = 0; i < N; ++i) {
-        double s = 0;
-        for (std::size_t j = 0; j < N; ++j) s += A[i * N + j];
-        a1[i] = s;
-    }
     for (std::size_t l = 0; l < p.num_lengthscales(); ++l) dlog_lengthscales[l] = 0.0;
     for (std::size_t i = 0; i < N; ++i)
         for (std::size_t d = 0; d < q; ++d) {

@@ -50,8 +50,12 @@ void syrk_rows_upper(std::size_t N, std::size_t K, T alpha, const T* A, T beta, 
 // The same as syrk_upper_add, overwriting the upper triangle (C need not be initialised).
 template <class T>
 void syrk_upper_set(std::size_t K, std::size_t N, T alpha, const T* A, T* C);
+// C's lower triangle ← its upper (mirror_upper), or the upper ← the lower
+// (mirror_lower); C is N×N, row-major.
 template <class T>
 void mirror_upper(std::size_t N, T* C);
+template <class T>
+void mirror_lower(std::size_t N, T* C);
 
 // y += alpha x
 template <class T>

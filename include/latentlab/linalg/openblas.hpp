@@ -22,7 +22,7 @@ int threads();
 // parts from the shapes alone (never from the thread count) therefore gets
 // the same bits at any thread count, on any OpenBLAS kernel set: each part is
 // one fixed sequence of single-threaded BLAS calls, whichever thread runs it.
-// Not reentrant from f.
+// A call from inside f runs its parts in order on the calling thread.
 void parallel_for(std::size_t parts, const std::function<void(std::size_t)>& f);
 
 // The OpenBLAS kernel set in use (e.g. "SkylakeX"). OpenBLAS falls back to

@@ -95,6 +95,7 @@ private:
     double warned_level_ = 0.0;   // the jitter level last reported through on_warning
     std::vector<double> Ycopy_;   // double copy of Y for the dense path (float models)
     const T* Ycopy_src_ = nullptr;
+    std::vector<double> dense_Kf_, dense_L_, dense_Z_;  // the dense path's workspace
 
     // The Woodbury products P = XᵀY (global) and R = Y Pᵀ (this rank's rows)
     // at a point X, formed by passes over the data `y`.
