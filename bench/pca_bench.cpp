@@ -1,10 +1,12 @@
 // PCA of a data set as LatentLab computes it for L* and the comparisons
-// (linalg/pca.hpp): the second moment C = XᵀX by SYRK in double, then
-// LAPACK's dsyevd. The C++ side of scripts/bench part e; the peers (numpy's
+// (linalg/pca.hpp): the second moment C = XᵀX (pixel rows: an exact
+// single-precision SYRK on their integer levels), then every eigenvalue and
+// the top --components eigenvectors (32, as scikit-learn's PCA(32) in the
+// peers; dsytrd + dsterf + dstemr). The C++ side of scripts/bench part e; the peers (numpy's
 // Gram + eigh, scikit-learn's PCA) are bench/pca_peers.py on the X.npy this
 // program writes with --dump.
 //
-//   pca_bench --source fashion-mnist --reps 5 --threads 2 [--dump DIR]
+//   pca_bench --source fashion-mnist --reps 5 --threads 2 [--components 32] [--dump DIR]
 // prints one JSON line: {"seconds": median, "second_moment_seconds": ..., "top_eigenvalue": ...}
 #include <algorithm>
 #include <chrono>
@@ -26,9 +28,12 @@ int main(int argc, char** argv) {
     CLI::App app{"PCA (second moment by SYRK + dsyevd) of a data set, timed (median of --reps)"};
     std::string source = "fashion-mnist", dump;
     int reps = 5, threads = 0;
+    std::size_t components = 32;
     app.add_option("--source", source, "data.source (as in the configs)");
     app.add_option("--reps", reps, "timed repetitions");
     app.add_option("--threads", threads, "BLAS threads (0 = all)");
+    app.add_option("--components", components, "eigenvectors computed (all eigenvalues always): what an autoencoder "
+                                                "of this latent size asks for L* and its angles")->check(CLI::PositiveNumber);
     app.add_option("--dump", dump, "write the float32 rows as X.npy here for the peers");
     CLI11_PARSE(app, argc, argv);
     try {
@@ -48,7 +53,7 @@ int main(int argc, char** argv) {
             const auto t0 = std::chrono::steady_clock::now();
             const xt::xtensor<double, 2> C = second_moment(X);
             const auto t1 = std::chrono::steady_clock::now();
-            const Pca p = pca_from_second_moment(C);
+            const Pca p = pca_from_second_moment(C, components);
             const auto t2 = std::chrono::steady_clock::now();
             top = p.eigenvalues(0);
             if (r == 0) continue;

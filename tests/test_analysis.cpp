@@ -192,6 +192,42 @@ TEST(AnalysisSecondMoment, PixelRowsGiveTheSameBitsAtAnyThreadCount) {
     blas::set_threads(before);
 }
 
+// The pixel sums shift each column by an integer offset taken from the first
+// block of rows: data whose later rows sit far from it (a dark first block,
+// then full-scale rows; or the reverse) still give Σ k kᵀ exactly, and rows
+// handed over as their bytes (MatrixView::levels, as a dataset read from
+// 8-bit input gives them) the same bits as the values.
+TEST(AnalysisSecondMoment, PixelSumsAreExactWhateverTheFirstBlockAndFromBytes) {
+    const std::size_t N = 3000, n = 6;
+    for (int pattern : {0, 1, 2}) {
+        SCOPED_TRACE(::testing::Message() << "pattern " << pattern);
+        std::mt19937_64 rng(11 + pattern);
+        std::vector<std::uint8_t> k(N * n);
+        for (std::size_t r = 0; r < N; ++r)
+            for (std::size_t j = 0; j < n; ++j) {
+                const bool first = r < 256;
+                unsigned v = static_cast<unsigned>(rng() % 256);
+                if (pattern == 0) v = first ? 0 : 255 - v % 3;  // dark start, then bright
+                if (pattern == 1) v = first ? 255 : v % 3;      // bright start, then dark
+                k[r * n + j] = static_cast<std::uint8_t>(v);
+            }
+        xt::xtensor<float, 2> X = xt::xtensor<float, 2>::from_shape({N, n});
+        for (std::size_t i = 0; i < N * n; ++i) X.data()[i] = static_cast<float>(k[i] * (1.0 / 255.0));
+        const Mat2 C = second_moment(view_of(X));
+        MatrixView<float> with_bytes = view_of(X);
+        with_bytes.levels = k.data();
+        with_bytes.level_scale = 1.0 / 255.0;
+        const Mat2 Cb = second_moment(with_bytes);
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = 0; j < n; ++j) {
+                std::int64_t exact = 0;
+                for (std::size_t r = 0; r < N; ++r) exact += std::int64_t{k[r * n + i]} * k[r * n + j];
+                EXPECT_EQ(C(i, j), static_cast<double>(exact) * (1.0 / (255.0 * 255.0))) << i << "," << j;
+                EXPECT_EQ(Cb(i, j), C(i, j)) << i << "," << j;
+            }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // PCA
 // ---------------------------------------------------------------------------
@@ -213,6 +249,33 @@ TEST(AnalysisPca, RecoversAKnownEigendecomposition) {
         }
         EXPECT_LT(std::min(dp, dm), 1e-10) << "component " << j;
     }
+}
+
+// The top k components alone (lapack::syev_top: dsytrd, dsterf, dstemr,
+// dormtr): every eigenvalue as dsyevd gives it, the k components ±U's columns.
+TEST(AnalysisPca, TopComponentsAloneMatchTheFullDecomposition) {
+    const std::size_t n = kLambda.size();
+    const Mat2 U = random_orthogonal(n, 5);
+    const Mat2 C = spectral(U, kLambda);
+    const Pca full = pca_from_second_moment(C);
+    for (std::size_t k : {std::size_t{1}, std::size_t{3}, n - 1}) {
+        SCOPED_TRACE(::testing::Message() << "k " << k);
+        const Pca p = pca_from_second_moment(C, k);
+        ASSERT_EQ(p.eigenvalues.size(), n);
+        ASSERT_EQ(p.components.shape()[0], k);
+        for (std::size_t j = 0; j < n; ++j) EXPECT_NEAR(p.eigenvalues(j), full.eigenvalues(j), 1e-12 * kLambda[0]) << j;
+        for (std::size_t j = 0; j < k; ++j) {
+            double dp = 0.0, dm = 0.0;
+            for (std::size_t i = 0; i < n; ++i) {
+                dp = std::max(dp, std::abs(p.components(j, i) - U(i, j)));
+                dm = std::max(dm, std::abs(p.components(j, i) + U(i, j)));
+            }
+            EXPECT_LT(std::min(dp, dm), 1e-10) << "component " << j;
+        }
+    }
+    // Scores need as many components as they use.
+    const Mat2 Y = randn_matrix(4, n, 1.0, 3);
+    EXPECT_THROW(pca_scores(view_of(Y), pca_from_second_moment(C, 2), 3), Error);
 }
 
 TEST(AnalysisPca, OptimalAeLossIsHalfTheTailOverN) {

@@ -28,7 +28,7 @@ public:
         m_ = static_cast<std::size_t>(cfg.model.latent_dim);
         samples_ = data.train_all();
         C_ = second_moment_all(data.train());  // every process's rows
-        pca_ = pca_from_second_moment(C_);
+        pca_ = pca_from_second_moment(C_, m_);
         optimum_ = optimal_ae_loss(pca_, m_, samples_);
         pca_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         // Exact full-data loss and gradient from C in O(m n²): free each epoch.
@@ -39,7 +39,7 @@ public:
     std::vector<std::string> outputs() const override { return {"pca_components.npy", "pca_eigenvalues.npy"}; }
 
     void prepare(const Config&, const Dataset<T>&, Model<T>&, const std::string& dir, spdlog::logger& log) override {
-        log.info("PCA (LAPACK dsyevd, {}x{} second moment): optimal loss L* = {:.8f} ({:.2f}s)", n_, n_, optimum_,
+        log.info("PCA (LAPACK, {}x{} second moment): optimal loss L* = {:.8f} ({:.2f}s)", n_, n_, optimum_,
                  pca_seconds_);
         write_npy(dir + "/pca_components.npy", make_raw<double>(top().data(), {m_, n_}));
         write_npy(dir + "/pca_eigenvalues.npy", make_raw<double>(pca_.eigenvalues.data(), {n_}));

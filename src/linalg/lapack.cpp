@@ -14,6 +14,16 @@ extern "C" {
 void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info);
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
              double* w, double* work, const int* lwork, int* iwork, const int* liwork, int* info);
+void dsytrd_(const char* uplo, const int* n, double* a, const int* lda, double* d, double* e, double* tau,
+             double* work, const int* lwork, int* info);
+void dsterf_(const int* n, double* d, double* e, int* info);
+void dstemr_(const char* jobz, const char* range, const int* n, double* d, double* e, const double* vl,
+             const double* vu, const int* il, const int* iu, int* m, double* w, double* z, const int* ldz,
+             const int* nzc, int* isuppz, int* tryrac, double* work, const int* lwork, int* iwork,
+             const int* liwork, int* info);
+void dormtr_(const char* side, const char* uplo, const char* trans, const int* m, const int* n, const double* a,
+             const int* lda, const double* tau, double* c, const int* ldc, double* work, const int* lwork,
+             int* info);
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
 void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda,
              double* b, const int* ldb, int* info);
@@ -42,6 +52,53 @@ int syevd(std::size_t n, double* A, double* w) {
     std::vector<int> iwork(static_cast<std::size_t>(liwork));
     dsyevd_("V", "U", &N, A, &lda, w, work.data(), &lwork, iwork.data(), &liwork, &info);
     return info;
+}
+
+int syev_top(std::size_t n, double* A, double* w, std::size_t k, double* V) {
+    // Row-major symmetric A is its own column-major transpose.
+    const int N = I(n), K = I(k);
+    int info = 0, lwork = -1;
+    std::vector<double> d(n), e(n), tau(n);
+    double wq = 0;
+    dsytrd_("L", &N, A, &N, d.data(), e.data(), tau.data(), &wq, &lwork, &info);
+    if (info != 0) return info;
+    std::vector<double> work(static_cast<std::size_t>(wq) + 1);
+    lwork = I(work.size());
+    dsytrd_("L", &N, A, &N, d.data(), e.data(), tau.data(), work.data(), &lwork, &info);
+    if (info != 0) return info;
+    // The eigenvalues (dsterf overwrites its copies of d and e).
+    std::vector<double> dd(d), ee(e);
+    std::copy(dd.begin(), dd.end(), w);
+    dsterf_(&N, w, ee.data(), &info);
+    if (info != 0) return info;
+    // The k largest eigenvectors of the tridiagonal matrix, column-major n×k.
+    const int il = N - K + 1, iu = N;
+    const double vl = 0, vu = 0;
+    int m = 0, tryrac = 1, liwork = -1, iwq = 0;
+    std::vector<double> wk(n), Z(n * k);
+    std::vector<int> isuppz(2 * k);
+    lwork = -1;
+    dstemr_("V", "I", &N, d.data(), e.data(), &vl, &vu, &il, &iu, &m, wk.data(), Z.data(), &N, &K, isuppz.data(),
+            &tryrac, &wq, &lwork, &iwq, &liwork, &info);
+    if (info != 0) return info;
+    work.resize(std::max(work.size(), static_cast<std::size_t>(wq) + 1));
+    lwork = I(work.size());
+    liwork = iwq;
+    std::vector<int> iwork(static_cast<std::size_t>(std::max(1, liwork)));
+    dstemr_("V", "I", &N, d.data(), e.data(), &vl, &vu, &il, &iu, &m, wk.data(), Z.data(), &N, &K, isuppz.data(),
+            &tryrac, work.data(), &lwork, iwork.data(), &liwork, &info);
+    if (info != 0) return info;
+    if (m != K) return -100;
+    // Back to A's basis: Z ← Q Z.
+    lwork = -1;
+    dormtr_("L", "L", "N", &N, &K, A, &N, tau.data(), Z.data(), &N, &wq, &lwork, &info);
+    if (info != 0) return info;
+    work.resize(std::max(work.size(), static_cast<std::size_t>(wq) + 1));
+    lwork = I(work.size());
+    dormtr_("L", "L", "N", &N, &K, A, &N, tau.data(), Z.data(), &N, work.data(), &lwork, &info);
+    if (info != 0) return info;
+    for (std::size_t j = 0; j < k; ++j) std::copy_n(Z.data() + (k - 1 - j) * n, n, V + j * n);
+    return 0;
 }
 
 int potrf_lower(std::size_t n, double* A) {
