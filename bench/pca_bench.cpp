@@ -25,7 +25,7 @@
 using namespace latentlab;
 
 int main(int argc, char** argv) {
-    CLI::App app{"PCA (second moment by SYRK + dsyevd) of a data set, timed (median of --reps)"};
+    CLI::App app{"PCA (second moment by SYRK + every eigenvalue and the top --components eigenvectors) of a data set, timed (median of --reps)"};
     std::string source = "fashion-mnist", dump;
     int reps = 5, threads = 0;
     std::size_t components = 32;

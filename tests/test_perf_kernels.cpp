@@ -271,6 +271,13 @@ TEST(PerfKernels, ParallelForRunsEveryPartOnce) {
             }
         }
     }
+    // More parts than the pool's 16-bit claim counter holds: each still runs once.
+    {
+        const std::size_t parts = 70000;
+        std::vector<int> hits(parts, 0);
+        run_parts(parts, 2, [&](std::size_t p) { ++hits[p]; });
+        EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), static_cast<std::ptrdiff_t>(parts));
+    }
     // blas::parallel_for: OpenBLAS single-threaded inside, its count restored after.
     const int before = blas::threads();
     blas::set_threads(2);

@@ -129,7 +129,6 @@ private:
 
 void run_parts(std::size_t parts, std::size_t workers, const std::function<void(std::size_t)>& f) {
     if (parts == 0) return;
-    parts = std::min<std::size_t>(parts, 0xFFFF);
     if (parts == 1 || workers <= 1) {
         for (std::size_t p = 0; p < parts; ++p) f(p);
         return;
@@ -147,7 +146,17 @@ void run_parts(std::size_t parts, std::size_t workers, const std::function<void(
             if (!error) error = std::current_exception();
         }
     };
-    Pool::get().run(parts, workers, guarded);
+    // The pool's claim word counts parts in 16 bits: more run in rounds.
+    constexpr std::size_t kRound = 0xFFFF;
+    for (std::size_t base = 0; base < parts; base += kRound) {
+        const std::size_t n = std::min(kRound, parts - base);
+        if (base == 0 && n == parts) {
+            Pool::get().run(n, workers, guarded);
+        } else {
+            const std::function<void(std::size_t)> shifted = [&](std::size_t p) { guarded(base + p); };
+            Pool::get().run(n, workers, shifted);
+        }
+    }
     if (error) std::rethrow_exception(error);
 }
 
