@@ -16,6 +16,7 @@
 #include "latentlab/analysis/pca.hpp"
 #include "latentlab/analysis/principal_angles.hpp"
 #include "latentlab/core/matrix_view.hpp"
+#include "latentlab/linalg/lapack.hpp"
 #include "latentlab/linalg/openblas.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/core/error.hpp"
@@ -194,12 +195,13 @@ TEST(AnalysisSecondMoment, PixelRowsGiveTheSameBitsAtAnyThreadCount) {
 
 // The pixel sums shift each column by an integer offset taken from the first
 // block of rows: data whose later rows sit far from it (a dark first block,
-// then full-scale rows; or the reverse) still give Σ k kᵀ exactly, and rows
+// then full-scale rows; or the reverse), or constant columns (shifted to
+// zero: the SYRKs then run by row count), still give Σ k kᵀ exactly, and rows
 // handed over as their bytes (MatrixView::levels, as a dataset read from
 // 8-bit input gives them) the same bits as the values.
 TEST(AnalysisSecondMoment, PixelSumsAreExactWhateverTheFirstBlockAndFromBytes) {
     const std::size_t N = 3000, n = 6;
-    for (int pattern : {0, 1, 2}) {
+    for (int pattern : {0, 1, 2, 3}) {
         SCOPED_TRACE(::testing::Message() << "pattern " << pattern);
         std::mt19937_64 rng(11 + pattern);
         std::vector<std::uint8_t> k(N * n);
@@ -209,6 +211,7 @@ TEST(AnalysisSecondMoment, PixelSumsAreExactWhateverTheFirstBlockAndFromBytes) {
                 unsigned v = static_cast<unsigned>(rng() % 256);
                 if (pattern == 0) v = first ? 0 : 255 - v % 3;  // dark start, then bright
                 if (pattern == 1) v = first ? 255 : v % 3;      // bright start, then dark
+                if (pattern == 3) v = 77;                       // constant: shifted to 0, flushed by count
                 k[r * n + j] = static_cast<std::uint8_t>(v);
             }
         xt::xtensor<float, 2> X = xt::xtensor<float, 2>::from_shape({N, n});
@@ -218,6 +221,14 @@ TEST(AnalysisSecondMoment, PixelSumsAreExactWhateverTheFirstBlockAndFromBytes) {
         with_bytes.levels = k.data();
         with_bytes.level_scale = 1.0 / 255.0;
         const Mat2 Cb = second_moment(with_bytes);
+        // The bytes are what is read: a view whose bytes say otherwise (a
+        // broken contract, for this test only) gives their sum.
+        std::vector<std::uint8_t> other(k);
+        other[0] = static_cast<std::uint8_t>(other[0] ^ 1);
+        MatrixView<float> with_other = with_bytes;
+        with_other.levels = other.data();
+        const Mat2 Co = second_moment(with_other);
+        EXPECT_NE(Co(0, 0), C(0, 0));
         for (std::size_t i = 0; i < n; ++i)
             for (std::size_t j = 0; j < n; ++j) {
                 std::int64_t exact = 0;
@@ -272,6 +283,17 @@ TEST(AnalysisPca, TopComponentsAloneMatchTheFullDecomposition) {
             }
             EXPECT_LT(std::min(dp, dm), 1e-10) << "component " << j;
         }
+    }
+    // syev_top itself succeeds (pca_from_second_moment would hide a failure
+    // behind dsyevd): every eigenvalue ascending, the top vectors first.
+    Mat2 A = C;
+    std::vector<double> w(n), V(2 * n);
+    ASSERT_EQ(lapack::syev_top(n, A.data(), w.data(), 2, V.data()), 0);
+    for (std::size_t j = 0; j < n; ++j) EXPECT_NEAR(w[j], kLambda[n - 1 - j], 1e-12 * kLambda[0]) << j;
+    for (std::size_t j = 0; j < 2; ++j) {
+        double d = 0;
+        for (std::size_t i = 0; i < n; ++i) d += V[j * n + i] * U(i, j);
+        EXPECT_NEAR(std::abs(d), 1.0, 1e-12) << j;
     }
     // Scores need as many components as they use.
     const Mat2 Y = randn_matrix(4, n, 1.0, 3);

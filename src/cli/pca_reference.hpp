@@ -25,7 +25,9 @@ public:
     Pca compute(const Dataset<T>& data, std::size_t q) {
         q_ = q;
         const auto Y = data.train();
-        Pca pca = pca_from_second_moment(second_moment_all(Y), q);
+        // All components (dsyevd), as the GPLVM's PCA start (standardised_pca_scores):
+        // the same signs in pca_latent.npy as in the model's starting latents.
+        Pca pca = pca_from_second_moment(second_moment_all(Y));
         const xt::xtensor<double, 2> mine = pca_scores(Y, pca, q);
         latent_ = gather_all(mine.data(), mine.size());
         if (data.has_labels()) labels_ = gather_all(Y.labels, Y.rows);

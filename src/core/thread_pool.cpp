@@ -127,9 +127,23 @@ private:
 
 }  // namespace
 
+namespace {
+thread_local bool in_part = false;  // this thread runs a part of run_parts
+
+struct MarkPart {  // in_part for the scope, restored after (exceptions included)
+    bool before = in_part;
+    MarkPart() { in_part = true; }
+    ~MarkPart() { in_part = before; }
+};
+}  // namespace
+
+bool inside_run_parts() { return in_part; }
+
 void run_parts(std::size_t parts, std::size_t workers, const std::function<void(std::size_t)>& f) {
     if (parts == 0) return;
+    if (in_part) workers = 1;  // nested: the parts run here, in order
     if (parts == 1 || workers <= 1) {
+        MarkPart mark;
         for (std::size_t p = 0; p < parts; ++p) f(p);
         return;
     }
@@ -139,6 +153,7 @@ void run_parts(std::size_t parts, std::size_t workers, const std::function<void(
     std::exception_ptr error;
     std::mutex error_mu;
     const std::function<void(std::size_t)> guarded = [&](std::size_t p) {
+        MarkPart mark;
         try {
             f(p);
         } catch (...) {

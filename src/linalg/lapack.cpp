@@ -67,8 +67,8 @@ int syev_top(std::size_t n, double* A, double* w, std::size_t k, double* V) {
     dsytrd_("L", &N, A, &N, d.data(), e.data(), tau.data(), work.data(), &lwork, &info);
     if (info != 0) return info;
     // The eigenvalues (dsterf overwrites its copies of d and e).
-    std::vector<double> dd(d), ee(e);
-    std::copy(dd.begin(), dd.end(), w);
+    std::vector<double> ee(e);
+    std::copy(d.begin(), d.end(), w);
     dsterf_(&N, w, ee.data(), &info);
     if (info != 0) return info;
     // The k largest eigenvectors of the tridiagonal matrix, column-major n×k.
@@ -88,7 +88,7 @@ int syev_top(std::size_t n, double* A, double* w, std::size_t k, double* V) {
     dstemr_("V", "I", &N, d.data(), e.data(), &vl, &vu, &il, &iu, &m, wk.data(), Z.data(), &N, &K, isuppz.data(),
             &tryrac, work.data(), &lwork, iwork.data(), &liwork, &info);
     if (info != 0) return info;
-    if (m != K) return -100;
+    if (m != K) return N + 1;  // fewer vectors than asked: reported as a failure to converge
     // Back to A's basis: Z ← Q Z.
     lwork = -1;
     dormtr_("L", "L", "N", &N, &K, A, &N, tau.data(), Z.data(), &N, &wq, &lwork, &info);

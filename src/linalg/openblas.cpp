@@ -94,13 +94,9 @@ int threads() {
     return n > 0 ? n : openblas_get_num_threads();
 }
 
-namespace {
-thread_local bool in_parallel_for = false;  // this thread runs a part of parallel_for
-}  // namespace
-
 void parallel_for(std::size_t parts, const std::function<void(std::size_t)>& f) {
     if (parts == 0) return;
-    if (in_parallel_for) {  // nested: OpenBLAS is single-threaded already; the parts run here, in order
+    if (inside_run_parts()) {  // nested: OpenBLAS is single-threaded already; the parts run here, in order
         for (std::size_t p = 0; p < parts; ++p) f(p);
         return;
     }
@@ -119,14 +115,7 @@ void parallel_for(std::size_t parts, const std::function<void(std::size_t)>& f) 
         }
     } restore{before};
     if (before != 1) openblas_set_num_threads(1);
-    run_parts(parts, static_cast<std::size_t>(workers), [&f](std::size_t p) {
-        struct Mark {
-            bool before = in_parallel_for;
-            Mark() { in_parallel_for = true; }
-            ~Mark() { in_parallel_for = before; }
-        } mark;
-        f(p);
-    });
+    run_parts(parts, static_cast<std::size_t>(workers), f);
 }
 
 }  // namespace latentlab::blas

@@ -81,6 +81,10 @@ void add_rows_double(const MatrixView<T>& X, std::size_t r0, std::size_t r1, dou
 class PixelMoment {
 public:
     static constexpr std::size_t kBlock = 256;  // rows checked at a time: ≤ 256·255² < 2²⁴ per column
+    // At most this many rows wait for a SYRK (their buffer grows to at most
+    // kMaxPending·n floats): rows near the offsets could otherwise pile up
+    // without bound (all of them, for constant columns).
+    static constexpr std::size_t kMaxPending = 8 * kBlock;
 
     explicit PixelMoment(std::size_t n)
         : n_(n), Cint_(n * n), sum_(n * n, 0.0), colsq_(n), pending_sq_(n, 0.0f), offset_(n), colsum_(n, 0.0),
@@ -103,19 +107,20 @@ public:
                 offset_[j] = static_cast<float>(std::nearbyint(m / static_cast<double>(rows)));
             }
         }
-        const std::size_t need = (pending_ + rows) * n_;
-        if (levels_.size() < need) levels_.resize(std::max(need, 2 * levels_.size()));  // grows a few times
         // Σ v² of the new block first: when it does not fit with the pending
         // rows, those are summed and the block goes to the front.
         shifted_squares(bytes, rows, n_, offset_.data(), colsq_.data());
         constexpr float kLimit = 16777216.0f;  // 2²⁴
         bool fits = true;
         for (std::size_t j = 0; j < n_; ++j) fits &= pending_sq_[j] + colsq_[j] < kLimit;
+        fits &= pending_ + rows <= kMaxPending;
         if (!fits) {
             syrk(pending_);
             pending_ = 0;
             std::fill(pending_sq_.begin(), pending_sq_.end(), 0.0f);
         }
+        const std::size_t need = (pending_ + rows) * n_;  // ≤ kMaxPending·n_
+        if (levels_.size() < need) levels_.resize(std::min(kMaxPending * n_, std::max(need, 2 * levels_.size())));
         shifted_levels(bytes, rows, n_, offset_.data(), levels_.data() + pending_ * n_, colsum_.data());
         for (std::size_t j = 0; j < n_; ++j) pending_sq_[j] += colsq_[j];
         pending_ += rows;
@@ -256,7 +261,8 @@ Pca pca_from_second_moment(const xt::xtensor<double, 2>& C, std::size_t vectors)
     int info = 0;
     if (k < n && k > 0) {
         info = lapack::syev_top(n, V.data(), w.data(), k, p.components.data());
-        if (info != 0) V = C;  // MRRR did not converge: the full decomposition below
+        if (info < 0) throw Error("PCA: LAPACK argument " + std::to_string(-info) + " rejected (syev_top)");
+        if (info != 0) V = C;  // MRRR did not converge (or missed a vector): the full decomposition below
     }
     if (k == n || k == 0 || info != 0) {
         if (info = lapack::syevd(n, V.data(), w.data()); info != 0)

@@ -12,9 +12,14 @@ namespace latentlab {
 // depends on timing: a part's result must not depend on the thread that runs
 // it (each part writes its own outputs). On a loaded machine where no helper
 // is scheduled in time the caller simply runs every part (no fork-join
-// stall). Calls from different threads are serialised; not reentrant from f.
-// parts ≤ 65535. If parts throw, every part still runs and the first
-// exception is rethrown to the caller.
+// stall). Calls from different threads are serialised; a call from inside a
+// part (nested) runs its parts in order on that thread. Any number of parts
+// (more than 65,535 run in rounds). If parts throw, every part still runs and
+// the first exception is rethrown to the caller; a part run serially (one
+// worker, one part, or nested) throws at once.
 void run_parts(std::size_t parts, std::size_t workers, const std::function<void(std::size_t)>& f);
+
+// True on a thread that is running a part of run_parts (helpers included).
+bool inside_run_parts();
 
 }  // namespace latentlab

@@ -18,7 +18,8 @@ int syevd(std::size_t n, double* A, double* w);
 // ascending order into w, and the unit eigenvectors of the k largest (k < n)
 // as the rows of V (k×n), largest first: one tridiagonal reduction (dsytrd),
 // the eigenvalues by dsterf, the k vectors by MRRR (dstemr) and dormtr —
-// about half of dsyevd's time when k ≪ n. Returns LAPACK's info (0 = success).
+// about half of dsyevd's time when k ≪ n. Returns LAPACK's info (0 = success,
+// < 0 an argument rejected, > 0 no convergence or fewer than k vectors found).
 int syev_top(std::size_t n, double* A, double* w, std::size_t k, double* V);
 
 // Cholesky of the row-major SPD n×n matrix A: on success the lower triangle
