@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "latentlab/analysis/pca.hpp"
@@ -12,6 +13,7 @@
 #include "latentlab/data/dataset.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/io/npy.hpp"
+#include "latentlab/linalg/openblas.hpp"
 #include "latentlab/models/linear_autoencoder.hpp"
 #include "latentlab/optim/adam.hpp"
 #include "latentlab/optim/lbfgs.hpp"
@@ -142,6 +144,44 @@ TEST(Trainer, ExactLossCallbackReplacesTheLoopsEvaluation) {
     }
     ASSERT_EQ(chunked.size(), exact.size());
     for (std::size_t e = 0; e < exact.size(); ++e) EXPECT_NEAR(exact[e], chunked[e], 1e-12 * chunked[e]) << e;
+}
+
+// train.step_threads auto: the first epoch's steps are timed on 2 threads and
+// on 1 and the faster count kept; the linear autoencoder's bits do not depend
+// on the thread count, so the run equals one on every thread, bit for bit,
+// whichever count the clock picked; the thread count is restored after.
+TEST(Trainer, AutomaticStepThreadsLeaveTheRunUnchanged) {
+    const auto data = data_set();
+    const int before = blas::threads();
+    blas::set_threads(2);
+    std::vector<std::vector<double>> W;
+    for (const bool automatic : {false, true}) {
+        LinearAutoencoder<double> model(kDim, kLatent, 0.1);
+        std::mt19937_64 rng(9);
+        model.init(rng);
+        Adam<double> adam(AdamOptions{}, model.num_params());
+        TrainerOptions to;
+        to.epochs = 2;
+        to.batch_size = 2;  // 100 batches: the trial needs 56
+        to.schedule.lr = 0.01;
+        to.auto_step_threads = automatic;
+        Trainer<double> trainer(model, adam, data, to);
+        std::vector<std::string> said;
+        trainer.on_info = [&](const std::string& s) { said.push_back(s); };
+        const TrainResult r = trainer.run();
+        EXPECT_EQ(blas::threads(), 2);
+        if (automatic) {
+            ASSERT_EQ(said.size(), 1u);
+            EXPECT_NE(said[0].find("train.step_threads auto"), std::string::npos) << said[0];
+            EXPECT_TRUE(r.step_threads == 1 || r.step_threads == 2) << r.step_threads;
+        } else {
+            EXPECT_TRUE(said.empty());
+            EXPECT_EQ(r.step_threads, 2);
+        }
+        W.emplace_back(model.params().begin(), model.params().end());
+    }
+    blas::set_threads(before);
+    EXPECT_EQ(W[0], W[1]);
 }
 
 // A config error that a module raises names the key that set it.

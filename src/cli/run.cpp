@@ -460,7 +460,9 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     topt.epochs = run_length(cfg);
     topt.batch_size = static_cast<std::size_t>(cfg.train.batch_size);
     topt.seed = static_cast<std::uint64_t>(cfg.seed);
+    topt.auto_step_threads = cfg.train.step_threads == "auto";
     Trainer<T> trainer(*model, *optimizer, data, topt);
+    trainer.on_info = [&log](const std::string& s) { log->info("{}", s); };
     EvaluationsMetric<T> evaluations;
     if (full_batch) trainer.add_callback(&evaluations);  // first: the metrics fill the records
     for (auto* m : report->metrics()) trainer.add_callback(m);
@@ -519,6 +521,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
                                        std::to_string(cfg.optim.max_iterations) + ")"
                                  : "all epochs done (train.epochs " + std::to_string(cfg.train.epochs) + ")";
     summary.set("stop_reason", stop_reason).set("converged", result.converged);
+    if (result.step_threads > 0) summary.set("step_threads", static_cast<long>(result.step_threads));
     summary.set("data_scale", data.scale);
     if (full_batch && !result.converged && !signal && !result.stopped_by_callback)
         log->warn("not converged: |grad| {} after {} iterations and {} evaluations ({}); the result is not an "

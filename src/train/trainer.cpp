@@ -198,13 +198,53 @@ TrainResult Trainer<T>::run(StartPoint start) {
         return loss;
     };
 
+    // train.step_threads auto (TrainerOptions): the first epoch's steps
+    // 8..31 on every thread, 32..55 on one; the faster count is kept for the
+    // minibatch steps (evaluations keep every thread).
+    const int threads = blas::threads();
+    constexpr std::size_t kWarm = 8, kWindow = 24;
+    bool trial = options_.auto_step_threads && batcher && threads >= 2 && model_.same_bits_at_any_thread_count() &&
+                 nb >= kWarm + 2 * kWindow;
+    int step_threads = threads;
+    struct StepThreads {  // the BLAS thread count of the steps; every thread again when it ends
+        int all, now;
+        void set(int n) {
+            if (n != now) blas::set_threads(n);
+            now = n;
+        }
+        ~StepThreads() { set(all); }
+    } on_steps{threads, threads};
+    Clock::time_point t_window{};
+    double t_all = 0;
+
     for (epoch = start.epoch + 1; epoch <= options_.epochs && !stop; ++epoch) {
         ctx.epoch = epoch;
         if (batcher) batcher->start_epoch(epoch);
         const auto t_epoch = Clock::now();
         StepResult last;
         std::size_t done = 0;
+        on_steps.set(step_threads);
         for (std::size_t b = 0; b < nb && !stop; ++b, ++done) {
+            if (trial) {
+                if (b == kWarm) t_window = Clock::now();
+                if (b == kWarm + kWindow) {
+                    t_all = since(t_window);
+                    on_steps.set(1);
+                    t_window = Clock::now();
+                }
+                if (b == kWarm + 2 * kWindow) {
+                    const double t_one = since(t_window);
+                    trial = false;
+                    step_threads = t_one < t_all ? 1 : threads;
+                    on_steps.set(step_threads);
+                    result.step_threads_note =
+                        "train.step_threads auto: " + format_g(1e3 * t_all / kWindow, 3) + " ms per step on " +
+                        std::to_string(threads) + " threads, " + format_g(1e3 * t_one / kWindow, 3) +
+                        " ms on 1: the steps run on " + std::to_string(step_threads) +
+                        (step_threads == 1 ? " (the same bits either way)" : "");
+                    if (on_info) on_info(result.step_threads_note);
+                }
+            }
             lr = rate(static_cast<double>(epoch - 1) + static_cast<double>(b) / static_cast<double>(nb));
             batch = batcher ? batcher->batch(b) : data_.train();
             batch_total = batcher ? batcher->batch_rows(b) : data_.train_all();
@@ -217,6 +257,8 @@ TrainResult Trainer<T>::run(StartPoint start) {
             ++ctx.step;
             for (auto* cb : callbacks_) stop |= cb->on_step(ctx, b, last.loss);
         }
+        on_steps.set(threads);  // the evaluation and the callbacks: every thread
+        if (trial) trial = false, step_threads = threads;  // a trial cut short (a stop): every thread
         if (done < nb) {  // stopped within the epoch: it is not recorded (its files stay those of the last)
             result.partial_epoch = true;
             break;
@@ -243,6 +285,7 @@ TrainResult Trainer<T>::run(StartPoint start) {
             break;
         }
     }
+    result.step_threads = batcher ? step_threads : 0;
     result.stopped_by_callback = stop && !result.converged && result.epochs_done < options_.epochs;
     result.seconds = ctx.seconds = elapsed();
     for (auto* cb : callbacks_) cb->on_run_end(ctx);

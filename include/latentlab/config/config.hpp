@@ -73,6 +73,7 @@ struct TrainConfig {
     long epochs = 10;
     long batch_size = 256;
     long threads = 0;               // BLAS threads; 0 = all cores (at most 256)
+    std::string step_threads = "auto";  // auto | all: minibatch steps on the faster of all threads and one
     double log_every = 2.0;         // seconds between progress lines when not on a terminal
     bool checkpoint = true;         // write checkpoint.bin (with the parameters and metrics.csv)
     long checkpoint_every = 0;      // write the run's state every this many epochs (0: by write_share only)

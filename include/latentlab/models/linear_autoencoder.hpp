@@ -29,6 +29,8 @@ public:
     LinearAutoencoder(std::size_t input_dim, std::size_t latent_dim, double init_scale = 0.01);
 
     std::string name() const override { return "linear_autoencoder"; }
+    // Fixed row and column parts (tests/test_perf_kernels.cpp checks 1, 2, 3 threads).
+    bool same_bits_at_any_thread_count() const override { return true; }
     void init(std::mt19937_64& rng) override;  // W ~ N(0, init_scale²)
 
     double loss(const MatrixView<T>& X) override;

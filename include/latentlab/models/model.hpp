@@ -62,6 +62,12 @@ public:
     // line (the Woodbury GPLVM does). By default ignored.
     virtual bool on_line(const T* /*x*/, const double* /*d*/) { return false; }
 
+    // True when loss and gradient have the same bits at any BLAS thread count
+    // (fixed parts, blas::parallel_for): the trainer may then time its
+    // minibatch steps on one thread and on all, and keep the faster
+    // (train.step_threads), without changing the run.
+    virtual bool same_bits_at_any_thread_count() const { return false; }
+
     // True when the loss is a mean over rows, so that it may be evaluated in
     // chunks and trained on minibatches; false for full-batch models (GPLVM).
     virtual bool separable() const { return true; }

@@ -78,6 +78,13 @@ struct TrainerOptions {
     long epochs = 1;         // iterations, for a line-search optimiser
     std::size_t batch_size = 256;
     std::uint64_t seed = 0;
+    // train.step_threads: "auto" times the first epoch's minibatch steps on
+    // every BLAS thread and on one, and keeps the faster for the steps (a
+    // small step can lose more to the fork and join of its parts than the
+    // second thread gives) — only for models whose bits do not depend on the
+    // thread count, so the choice, made by the clock, cannot change the run.
+    // false ("all"): the steps use every thread.
+    bool auto_step_threads = true;
 };
 
 struct TrainResult {
@@ -90,6 +97,8 @@ struct TrainResult {
     // A callback stopped the run within an epoch (on_step): the model holds
     // that unfinished epoch's parameters, which no record or file describes.
     bool partial_epoch = false;
+    int step_threads = 0;           // BLAS threads the minibatch steps ran on (0: no minibatches)
+    std::string step_threads_note;  // train.step_threads auto: the timings and the choice, or empty
     bool converged = false;         // the optimiser's stopping rule held
     std::string stop_reason;        // why the optimiser stopped (a stopping rule or its budget)
 };
@@ -115,6 +124,9 @@ public:
     // True when every step sees all training rows in order (a model that is
     // not separable, or an optimiser with a line search).
     bool full_batch() const { return full_batch_; }
+
+    // Where the trainer says what it decided (train.step_threads); unset: silent.
+    std::function<void(const std::string&)> on_info;
 
 private:
     // The record of `epoch`: train loss and gradient norm from `last` (the
