@@ -148,8 +148,10 @@ TEST(Trainer, ExactLossCallbackReplacesTheLoopsEvaluation) {
 
 // train.step_threads auto: the first epoch's steps are timed on 2 threads and
 // on 1 and the faster count kept; the linear autoencoder's bits do not depend
-// on the thread count, so the run equals one on every thread, bit for bit,
-// whichever count the clock picked; the thread count is restored after.
+// on the thread count (tests/test_perf_kernels.cpp), so the run equals one
+// on every thread, bit for bit, whichever count the clock picked. Steps run
+// on the counts the trial and its choice say; evaluations on every thread;
+// the count is restored after.
 TEST(Trainer, AutomaticStepThreadsLeaveTheRunUnchanged) {
     const auto data = data_set();
     const int before = blas::threads();
@@ -168,15 +170,34 @@ TEST(Trainer, AutomaticStepThreadsLeaveTheRunUnchanged) {
         Trainer<double> trainer(model, adam, data, to);
         std::vector<std::string> said;
         trainer.on_info = [&](const std::string& s) { said.push_back(s); };
+        // The thread count each step and each evaluation ran with.
+        struct Threads : Callback<double> {
+            std::vector<int> steps, evaluations;
+            bool on_step(const TrainContext<double>&, std::size_t, double) override {
+                steps.push_back(blas::threads());
+                return false;
+            }
+            void on_evaluate(const TrainContext<double>&, EpochRecord&) override {
+                evaluations.push_back(blas::threads());
+            }
+        } seen;
+        trainer.add_callback(&seen);
         const TrainResult r = trainer.run();
         EXPECT_EQ(blas::threads(), 2);
+        ASSERT_EQ(seen.steps.size(), 200u);
+        for (int t : seen.evaluations) EXPECT_EQ(t, 2);
         if (automatic) {
             ASSERT_EQ(said.size(), 1u);
             EXPECT_NE(said[0].find("train.step_threads auto"), std::string::npos) << said[0];
             EXPECT_TRUE(r.step_threads == 1 || r.step_threads == 2) << r.step_threads;
+            for (std::size_t b = 0; b < 200; ++b) {
+                const int want = b < 32 ? 2 : b < 56 ? 1 : r.step_threads;
+                EXPECT_EQ(seen.steps[b], want) << "step " << b;
+            }
         } else {
             EXPECT_TRUE(said.empty());
             EXPECT_EQ(r.step_threads, 2);
+            for (int t : seen.steps) EXPECT_EQ(t, 2);
         }
         W.emplace_back(model.params().begin(), model.params().end());
     }

@@ -199,12 +199,13 @@ TrainResult Trainer<T>::run(StartPoint start) {
     };
 
     // train.step_threads auto (TrainerOptions): the first epoch's steps
-    // 8..31 on every thread, 32..55 on one; the faster count is kept for the
-    // minibatch steps (evaluations keep every thread).
+    // 8..31 on every thread, 32..55 on one (epochs of at least 57 batches);
+    // one thread is kept for the minibatch steps when it was 3% faster
+    // (evaluations keep every thread).
     const int threads = blas::threads();
     constexpr std::size_t kWarm = 8, kWindow = 24;
     bool trial = options_.auto_step_threads && batcher && threads >= 2 && model_.same_bits_at_any_thread_count() &&
-                 nb >= kWarm + 2 * kWindow;
+                 nb > kWarm + 2 * kWindow;
     int step_threads = threads;
     struct StepThreads {  // the BLAS thread count of the steps; every thread again when it ends
         int all, now;
@@ -235,7 +236,7 @@ TrainResult Trainer<T>::run(StartPoint start) {
                 if (b == kWarm + 2 * kWindow) {
                     const double t_one = since(t_window);
                     trial = false;
-                    step_threads = t_one < t_all ? 1 : threads;
+                    step_threads = t_one < 0.97 * t_all ? 1 : threads;  // one thread only when clearly faster
                     on_steps.set(step_threads);
                     result.step_threads_note =
                         "train.step_threads auto: " + format_g(1e3 * t_all / kWindow, 3) + " ms per step on " +

@@ -20,6 +20,8 @@ namespace latentlab {
 template <class T>
 class SecondMomentAutoencoder : public LinearAutoencoder<T> {
 public:
+    // Its products are OpenBLAS-threaded GEMMs (not the parent's fixed parts).
+    bool same_bits_at_any_thread_count() const override { return false; }
     // n_train: the rows of the training set. A view of that many rows is
     // the training set (C is formed from it, again if it moves); any other
     // view (a test split) is evaluated row by row, as LinearAutoencoder does.
