@@ -164,13 +164,8 @@ void run_parts(std::size_t parts, std::size_t workers, const std::function<void(
     // The pool's claim word counts parts in 16 bits: more run in rounds.
     constexpr std::size_t kRound = 0xFFFF;
     for (std::size_t base = 0; base < parts; base += kRound) {
-        const std::size_t n = std::min(kRound, parts - base);
-        if (base == 0 && n == parts) {
-            Pool::get().run(n, workers, guarded);
-        } else {
-            const std::function<void(std::size_t)> shifted = [&](std::size_t p) { guarded(base + p); };
-            Pool::get().run(n, workers, shifted);
-        }
+        const std::function<void(std::size_t)> shifted = [&](std::size_t p) { guarded(base + p); };
+        Pool::get().run(std::min(kRound, parts - base), workers, shifted);
     }
     if (error) std::rethrow_exception(error);
 }

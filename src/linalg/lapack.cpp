@@ -25,8 +25,6 @@ void dormtr_(const char* side, const char* uplo, const char* trans, const int* m
              const int* lda, const double* tau, double* c, const int* ldc, double* work, const int* lwork,
              int* info);
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
-void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda,
-             double* b, const int* ldb, int* info);
 void dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int* lda, double* s,
              double* u, const int* ldu, double* vt, const int* ldvt, double* work,
              const int* lwork, int* iwork, int* info);
@@ -109,20 +107,6 @@ int potrf_lower(std::size_t n, double* A) {
     return info;
 }
 
-int potrs_lower(std::size_t n, std::size_t nrhs, const double* L, double* B) {
-    // Column-major potrs wants B as n×nrhs column-major: that is our row-major
-    // Bᵀ. Transpose into a scratch buffer, solve all right-hand sides at once.
-    const int N = I(n), R = I(nrhs);
-    std::vector<double> Bt(n * nrhs);
-    for (std::size_t i = 0; i < n; ++i)
-        for (std::size_t j = 0; j < nrhs; ++j) Bt[j * n + i] = B[i * nrhs + j];
-    int info = 0;
-    dpotrs_("U", &N, &R, L, &N, Bt.data(), &N, &info);
-    for (std::size_t i = 0; i < n; ++i)
-        for (std::size_t j = 0; j < nrhs; ++j) B[i * nrhs + j] = Bt[j * n + i];
-    return info;
-}
-
 int singular_values(std::size_t M, std::size_t N, double* A, double* s) {
     // Row-major M×N = column-major N×M (Aᵀ): same singular values.
     const int m = I(N), n = I(M), lda = I(N), one = 1;
@@ -138,13 +122,6 @@ int singular_values(std::size_t M, std::size_t N, double* A, double* s) {
     return info;
 }
 
-
-void cholesky_solve(std::size_t n, std::size_t nrhs, const double* L, double* B) {
-    const int N = static_cast<int>(n), R = static_cast<int>(nrhs);
-    // L Y = B, then Lᵀ X = Y (row-major, lower triangle of L).
-    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, N, R, 1.0, L, N, B, R);
-    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, N, R, 1.0, L, N, B, R);
-}
 
 void triangular_solve(std::size_t n, std::size_t nrhs, const double* L, double* B, bool transpose) {
     const int N = static_cast<int>(n), R = static_cast<int>(nrhs);

@@ -29,10 +29,10 @@ const char* kernel_name(KernelType k) {
 }
 
 namespace {
-// f(i) for every row i < N, blocks of 64 rows spread over the BLAS threads
-// (blas::parallel_for): the N² element-wise passes would otherwise run on
-// one core while OpenBLAS's other threads spin. Each row is one thread's.
-// f(i0, i1) per block of rows [i0, i1).
+// f(i0, i1) for blocks of 64 rows [i0, i1) of N, spread over the BLAS
+// threads (blas::parallel_for): the N² element-wise passes would otherwise
+// run on one core while OpenBLAS's other threads spin. Each row is one
+// thread's.
 template <class F>
 void for_row_blocks(std::size_t N, F&& f) {
     constexpr std::size_t kRows = 64;
@@ -62,8 +62,7 @@ void kernel_matrix(const KernelParams& p, const double* X, std::size_t N, std::s
         sq[i] = s;
     }
     blas::gemm<double>(Op::N, Op::T, N, N, q, -2.0, Xs.data(), q, Xs.data(), q, 0.0, Kf, N);
-    // The upper triangle (half the exponentials), then the lower from it:
-    // block i0..i1 reads its columns of the rows above, contiguous per row.
+    // The upper triangle (half the exponentials), then the lower from it.
     for_row_blocks(N, [&](std::size_t i0, std::size_t i1) {
         for (std::size_t i = i0; i < i1; ++i) {
             double* row = Kf + i * N;
@@ -75,10 +74,7 @@ void kernel_matrix(const KernelParams& p, const double* X, std::size_t N, std::s
             row[i] = p.variance;  // exact on the diagonal
         }
     });
-    for_row_blocks(N, [&](std::size_t i0, std::size_t i1) {
-        for (std::size_t j = 0; j + 1 < i1; ++j)
-            for (std::size_t i = std::max(i0, j + 1); i < i1; ++i) Kf[i * N + j] = Kf[j * N + i];
-    });
+    blas::mirror_upper(N, Kf);
 }
 
 void kernel_backward(const KernelParams& p, const double* X, std::size_t N, std::size_t q,

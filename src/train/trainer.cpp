@@ -238,12 +238,12 @@ TrainResult Trainer<T>::run(StartPoint start) {
                     trial = false;
                     step_threads = t_one < 0.97 * t_all ? 1 : threads;  // one thread only when clearly faster
                     on_steps.set(step_threads);
-                    result.step_threads_note =
+                    const std::string note =
                         "train.step_threads auto: " + format_g(1e3 * t_all / kWindow, 3) + " ms per step on " +
                         std::to_string(threads) + " threads, " + format_g(1e3 * t_one / kWindow, 3) +
                         " ms on 1: the steps run on " + std::to_string(step_threads) +
                         (step_threads == 1 ? " (the same bits either way)" : "");
-                    if (on_info) on_info(result.step_threads_note);
+                    if (on_info) on_info(note);
                 }
             }
             lr = rate(static_cast<double>(epoch - 1) + static_cast<double>(b) / static_cast<double>(nb));
@@ -259,7 +259,10 @@ TrainResult Trainer<T>::run(StartPoint start) {
             for (auto* cb : callbacks_) stop |= cb->on_step(ctx, b, last.loss);
         }
         on_steps.set(threads);  // the evaluation and the callbacks: every thread
-        if (trial) trial = false, step_threads = threads;  // a trial cut short (a stop): every thread
+        if (trial) {  // a trial cut short (a stop): every thread
+            trial = false;
+            step_threads = threads;
+        }
         if (done < nb) {  // stopped within the epoch: it is not recorded (its files stay those of the last)
             result.partial_epoch = true;
             break;

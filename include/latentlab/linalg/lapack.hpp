@@ -27,17 +27,10 @@ int syev_top(std::size_t n, double* A, double* w, std::size_t k, double* V);
 // not positive definite at that leading minor).
 int potrf_lower(std::size_t n, double* A);
 
-// Solves A X = B for B (n×nrhs, row-major) in place, given potrf_lower's L.
-int potrs_lower(std::size_t n, std::size_t nrhs, const double* L, double* B);
-
 // Singular values (descending) of the row-major M×N matrix A (destroyed).
 int singular_values(std::size_t M, std::size_t N, double* A, double* s);
 
 // --- built on them ---------------------------------------------------------
-
-// B (n×nrhs, row-major) ← K⁻¹ B with K = L Lᵀ: two triangular solves with all
-// right-hand sides at once, no transposed copies.
-void cholesky_solve(std::size_t n, std::size_t nrhs, const double* L, double* B);
 
 // A (n×n) ← K⁻¹ (full, both triangles) from the factor L in A's lower
 // triangle (as potrf_lower leaves it). Returns LAPACK's info.

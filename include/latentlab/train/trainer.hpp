@@ -98,7 +98,6 @@ struct TrainResult {
     // that unfinished epoch's parameters, which no record or file describes.
     bool partial_epoch = false;
     int step_threads = 0;           // BLAS threads the minibatch steps ran on (0: no minibatches)
-    std::string step_threads_note;  // train.step_threads auto: the timings and the choice, or empty
     bool converged = false;         // the optimiser's stopping rule held
     std::string stop_reason;        // why the optimiser stopped (a stopping rule or its budget)
 };
