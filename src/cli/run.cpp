@@ -26,6 +26,7 @@
 #include "latentlab/config/config.hpp"
 #include "latentlab/core/communicator.hpp"
 #include "latentlab/core/format.hpp"
+#include "latentlab/core/median.hpp"
 #include "latentlab/data/dataset.hpp"
 #include "latentlab/data/sources.hpp"
 #include "latentlab/io/npy.hpp"
@@ -63,13 +64,6 @@ void add_file_sink(spdlog::logger& log, const std::string& path) {
     auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/false);
     file->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
     log.sinks().push_back(file);
-}
-
-double median(std::vector<double> v) {
-    if (v.empty()) return std::nan("");
-    std::sort(v.begin(), v.end());
-    const std::size_t k = v.size() / 2;
-    return v.size() % 2 ? v[k] : 0.5 * (v[k - 1] + v[k]);
 }
 
 // The run directory and the config, from --config/--out or --resume.

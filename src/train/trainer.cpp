@@ -8,6 +8,7 @@
 #include "latentlab/core/communicator.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/core/format.hpp"
+#include "latentlab/core/median.hpp"
 #include "latentlab/data/batcher.hpp"
 #include "latentlab/linalg/blas.hpp"
 #include "latentlab/linalg/openblas.hpp"
@@ -198,14 +199,19 @@ TrainResult Trainer<T>::run(StartPoint start) {
         return loss;
     };
 
-    // train.step_threads auto (TrainerOptions): the first epoch's steps
-    // 8..31 on every thread, 32..55 on one (epochs of at least 57 batches);
-    // one thread is kept for the minibatch steps when it was 3% faster
-    // (evaluations keep every thread).
+    // train.step_threads auto (TrainerOptions): an epoch's steps 8..55
+    // alternate in blocks of 4 between every thread and one, each step
+    // timed; one thread is kept for the minibatch steps when its median step
+    // was 3% faster (evaluations keep every thread). Medians of interleaved
+    // blocks: a burst of load from elsewhere on a shared machine, or a drift
+    // of the clock, moves both sides alike and neither median much (two
+    // consecutive windows of 24 steps, compared by their totals, once kept one
+    // thread on a 2-core machine where it was 1.6× slower).
     const int threads = blas::threads();
-    constexpr std::size_t kWarm = 8, kWindow = 24;
-    bool trial = options_.auto_step_threads && batcher && threads >= 2 && model_.same_bits_at_any_thread_count() &&
-                 nb > kWarm + 2 * kWindow;
+    constexpr std::size_t kWarm = 8, kBlock = 4, kTrial = 48;
+    const bool may_trial = options_.auto_step_threads && batcher && threads >= 2 &&
+                           model_.same_bits_at_any_thread_count() && nb > kWarm + kTrial;
+    bool trial = false;
     int step_threads = threads;
     struct StepThreads {  // the BLAS thread count of the steps; every thread again when it ends
         int all, now;
@@ -215,36 +221,43 @@ TrainResult Trainer<T>::run(StartPoint start) {
         }
         ~StepThreads() { set(all); }
     } on_steps{threads, threads};
-    Clock::time_point t_window{};
-    double t_all = 0;
+    const auto trial_threads = [&](std::size_t b) { return ((b - kWarm) / kBlock) % 2 == 0 ? threads : 1; };
+    std::vector<double> t_all, t_one;  // seconds of the trial's steps on every thread, on one
+    Clock::time_point t_step{};
 
     for (epoch = start.epoch + 1; epoch <= options_.epochs && !stop; ++epoch) {
         ctx.epoch = epoch;
         if (batcher) batcher->start_epoch(epoch);
+        // The trial runs in the first epoch, and again in every epoch after
+        // one that chose one thread: that choice costs up to half the speed
+        // when it is wrong (the other core busy during the trial only), the
+        // other one a few percent; a trial costs ~1% of an epoch.
+        if (may_trial && (epoch == start.epoch + 1 || step_threads == 1)) {
+            trial = true;
+            t_all.clear();
+            t_one.clear();
+        }
         const auto t_epoch = Clock::now();
         StepResult last;
         std::size_t done = 0;
         on_steps.set(step_threads);
         for (std::size_t b = 0; b < nb && !stop; ++b, ++done) {
-            if (trial) {
-                if (b == kWarm) t_window = Clock::now();
-                if (b == kWarm + kWindow) {
-                    t_all = since(t_window);
-                    on_steps.set(1);
-                    t_window = Clock::now();
-                }
-                if (b == kWarm + 2 * kWindow) {
-                    const double t_one = since(t_window);
-                    trial = false;
-                    step_threads = t_one < 0.97 * t_all ? 1 : threads;  // one thread only when clearly faster
-                    on_steps.set(step_threads);
-                    const std::string note =
-                        "train.step_threads auto: " + format_g(1e3 * t_all / kWindow, 3) + " ms per step on " +
-                        std::to_string(threads) + " threads, " + format_g(1e3 * t_one / kWindow, 3) +
-                        " ms on 1: the steps run on " + std::to_string(step_threads) +
-                        (step_threads == 1 ? " (the same bits either way)" : "");
-                    if (on_info) on_info(note);
-                }
+            if (trial && b > kWarm) (trial_threads(b - 1) == 1 ? t_one : t_all).push_back(since(t_step));
+            if (trial && b == kWarm + kTrial) {
+                const double m_all = median(t_all), m_one = median(t_one);
+                trial = false;
+                const int before = step_threads;
+                step_threads = m_one < 0.97 * m_all ? 1 : threads;  // one thread only when clearly faster
+                on_steps.set(step_threads);
+                const std::string note =
+                    "train.step_threads auto: median step " + format_g(1e3 * m_all, 3) + " ms on " +
+                    std::to_string(threads) + " threads, " + format_g(1e3 * m_one, 3) +
+                    " ms on 1: the steps run on " + std::to_string(step_threads) +
+                    (step_threads == 1 ? " (the same bits either way)" : "");
+                if (on_info && (epoch == start.epoch + 1 || step_threads != before)) on_info(note);  // news only
+            } else if (trial && b >= kWarm) {
+                on_steps.set(trial_threads(b));
+                t_step = Clock::now();
             }
             lr = rate(static_cast<double>(epoch - 1) + static_cast<double>(b) / static_cast<double>(nb));
             batch = batcher ? batcher->batch(b) : data_.train();
