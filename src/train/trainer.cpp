@@ -231,7 +231,7 @@ TrainResult Trainer<T>::run(StartPoint start) {
         // The trial runs in the first epoch, and again in every epoch after
         // one that chose one thread: that choice costs up to half the speed
         // when it is wrong (the other core busy during the trial only), the
-        // other one a few percent; a trial costs ~1% of an epoch.
+        // other one a few percent; a trial is 48 steps of the epoch.
         if (may_trial && (epoch == start.epoch + 1 || step_threads == 1)) {
             trial = true;
             t_all.clear();
@@ -272,10 +272,7 @@ TrainResult Trainer<T>::run(StartPoint start) {
             for (auto* cb : callbacks_) stop |= cb->on_step(ctx, b, last.loss);
         }
         on_steps.set(threads);  // the evaluation and the callbacks: every thread
-        if (trial) {  // a trial cut short (a stop): every thread
-            trial = false;
-            step_threads = threads;
-        }
+        trial = false;  // a trial cut short (a stop) decides nothing: the last choice stands
         if (done < nb) {  // stopped within the epoch: it is not recorded (its files stay those of the last)
             result.partial_epoch = true;
             break;

@@ -79,7 +79,8 @@ struct TrainerOptions {
     std::size_t batch_size = 256;
     std::uint64_t seed = 0;
     // train.step_threads: "auto" times the first epoch's minibatch steps on
-    // every BLAS thread and on one, and keeps the faster for the steps (a
+    // every BLAS thread and on one (alternately; again in each epoch after
+    // one that chose one thread), and keeps the faster for the steps (a
     // small step can lose more to the fork and join of its parts than the
     // second thread gives) — only for models whose bits do not depend on the
     // thread count, so the choice, made by the clock, cannot change the run.
