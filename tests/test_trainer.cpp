@@ -148,9 +148,10 @@ TEST(Trainer, ExactLossCallbackReplacesTheLoopsEvaluation) {
 }
 
 // train.step_threads auto: the first epoch's steps are timed on 2 threads and
-// on 1 and the faster count kept (tried again after a choice of 1); the linear autoencoder's bits do not depend
-// on the thread count (tests/test_perf_kernels.cpp), so the run equals one
-// on every thread, bit for bit, whichever count the clock picked. Steps run
+// on 1 and the faster count kept (tried again after a choice of 1); the
+// linear autoencoder's bits do not depend on the thread count
+// (tests/test_perf_kernels.cpp), so the run equals one on every thread, bit
+// for bit, whichever count the clock picked. Steps run
 // on the counts the trial and its choice say; evaluations on every thread;
 // the count is restored after.
 TEST(Trainer, AutomaticStepThreadsLeaveTheRunUnchanged) {

@@ -157,7 +157,7 @@ const std::vector<Key>& table() {
         {"train.epochs",       field<&Config::train, &TrainConfig::epochs>,      at_least(1),    "passes over the training set"},
         {"train.batch_size",   field<&Config::train, &TrainConfig::batch_size>,  at_least(1),    "samples per minibatch"},
         {"train.threads",      field<&Config::train, &TrainConfig::threads>,     in_cc(0, 256),  "BLAS threads (0 = all cores; at most 256)"},
-        {"train.step_threads", field<&Config::train, &TrainConfig::step_threads>, one_of({"auto", "all"}), "minibatch steps with 2+ threads: auto times the first epoch's steps 8-55, alternately on all threads and on one, and keeps the faster by median step (trying again after each epoch that chose one) (only where that cannot change the results); all: every thread"},
+        {"train.step_threads", field<&Config::train, &TrainConfig::step_threads>, one_of({"auto", "all"}), "minibatch steps with 2+ threads: auto times the first epoch's steps 8-55, alternately on all threads and on one, and keeps the faster by median step, trying again after each epoch that chose one (only where that cannot change the results); all: every thread"},
         {"train.log_every",    field<&Config::train, &TrainConfig::log_every>,   above(0),       "seconds between progress lines when not on a terminal"},
         {"train.checkpoint",   field<&Config::train, &TrainConfig::checkpoint>,  any(),          "write checkpoint.bin (resumable) with the parameters and metrics.csv"},
         {"train.checkpoint_every", field<&Config::train, &TrainConfig::checkpoint_every>, at_least(0), "write the run's state every this many epochs/iterations (0: by train.write_share only); always after epoch 0 and at the end"},
