@@ -601,7 +601,7 @@ TEST(Csv, HeaderCommentsCrlfBlankLines) {
 
 TEST(Csv, NoHeaderNoTrailingNewlineBomAndSpecialValues) {
     const std::string path = tmp_path("plain.csv");
-    write_file(path, "\xEF\xBB\xBF" "1,2\n3e2,-4\nnan,inf\n-inf,0x10");
+    write_file(path, "\xEF\xBB\xBF" "1,2\n3e2,-4\nnan,inf\n-inf,16");
     const RawTensor t = read_csv(path);
     EXPECT_EQ(t.shape, (std::vector<std::size_t>{4, 2}));
     EXPECT_EQ(t.at(0), 1.0);
@@ -612,6 +612,14 @@ TEST(Csv, NoHeaderNoTrailingNewlineBomAndSpecialValues) {
     EXPECT_EQ(t.at(6), -std::numeric_limits<double>::infinity());
     EXPECT_EQ(t.at(7), 16.0);
 
+    // Decimal numbers only, within double's range (as numpy.loadtxt reads them):
+    // strtod would take 0x10 as 16 and 1e400 as inf.
+    write_file(path, "1,2\n3,0x10\n");
+    EXPECT_DATA_ERROR(read_csv(path), path + ":2: column 2: '0x10' is not a number");
+    write_file(path, "1,2\n1e400,4\n");
+    EXPECT_DATA_ERROR(read_csv(path), path + ":2: column 1: '1e400' is not a number");
+    write_file(path, "1,2\n3\n");
+    EXPECT_DATA_ERROR(read_csv(path), path + ":2: row has 1 cell, expected 2");
     write_file(path, "0.5\n");
     const RawTensor one = read_csv(path);
     EXPECT_EQ(one.shape, (std::vector<std::size_t>{1, 1}));

@@ -150,7 +150,8 @@ Dataset<T> make_dataset_impl(const void* images, DType dtype, const std::vector<
     std::size_t dim = 1;
     for (std::size_t k = 1; k < shape.size(); ++k) dim *= shape[k];
     const std::size_t total = row_ids ? file_rows : shape[0];
-    if (total == 0 || dim == 0) throw DataError(origin + ": no samples");
+    if (total == 0) throw DataError(origin + ": no samples");
+    if (dim == 0) throw DataError(origin + ": " + std::to_string(total) + " samples of 0 values each (no columns)");
     const double scale = cfg.scale > 0 ? cfg.scale : (dtype == DType::u8 ? 1.0 / 255.0 : 1.0);
     const auto* bytes = static_cast<const unsigned char*>(images);
 

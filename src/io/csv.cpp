@@ -4,8 +4,12 @@
 // which can extend a number), so no per-cell string is made.
 #include "latentlab/io/csv.hpp"
 
+#include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -18,12 +22,18 @@ namespace {
 
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
-// Parses text[b, e) as a whole number; false if it is empty or anything is left over.
+// Parses text[b, e) as a whole decimal number; false if it is empty, anything
+// is left over, it is hexadecimal (strtod reads 0x10 as 16) or beyond
+// double's range (strtod's ±HUGE_VAL; NaN and Inf spelled out are read, and
+// refused with the data's other checks).
 bool parse_number(const char* b, const char* e, double& out) {
     if (b == e) return false;
     char* end = nullptr;
+    errno = 0;
     out = std::strtod(b, &end);
-    return end == e;
+    if (end != e || std::memchr(b, 'x', static_cast<std::size_t>(e - b)) || std::memchr(b, 'X', static_cast<std::size_t>(e - b)))
+        return false;
+    return !(errno == ERANGE && std::isinf(out));
 }
 
 std::string shown(const char* b, const char* e) {
@@ -97,16 +107,30 @@ RawTensor read_csv(const std::string& path, std::vector<std::size_t>* row_lines)
             cols_line = line_no;
         } else if (cells.size() != cols) {
             throw DataError(path + ":" + std::to_string(line_no) + ": row has " + std::to_string(cells.size()) +
-                            " cells, expected " + std::to_string(cols) + " (as on line " +
+                            (cells.size() == 1 ? " cell" : " cells") + ", expected " + std::to_string(cols) + " (as on line " +
                             std::to_string(cols_line) + ")");
         }
 
+        if (rows == 0) {
+            // Room for every line as a row, known before the first one is
+            // stored: the values take ~8/(2·cols) times the text's bytes or
+            // more (short cells), so a file within memory can still parse into
+            // more than memory holds; refused here, with what it would take
+            // (the values, and the copies training or apply makes of them).
+            const std::size_t lines = 1 + static_cast<std::size_t>(std::count(base + (b - base), base + n, '\n'));
+            const std::uint64_t bytes = static_cast<std::uint64_t>(lines) * cols * sizeof(double);
+            check_fits_in_memory(path, 3 * bytes, std::to_string(lines) + " lines of " + std::to_string(cols) +
+                                                      " numbers, as doubles with the copies made of them");
+            t.bytes.reserve(bytes);
+            if (row_lines) row_lines->reserve(lines);
+        }
         const std::size_t at = t.bytes.size();
         t.bytes.resize(at + cols * sizeof(double));
         for (std::size_t j = 0; j < cols; ++j) {
             if (!parse_number(cells[j].first, cells[j].second, v))
                 throw DataError(path + ":" + std::to_string(line_no) + ": column " + std::to_string(j + 1) + ": " +
-                                shown(cells[j].first, cells[j].second) + " is not a number");
+                                shown(cells[j].first, cells[j].second) +
+                                " is not a number (decimal, within double precision's range)");
             std::memcpy(t.bytes.data() + at + j * sizeof(double), &v, sizeof v);
         }
         ++rows;

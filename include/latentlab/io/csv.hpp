@@ -1,4 +1,5 @@
-// Numeric CSV: one sample per row, comma-separated (spaces around cells are
+// Numeric CSV: one sample per row, comma-separated decimal numbers (as
+// numpy.loadtxt reads them: no hexadecimal, none beyond double's range; spaces around cells are
 // ignored), optional header line (a first line with no number in any cell:
 // a first row with numbers and a typo is data, and the typo an error), '#'
 // comment lines skipped. Every row must have the same number of
