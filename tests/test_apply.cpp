@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <vector>
 
 #include "latentlab/io/npy.hpp"
@@ -231,4 +232,84 @@ TEST(Apply, NewRowsGetTheRunsScale) {
     const auto r = run_train("apply " + run + " --data " + d + "/same.npy --out " + d + "/b", d);
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(slurp(d + "/a/codes.npy"), slurp(d + "/b/codes.npy"));
+}
+
+// A run whose files were changed, rows that overflow, options of training:
+// each refused with one line naming the file or option, and nothing written
+// (no output directory, no hidden temporary beside it).
+TEST(Apply, DamagedRunsAndOverflowAreRefusedWritingNothing) {
+    const std::string d = scratch("apply_damaged");
+    const auto X = planar_rows(5);
+    write_npy(d + "/data.npy", make_raw<double>(X.data(), {kRows, kDim}));
+    std::vector<double> huge = X;
+    huge[7 * kDim + 1] = 1e300;  // finite, but its square overflows
+    write_npy(d + "/huge.npy", make_raw<double>(huge.data(), {kRows, kDim}));
+    const std::string run = train_run(d, "data:\n  source: npy\n  path: " + d + "/data.npy\n  center: true\n"
+                                         "model:\n  latent_dim: 2\n  dtype: float64\n"
+                                         "train:\n  epochs: 1\n  threads: 1\n");
+    const std::string summary = slurp(run + "/summary.json"), W = slurp(run + "/W.npy");
+    // A copy of the run with one file changed by `change`.
+    auto damaged = [&](const std::string& name, const std::function<void(const std::string&)>& change) {
+        const std::string copy = d + "/" + name;
+        fs::copy(run, copy, fs::copy_options::recursive);
+        change(copy);
+        return copy;
+    };
+    auto with_scale = [&](const std::string& v) {
+        return [&, v](const std::string& dir) {
+            std::string s = summary;
+            const auto at = s.find("\"data_scale\": ") + 14;
+            s.replace(at, s.find_first_of(",\n", at) - at, v);
+            spit(dir + "/summary.json", s);
+        };
+    };
+    const RawTensor w = read_npy(run + "/W.npy");
+    std::vector<double> wv(w.size());
+    for (std::size_t i = 0; i < wv.size(); ++i) wv[i] = w.at(i);
+    struct Case {
+        std::string args;
+        int code;
+        std::string says;
+    };
+    const std::string data = " --data " + d + "/data.npy --out " + d + "/out";
+    std::vector<std::string> W_nan_dirs;
+    const std::vector<Case> cases = {
+        {"apply " + damaged("no_mean", [](const std::string& r) { fs::remove(r + "/mean.npy"); }) + data, 1,
+         "mean.npy: missing; the run centred its rows"},
+        {"apply " + damaged("no_summary", [](const std::string& r) { fs::remove(r + "/summary.json"); }) + data, 1,
+         "summary.json: missing"},
+        {"apply " + damaged("text_scale", with_scale("\"0.5\"")) + data, 1, "data_scale is \"0.5\", not a number"},
+        {"apply " + damaged("huge_scale", with_scale("1e400")) + data, 1, "data_scale is 1e400, not a number"},
+        {"apply " + damaged("neg_scale", with_scale("-1")) + data, 1, "data_scale is -1, not a positive number"},
+        {"apply " + damaged("nan_W", [&](const std::string& r) {
+             std::vector<double> v = wv;
+             v[3] = std::nan("");
+             write_npy(r + "/W.npy", make_raw<double>(v.data(), w.shape));
+         }) + data, 1, "W.npy: entry 3 is nan"},
+        {"apply " + damaged("big_W", [&](const std::string& r) {
+             std::vector<double> v = wv;
+             for (auto& x : v) x *= 1e200;
+             write_npy(r + "/W.npy", make_raw<double>(v.data(), w.shape));
+         }) + data, 3, "gives reconstruction"},
+        {"apply " + run + " --data " + d + "/huge.npy --out " + d + "/out", 1, "overflow double precision"},
+        {"--set data.scale=2 apply " + run + data, 2, "--set is an option of training, not of `train apply`"},
+        {"--force apply " + run + data, 2, "--force is an option of training"},
+        {"apply " + run + data + " --labels " + d + "/data.npy", 2, "--labels: only an mlp run uses labels"},
+        {"apply " + run + " --data " + d + "/data.npy --out ''", 2, "--out: an empty path"},
+    };
+    for (const Case& c : cases) {
+        const auto r = run_train(c.args, d);
+        EXPECT_EQ(r.code, c.code) << c.args << ": " << r.err;
+        EXPECT_EQ(count_lines(r.err), 1) << r.err;
+        EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << ": " << r.err;
+        EXPECT_FALSE(fs::exists(d + "/out")) << c.args;
+        for (const auto& e : fs::directory_iterator(d))
+            EXPECT_EQ(e.path().filename().string().find(".out.apply-"), std::string::npos) << e.path();
+        EXPECT_EQ(slurp(run + "/W.npy"), W);
+    }
+    // The same run, intact, applies; -q keeps apply.json off the console.
+    const auto ok = run_train("apply " + run + data + " -q", d);
+    EXPECT_EQ(ok.code, 0) << ok.err;
+    EXPECT_EQ(ok.out, "");
+    EXPECT_TRUE(fs::exists(d + "/out/apply.json"));
 }

@@ -101,6 +101,14 @@ int wait_exit(long pid) {
 
 // Class 1: a refused --resume (wrong model, dtype, seed, data, --out) leaves
 // every file as it was, and a plain --resume still works afterwards.
+// The last epoch metrics.csv of `run` records (its last line's first field).
+static long last_epoch(const std::string& run) {
+    const std::string text = slurp(run + "/metrics.csv");
+    const auto end = text.find_last_not_of('\n');
+    const auto begin = text.rfind('\n', end);
+    return std::strtol(text.c_str() + (begin == std::string::npos ? 0 : begin + 1), nullptr, 10);
+}
+
 TEST(RunDirectory, RefusedResumeChangesNothing) {
     const std::string d = scratch("rundir_refused_resume");
     make_run(d, config(setup_data(d)));
@@ -153,7 +161,8 @@ TEST(RunDirectory, OneOwnerAtATimeAndNoStaleLock) {
     EXPECT_NE(forced.err.find("in use by another train process"), std::string::npos) << forced.err;
     ::kill(static_cast<pid_t>(pid), SIGKILL);
     wait_exit(pid);
-    const auto after = run_train("--resume " + d + "/run --set train.epochs=100000000 --stop-after 1", d);
+    const auto after = run_train("--resume " + d + "/run --set train.epochs=100000000 --stop-after " +
+                                     std::to_string(last_epoch(d + "/run") + 1), d);
     EXPECT_EQ(after.code, 0) << after.err;  // the kernel dropped the dead owner's lock
 }
 
@@ -272,8 +281,18 @@ TEST(RunDirectory, ClosedPipeAndSignalsStopCleanly) {
                   std::string::npos)
             << slurp(d + "/.bg_out");
         // metrics.csv, W.npy and the checkpoint describe the same last complete epoch.
-        const auto r = run_train("--resume " + run + " --set train.epochs=100000000 --stop-after 1", d);
+        // --stop-after names an epoch of the whole run: one already done is refused, nothing changed.
+        const std::string before = slurp(run + "/metrics.csv");
+        const long done = last_epoch(run);
+        const auto early = run_train("--resume " + run + " --set train.epochs=100000000 --stop-after 1", d);
+        EXPECT_EQ(early.code, 2) << early.err;
+        EXPECT_NE(early.err.find("--stop-after 1: " + run + " has already done " + std::to_string(done) + " epochs"),
+                  std::string::npos) << early.err;
+        EXPECT_EQ(slurp(run + "/metrics.csv"), before);
+        const auto r = run_train("--resume " + run + " --set train.epochs=100000000 --stop-after " +
+                                 std::to_string(done + 1), d);
         EXPECT_EQ(r.code, 0) << r.err;
+        EXPECT_EQ(last_epoch(run), done + 1);
     }
 }
 
@@ -373,4 +392,89 @@ TEST(RunDirectory, RunWithoutAManifestIsStillItsOwn) {
     r = run_train("--config " + d + "/c.yaml --out " + d + "/run --force", d);
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_TRUE(fs::exists(d + "/run/manifest.txt"));
+}
+
+// A resume continues the run it finds, or is refused before anything changes:
+// an edited data key or seed in config.yaml (manifest.txt recorded them as
+// the run started), a checkpoint whose epoch metrics.csv does not reach
+// (another run's file), --force with --resume, a --stop-after already passed.
+TEST(RunDirectory, ResumeRefusesAnEditedConfigOrAnotherRunsCheckpoint) {
+    const std::string d = scratch("rundir_bound");
+    const std::string data = setup_data(d);
+    spit(d + "/c.yaml", config(data));
+    ASSERT_EQ(run_train("--config " + d + "/c.yaml --out " + d + "/run --set train.epochs=4 --stop-after 2", d).code, 0);
+    ASSERT_EQ(run_train("--config " + d + "/c.yaml --out " + d + "/ahead --set train.epochs=4 --stop-after 3", d).code, 0);
+    EXPECT_NE(slurp(d + "/run/manifest.txt").find("# fixed data.test_fraction: 0.2\n"), std::string::npos);
+    const auto before = snapshot(d + "/run");
+    const std::string yaml = slurp(d + "/run/config.yaml");
+    struct Case {
+        std::function<void()> change;
+        std::string args;
+        int code;
+        std::string says;
+    };
+    auto edit = [&](const std::string& from, const std::string& to) {
+        return [&, from, to] {
+            std::string y = yaml;
+            ASSERT_NE(y.find(from), std::string::npos) << y;
+            y.replace(y.find(from), from.size(), to);
+            spit(d + "/run/config.yaml", y);
+        };
+    };
+    const std::vector<Case> cases = {
+        {edit("test_fraction: 0.2", "test_fraction: 0.5"), "", 2,
+         "'data.test_fraction: 0.5', but the run started with 'data.test_fraction: 0.2' (manifest.txt)"},
+        {edit("seed: 1", "seed: 9"), "", 2, "'seed: 9', but the run started with 'seed: 1'"},
+        {[&] { fs::copy_file(d + "/ahead/checkpoint.bin", d + "/run/checkpoint.bin", fs::copy_options::overwrite_existing); },
+         "", 1, "checkpoint.bin: at epoch 3 (step"},
+        {[] {}, " --force", 2, "--force: a resumed run continues its own files"},
+        {[] {}, " --stop-after 2", 2, "--stop-after 2: " + d + "/run has already done 2 epochs"},
+    };
+    for (const Case& c : cases) {
+        c.change();
+        const auto changed = snapshot(d + "/run");
+        const auto r = run_train("--resume " + d + "/run" + c.args, d);
+        EXPECT_EQ(r.code, c.code) << c.says << ": " << r.err;
+        EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+        expect_one_line(r);
+        EXPECT_EQ(snapshot(d + "/run"), changed);  // nothing written
+        for (const auto& [name, bytes] : before) spit(d + "/run/" + name, bytes);  // restored
+    }
+    // Restored, it continues.
+    const auto r = run_train("--resume " + d + "/run", d);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(last_epoch(d + "/run"), 4);
+}
+
+// Only a LatentLab checkpoint makes a directory without a manifest a run
+// whose files --force may replace: a user's summary.json or checkpoint.bin
+// named so by chance does not.
+TEST(RunDirectory, ForceLeavesFilesThatOnlyShareARunsNames) {
+    const std::string d = scratch("rundir_names");
+    spit(d + "/c.yaml", config(setup_data(d)));
+    for (const char* name : {"summary.json", "checkpoint.bin"}) {
+        fs::remove_all(d + "/out");
+        fs::create_directories(d + "/out");
+        spit(d + "/out/" + std::string(name), "precious\n");
+        spit(d + "/out/W.npy", "precious\n");
+        const auto r = run_train("--config " + d + "/c.yaml --out " + d + "/out --force", d);
+        EXPECT_EQ(r.code, 2) << name << ": " << r.err;
+        EXPECT_NE(r.err.find("W.npy: exists and was not written by a LatentLab run"), std::string::npos) << r.err;
+        EXPECT_EQ(slurp(d + "/out/W.npy"), "precious\n");
+        EXPECT_EQ(slurp(d + "/out/" + std::string(name)), "precious\n");
+    }
+}
+
+// Model sizes beyond memory (or beyond size_t, wrapped) are refused by the
+// key, before the run directory exists: never a crash.
+TEST(RunDirectory, AbsurdModelSizesAreRefusedUpFront) {
+    const std::string d = scratch("rundir_sizes");
+    spit(d + "/c.yaml", config(setup_data(d)));
+    for (const std::string set : {"model.latent_dim=4611686018427387904", "model.type=mlp --set model.hidden=4611686018427387904",
+                                  "model.type=mlp --set model.classes=9223372036854775807"}) {
+        const auto r = run_train("--config " + d + "/c.yaml --out " + d + "/x --set " + set, d, 60);
+        EXPECT_EQ(r.code, 2) << set << ": " << r.err;
+        expect_one_line(r);
+        EXPECT_FALSE(fs::exists(d + "/x")) << set;
+    }
 }

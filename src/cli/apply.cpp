@@ -1,11 +1,20 @@
 #include "apply.hpp"
+#include "interrupt.hpp"
+#include "run.hpp"
 #include "run_directory.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <algorithm>
 #include <filesystem>
+#include <system_error>
 #include <thread>
 #include <type_traits>
+
 
 #include "latentlab/analysis/bayesian_gplvm_projection.hpp"
 #include "latentlab/analysis/gplvm_projection.hpp"
@@ -13,6 +22,7 @@
 #include "latentlab/config/config.hpp"
 #include "latentlab/core/error.hpp"
 #include "latentlab/core/files.hpp"
+#include "latentlab/core/format.hpp"
 #include "latentlab/core/json.hpp"
 #include "latentlab/data/sources.hpp"
 #include "latentlab/io/npy.hpp"
@@ -36,7 +46,118 @@ void load_parameters(const std::string& dir, Model<T>& model) {
         const RawTensor t = read_npy(path);
         if (t.shape != b.shape)
             throw DataError(path + ": shape does not match the run's config (another run's file?)");
-        for (std::size_t i = 0; i < b.size(); ++i) model.params()(b.offset + i) = static_cast<T>(t.at(i));
+        for (std::size_t i = 0; i < b.size(); ++i) {
+            const double v = t.at(i);
+            if (!std::isfinite(v))
+                throw DataError(path + ": entry " + std::to_string(i) + " is " + format_g(v, 3) +
+                                " (a run writes finite parameters only: the file was changed)");
+            model.params()(b.offset + i) = static_cast<T>(v);
+        }
+    }
+}
+
+// What apply needs of the run's summary.json (written with every epoch's
+// files): the data scale the run applied and the dimension it trained on.
+struct RunSummary {
+    double data_scale = 1.0;
+    std::size_t dim = 0;
+};
+
+RunSummary read_run_summary(const std::string& run_dir) {
+    const std::string path = run_dir + "/summary.json";
+    if (!file_exists(path))
+        throw DataError(path + ": missing (a run writes it when it ends, also when stopped or interrupted; apply needs its data_scale)");
+    const std::string text = read_file(path, 1u << 24);
+    // A top-level number as the run wrote it (core/json.hpp: one key per
+    // line, indented by two; nested objects by more): finite, decimal
+    // (subnormal allowed: a scale of 1e-310 is one).
+    auto number = [&](const std::string& key) {
+        const std::string tag = "\n  \"" + key + "\": ";
+        const auto at = text.find(tag);
+        if (at == std::string::npos) throw DataError(path + ": no " + key + " (the file was changed?)");
+        const auto from = at + tag.size();
+        const std::string value = text.substr(from, std::min(text.find_first_of(",\n}", from), text.size()) - from);
+        char* end = nullptr;
+        errno = 0;
+        const double x = std::strtod(value.c_str(), &end);
+        const bool whole = !value.empty() && end == value.c_str() + value.size() &&
+                           value.find_first_of("xXnNiI") == std::string::npos;  // no hex, inf or nan
+        if (!whole || !std::isfinite(x) || (errno == ERANGE && x == 0))
+            throw DataError(path + ": " + key + " is " + printable(value, 40) + ", not a number (the file was changed?)");
+        return x;
+    };
+    RunSummary r;
+    r.data_scale = number("data_scale");
+    if (!(r.data_scale > 0))
+        throw DataError(path + ": data_scale is " + format_g(r.data_scale, 3) + ", not a positive number");
+    const double dim = number("dim");
+    if (!(dim >= 1 && dim <= 1e15 && dim == std::floor(dim)))
+        throw DataError(path + ": dim is " + format_g(dim, 3) + ", not a number of columns");
+    r.dim = static_cast<std::size_t>(dim);
+    return r;
+}
+
+// Every output value finite, or NumericalError naming the output and row
+// (overflowing rows or parameters would otherwise give Inf/NaN files).
+template <class Output>
+void check_outputs_finite(const std::vector<Output>& outputs, const std::string& data) {
+    for (const auto& o : outputs) {
+        const std::size_t n = o.values.size(), per_row = std::max<std::size_t>(1, o.values.row_size());
+        for (std::size_t i = 0; i < n; ++i) {
+            const double v = o.values.at(i);
+            if (!std::isfinite(v))
+                throw NumericalError(data + ": row " + std::to_string(i / per_row) + " gives " + o.name + " " +
+                                     format_g(v, 3) + " (values or the run's parameters overflow; rescale the "
+                                     "rows); nothing written");
+        }
+    }
+}
+
+// Writes the outputs into `out_dir` as a whole or not at all: into a hidden
+// directory beside it, renamed into place at the end (over an empty `out_dir`
+// too). On failure or SIGINT/SIGTERM the hidden directory and any parent this
+// call created are removed.
+template <class Output>
+void write_outputs(const std::string& out_dir, const std::vector<Output>& outputs, const std::string& summary) {
+    const fs::path out = fs::absolute(fs::path(out_dir)).lexically_normal();
+    const fs::path target = out.has_filename() ? out : out.parent_path();
+    fs::path first_new = target;  // the outermost directory this call creates
+    for (fs::path p = target.parent_path(); !p.empty() && !file_exists(p.string()); p = p.parent_path())
+        first_new = p;
+    const bool made_parents = first_new != target;
+    make_directories(target.parent_path().string());
+    const fs::path tmp = target.parent_path() / ("." + target.filename().string() + ".apply-" + std::to_string(::getpid()));
+    auto clean = [&] {
+        std::error_code ec;
+        fs::remove_all(tmp, ec);
+        if (made_parents) fs::remove_all(first_new, ec);
+    };
+    auto stop_if_signalled = [&] {
+        if (interrupt_signal() != 0) {
+            clean();
+            throw Interrupted("apply stopped before its outputs were complete; nothing written");
+        }
+    };
+    try {
+        make_directories(tmp.string());
+        for (const auto& o : outputs) {
+            stop_if_signalled();
+            write_npy((tmp / (o.name + ".npy")).string(), o.values);
+        }
+        write_file_atomic((tmp / "apply.json").string(), summary);
+        stop_if_signalled();
+        std::error_code ec;
+        fs::rename(tmp, target, ec);
+        if (ec) throw DataError(out_dir + ": cannot create: " + ec.message());
+    } catch (const DataError& e) {  // named by the files the user asked for, not the hidden ones
+        clean();
+        std::string msg = e.what();
+        for (std::size_t at; (at = msg.find(tmp.string())) != std::string::npos;)
+            msg.replace(at, tmp.string().size(), target.string());
+        throw DataError(msg + "; nothing written");
+    } catch (...) {
+        clean();
+        throw;
     }
 }
 
@@ -55,31 +176,40 @@ int apply_typed(const ApplyOptions& opt, const Config& cfg) {
     dc.shuffle = false;
     // The run's scale as applied (summary.json data_scale), not one guessed
     // again from the new file's type (u8 IDX scales by 1/255, a float .npy not).
-    const std::string run_summary = file_exists(opt.run_dir + "/summary.json") ? read_file(opt.run_dir + "/summary.json") : "";
-    if (const auto at = run_summary.find("\"data_scale\": "); at != std::string::npos)
-        dc.scale = std::stod(run_summary.substr(at + 14));
-    Dataset<T> rows = load_data<T>(dc, 0);
+    const RunSummary run = read_run_summary(opt.run_dir);
+    dc.scale = run.data_scale;
+    // The training mean (mean.npy) exactly when the run centred its rows.
     const std::string mean_path = opt.run_dir + "/mean.npy";
-    if (file_exists(mean_path)) {
-        const RawTensor mean = read_npy(mean_path);
-        if (mean.size() != rows.dim())
-            throw DataError(opt.data + ": " + std::to_string(rows.dim()) + " columns, the run was trained on " +
-                            std::to_string(mean.size()));
+    RawTensor mean;
+    if (cfg.data.center) {
+        if (!file_exists(mean_path))
+            throw DataError(mean_path + ": missing; the run centred its rows (data.center true in its config.yaml) "
+                                        "and apply subtracts that mean");
+        mean = read_npy(mean_path);
+        if (mean.size() != run.dim)
+            throw DataError(mean_path + ": " + std::to_string(mean.size()) + " values, but the run was trained on " +
+                            std::to_string(run.dim) + " columns (another run's file?)");
+        for (std::size_t j = 0; j < mean.size(); ++j)
+            if (!std::isfinite(mean.at(j)))
+                throw DataError(mean_path + ": entry " + std::to_string(j) + " is not finite (the file was changed)");
+    } else if (file_exists(mean_path)) {
+        throw DataError(mean_path + ": present, but the run did not centre its rows (data.center false in its "
+                                    "config.yaml): another run's file?");
+    }
+    Dataset<T> rows = load_data<T>(dc, 0);
+    // The dimension the run was trained on (summary.json "dim").
+    if (run.dim != rows.dim())
+        throw DataError(opt.data + ": " + std::to_string(rows.dim()) + " columns, but the run was trained on " +
+                        std::to_string(run.dim));
+    if (cfg.data.center) {
         for (std::size_t i = 0; i < rows.X.shape()[0]; ++i)
             for (std::size_t j = 0; j < rows.dim(); ++j) rows.X(i, j) = static_cast<T>(rows.X(i, j) - mean.at(j));
         for (std::size_t i = 0; i < rows.X.shape()[0]; ++i)
             rows.sqnorms[i] = blas::sqnorm<T>(rows.dim(), rows.X.data() + i * rows.dim());
         rows.levels = {};  // no longer the rows' bytes' values
     }
-
-    // The dimension the run was trained on (summary.json "dim").
-    const auto at = run_summary.find("\"dim\": ");
-    if (at != std::string::npos) {
-        const std::size_t dim = std::stoul(run_summary.substr(at + 7));
-        if (dim != rows.dim())
-            throw DataError(opt.data + ": " + std::to_string(rows.dim()) + " columns, but the run was trained on " +
-                            std::to_string(dim));
-    }
+    check_data_values(rows);  // values whose squares overflow: refused as training refuses them
+    if (interrupt_signal() != 0) throw Interrupted("apply stopped while reading the rows; nothing written");
 
     JsonObject summary;
     summary.set("run", opt.run_dir).set("data", opt.data).set("rows", rows.n_train).set("model", cfg.model.type);
@@ -121,7 +251,12 @@ int apply_typed(const ApplyOptions& opt, const Config& cfg) {
     } else {
         auto model = make_model<T>(cfg.model, rows.dim(), rows.n_train);
         load_parameters(opt.run_dir, *model);
-        outputs = model->apply(rows.all());
+        try {
+            outputs = model->apply(rows.all());
+        } catch (const DataError& e) {  // a label out of the run's classes: named by its file
+            if (opt.labels.empty() || std::string(e.what()).rfind("mlp: label ", 0) != 0) throw;
+            throw DataError(opt.labels + ": " + e.what());
+        }
         for (const auto& o : outputs) {
             if (o.name == "reconstruction_loss" || o.name == "correct") {
                 double sum = 0;
@@ -132,17 +267,20 @@ int apply_typed(const ApplyOptions& opt, const Config& cfg) {
         }
     }
 
-    // Written only now that everything worked: nothing half-done on failure.
-    make_directories(opt.out_dir);
-    for (const auto& o : outputs) write_npy(opt.out_dir + "/" + o.name + ".npy", o.values);
-    write_file_atomic(opt.out_dir + "/apply.json", summary.dump());
-    std::printf("%s\n", summary.dump().c_str());
+    // Written only now that everything worked, as a whole: nothing half-done on failure.
+    check_outputs_finite(outputs, opt.data);
+    write_outputs(opt.out_dir, outputs, summary.dump());
+    if (!opt.quiet) std::printf("%s\n", summary.dump().c_str());
     return 0;
 }
 
 }  // namespace
 
 int apply(const ApplyOptions& opt) {
+    if (opt.run_dir.empty()) throw ConfigError("train apply: the run directory is an empty path");
+    if (opt.data.empty()) throw ConfigError("--data: an empty path");
+    if (opt.out_dir.empty()) throw ConfigError("--out: an empty path");
+    if (!file_exists(opt.run_dir)) throw DataError(opt.run_dir + ": no such run directory");
     if (!is_directory(opt.run_dir) || !file_exists(opt.run_dir + "/config.yaml"))
         throw DataError(opt.run_dir + ": not a run directory (no config.yaml)");
     if (file_exists(opt.out_dir)) {
@@ -153,6 +291,9 @@ int apply(const ApplyOptions& opt) {
     // Shared with other readers, never while a run writes its files.
     const RunLock lock(opt.run_dir, /*shared=*/true);
     const Config cfg = load_config(opt.run_dir + "/config.yaml");
+    if (!opt.labels.empty() && cfg.model.type != "mlp")
+        throw ConfigError("--labels: only an mlp run uses labels (accuracy); this run is a " + cfg.model.type);
+    install_interrupt_handlers();  // SIGINT/SIGTERM: stop before or between the outputs, writing nothing
     if (cfg.model.dtype == "float64") return apply_typed<double>(opt, cfg);
     return apply_typed<float>(opt, cfg);
 }

@@ -16,6 +16,7 @@ struct ApplyOptions {
     std::string data;    // npy, csv or IDX (.gz) file
     std::string labels;  // optional labels file
     std::string out_dir;
+    bool quiet = false;  // -q: apply.json is not printed
 };
 
 // Returns the exit code; throws latentlab::Error for the CLI to print.

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <exception>
 #include <new>
+#include <stdexcept>
 
 #include <CLI/CLI.hpp>
 
@@ -60,6 +61,9 @@ int exit_code(F&& command) {
         return fail_ranked(3, e.what());
     } catch (const Error& e) {
         return fail_ranked(1, e.what());
+    } catch (const std::length_error&) {  // a size beyond what a vector can hold: memory, as bad_alloc
+        return fail_ranked(1, "out of memory: a size from the config or the data is too large (try data.limit, a "
+                              "smaller batch, smaller model sizes or model.dtype float32)");
     } catch (const std::bad_alloc&) {
         return fail_ranked(1, "out of memory (try data.limit, a smaller batch or model.dtype float32)");
     } catch (const std::exception& e) {
@@ -144,6 +148,7 @@ int run_main(int argc, char** argv) {
     apply->add_option("-d,--data", apply_opt.data, "New rows: .npy, .csv or IDX (.gz) file")->required();
     apply->add_option("-l,--labels", apply_opt.labels, "Labels of the new rows (mlp: accuracy)");
     apply->add_option("-o,--out", apply_opt.out_dir, "Output directory (new or empty)")->required();
+    apply->add_flag("-q,--quiet", apply_opt.quiet, "Do not print apply.json's summary");
 
     // A closed stdout (train ... | head -1) must not kill the run: the console
     // lines are lost, train.log and the run directory are complete.
@@ -164,7 +169,16 @@ int run_main(int argc, char** argv) {
                                                       " runs on one process: start it without mpirun")));
             return 0;
         });
-    if (*apply) return exit_code([&] { return cli::apply(apply_opt); });
+    if (*apply) {
+        // Training's options have no meaning for apply: said, not ignored.
+        for (const char* name : {"--config", "--set", "--out", "--resume", "--force", "--stop-after", "--gradcheck"})
+            if (app.count(name) > 0)
+                return fail(2, std::string(name) + " is an option of training, not of `train apply` (give "
+                                                   "`train apply RUN_DIR --data FILE --out DIR [--labels FILE]`; "
+                                                   "see train apply --help)");
+        apply_opt.quiet = apply_opt.quiet || opt.quiet;
+        return exit_code([&] { return cli::apply(apply_opt); });
+    }
     if (opt.config_path.empty() && opt.resume_dir.empty() && opt.overrides.empty())
         return fail(2, "nothing to do: give --config FILE.yaml, --set key=value (every key has a default), or "
                        "--resume RUN_DIR (see --help)");

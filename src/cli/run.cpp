@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <cerrno>
 #include <csignal>
@@ -57,6 +58,9 @@ std::shared_ptr<spdlog::logger> make_logger(bool quiet) {
     auto log = std::make_shared<spdlog::logger>("train", console);
     log->set_level(spdlog::level::info);
     log->flush_on(spdlog::level::info);
+    // train.log is a record, not a result: a failed write of it (a full disk)
+    // is not a second error line; the run's own files report the condition.
+    log->set_error_handler([](const std::string&) {});
     return log;
 }
 
@@ -79,6 +83,79 @@ struct RunSetup {
 // or optimiser is refused by the checkpoint itself.
 bool fixed_on_resume(const std::string& key) {
     return key == "seed" || key.rfind("data.", 0) == 0 || key.rfind("output.", 0) == 0;
+}
+
+// The settings fixed on resume (seed, data.*) as config.yaml states them, one
+// "key: value" line each: recorded in manifest.txt when the run starts.
+std::vector<std::string> fixed_settings(const Config& cfg) {
+    std::istringstream in(to_yaml(cfg));
+    std::vector<std::string> out;
+    bool in_data = false;
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty()) continue;
+        if (line[0] != ' ') {
+            in_data = line == "data:";
+            if (line.rfind("seed:", 0) == 0) out.push_back(line);
+        } else if (in_data) {
+            out.push_back("data." + line.substr(line.find_first_not_of(' ')));
+        }
+    }
+    return out;
+}
+
+// A resumed run's config.yaml against the fixed settings its manifest
+// recorded: an edited data key or seed would redraw the data under the
+// checkpoint, silently (a --set of one is refused in prepare()).
+void check_fixed_settings(const std::string& dir, const Config& cfg) {
+    const std::vector<std::string> was = read_manifest_fixed(dir);  // {} for a run from before they were recorded
+    const std::vector<std::string> now = fixed_settings(cfg);
+    auto key_of = [](const std::string& line) { return line.substr(0, line.find(':')); };
+    for (const auto& w : was) {
+        const auto it = std::find_if(now.begin(), now.end(), [&](const std::string& n) { return key_of(n) == key_of(w); });
+        if (it != now.end() && *it == w) continue;
+        throw ConfigError(dir + "/config.yaml: " + (it == now.end() ? key_of(w) + " is missing" : "'" + *it + "'") +
+                          ", but the run started with '" + w + "' (manifest.txt): the file was edited, and " +
+                          key_of(w) + " cannot change when resuming (it would redraw the data and their train/test "
+                          "split); restore the line, or start a new run with --config");
+    }
+}
+
+// The history a resumed run continues: metrics.csv's rows for epochs 0 ..
+// `epoch`, in order, the last at the checkpoint's `step`. Otherwise the
+// checkpoint is not this history's (another run's file) or metrics.csv was
+// damaged, and the continued file would mix or skip epochs.
+void check_history(const std::string& dir, long epoch, long step) {
+    const std::string path = dir + "/metrics.csv";
+    if (!file_exists(path))
+        throw DataError(path + ": missing; a resumed run continues its history (restore it from a copy, or start "
+                               "a new run)");
+    std::istringstream in(read_file(path));
+    std::string line;
+    std::getline(in, line);
+    if (line.rfind("epoch,step,", 0) != 0)
+        throw DataError(path + ": line 1 is not the header of a run's metrics (epoch,step,...): the file was changed");
+    long expect = 0, last_step = -1;
+    for (long number = 2; std::getline(in, line); ++number) {
+        if (line.empty()) continue;
+        char* end = nullptr;
+        const long e = std::strtol(line.c_str(), &end, 10);
+        const long st = *end == ',' ? std::strtol(end + 1, &end, 10) : -1;
+        if (line[0] == '-' || line[0] == '+' || line[0] == ' ' || *end != ',' || st < 0)
+            throw DataError(path + ": line " + std::to_string(number) + " is not a row of metrics (epoch,step,...): the "
+                                   "file was changed");
+        if (e > epoch) break;  // written after the checkpoint (train.checkpoint_every): replaced as the run continues
+        if (e != expect)
+            throw DataError(path + ": line " + std::to_string(number) + " is epoch " + std::to_string(e) +
+                            " where epoch " + std::to_string(expect) + " was due: the file was changed");
+        last_step = st;
+        ++expect;
+    }
+    if (expect != epoch + 1 || last_step != step)
+        throw DataError(dir + "/checkpoint.bin: at epoch " + std::to_string(epoch) + " (step " + std::to_string(step) +
+                        "), but metrics.csv " +
+                        (expect != epoch + 1 ? "ends at epoch " + std::to_string(expect - 1)
+                                             : "says step " + std::to_string(last_step) + " for that epoch") +
+                        ": the checkpoint is another run's, or a file was changed; restore them together");
 }
 
 // A data file named relative to the working directory, made absolute, so that
@@ -109,6 +186,9 @@ RunSetup prepare(const RunOptions& opt) {
         if (!is_directory(s.dir)) throw DataError(s.dir + ": not a directory (--resume takes a run directory)");
         if (!file_exists(s.dir + "/checkpoint.bin") || !file_exists(s.dir + "/config.yaml"))
             throw DataError(s.dir + ": not a run directory (no checkpoint.bin and config.yaml to resume)");
+        if (opt.force)
+            throw ConfigError("--force: a resumed run continues its own files; --force replaces an old run with a "
+                              "new one (--config ... --out DIR --force)");
         if (!opt.out_dir.empty())
             throw ConfigError("--out " + opt.out_dir + ": a resumed run stays in its directory (" + s.dir +
                               "); copy the directory first to continue it elsewhere");
@@ -119,6 +199,7 @@ RunSetup prepare(const RunOptions& opt) {
                                   "data and their train/test split); start a new run with --config");
         }
         s.cfg = load_config(s.dir + "/config.yaml", opt.overrides);
+        check_fixed_settings(s.dir, s.cfg);
         return s;
     }
     if (!opt.config_path.empty()) {
@@ -136,7 +217,9 @@ RunSetup prepare(const RunOptions& opt) {
     s.cfg.data.test_labels = absolute_path(s.cfg.data.test_labels);
     if (!opt.out_dir.empty()) s.dir = opt.out_dir;
     else if (!s.cfg.output.dir.empty()) s.dir = s.cfg.output.dir;
-    else if (!opt.config_path.empty()) s.dir = "runs/" + fs::path(opt.config_path).stem().string();
+    else if (const std::string stem = fs::path(opt.config_path).stem().string();
+             !opt.config_path.empty() && !stem.empty() && stem != "." && stem != "..")
+        s.dir = "runs/" + stem;  // (a config named ..yaml or ...yaml would name runs/ itself or its parent)
     else s.dir = "runs/" + s.cfg.model.type;
     s.cfg.output.dir = s.dir;
     if (!opt.force) refuse_if_holds_a_run(s.dir);
@@ -148,6 +231,8 @@ void print_table(const Table& rows) {
     for (const auto& [k, v] : rows) std::printf("  %-28s %s\n", k.c_str(), v.c_str());
     std::printf("\n");
 }
+
+}  // namespace
 
 // Data no model can learn from, said before training: values whose squares
 // overflow double are refused (every loss would be Inf or NaN, whatever the
@@ -190,6 +275,10 @@ std::vector<std::string> check_data_values(const Dataset<T>& data) {
                            " training rows are the same: there is no structure to learn");
     return warnings;
 }
+template std::vector<std::string> check_data_values(const Dataset<float>&);
+template std::vector<std::string> check_data_values(const Dataset<double>&);
+
+namespace {
 
 // What runs on several processes (core/communicator.hpp) and what does not:
 // said before any data are read.
@@ -265,6 +354,9 @@ int gradient_check(const Config& cfg, const Dataset<T>& data, Model<T>& model) {
     }
     std::fputs(format_gradcheck(r).c_str(), stdout);
     std::printf("%s\n", r.pass() ? "gradient check passed" : "gradient check FAILED");
+    if (!r.pass())
+        std::fprintf(stderr, "error: gradient check failed: the analytic gradient of %s disagrees with central "
+                             "differences (the table above names the blocks)\n", model.name().c_str());
     return r.pass() ? 0 : 3;
 }
 
@@ -331,6 +423,11 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         check_checkpoint_ranks(setup.dir, *model);
         start = load_checkpoint<T>(setup.dir + "/" + checkpoint_name(writes_own_checkpoint(*model) ? world().rank() : 0),
                                    *model, *optimizer);
+        check_history(setup.dir, start.epoch, start.step);
+        if (opt.stop_after > 0 && opt.stop_after <= start.epoch)
+            throw ConfigError("--stop-after " + std::to_string(opt.stop_after) + ": " + setup.dir + " has already done " +
+                              std::to_string(start.epoch) + (full_batch ? " iterations" : " epochs") +
+                              "; give a later one, or leave it out to run to the end");
         if (start.epoch >= run_length(cfg))
             throw ConfigError(setup.dir + ": already " + std::to_string(start.epoch) + " of " +
                               std::to_string(run_length(cfg)) + (full_batch ? " iterations" : " epochs") +
@@ -385,7 +482,9 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         owned = read_manifest(setup.dir);
         // A run from before manifests: the files a run of this config writes
         // are its own, and so are the fixed names any run wrote.
-        if (owned.empty() && (file_exists(setup.dir + "/checkpoint.bin") || file_exists(setup.dir + "/summary.json"))) {
+        // (A LatentLab checkpoint says so; a file merely named checkpoint.bin or
+        // summary.json does not make the directory a run whose files --force may replace.)
+        if (owned.empty() && looks_like_checkpoint(setup.dir + "/checkpoint.bin")) {
             owned = planned;
             owned.erase("manifest.txt");
         }
@@ -411,7 +510,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         if (!setup.resume && opt.force)
             for (const auto& f : owned) fs::remove(setup.dir + "/" + f);  // the previous run's files only
         for (const auto& f : owned) planned.insert(f);  // a resumed run keeps what it wrote before
-        write_manifest(setup.dir, planned);
+        write_manifest(setup.dir, planned, fixed_settings(cfg));
         write_file_atomic(setup.dir + "/config.yaml", to_yaml(cfg));
         // Provenance: which input row each train (then test) row is, and the mean
         // subtracted, so that every output maps back to the input file.
@@ -475,6 +574,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     JsonObject summary;
     summary.set("model", model->name()).set("dtype", cfg.model.dtype).set("optimizer", cfg.optim.type);
     summary.set("n_train", data.train_all()).set("n_test", data.test_all()).set("dim", data.dim());
+    summary.set("data_scale", data.scale);  // what train apply scales new rows by (also in a diverged run's summary)
     summary.set("seed", cfg.seed).set("threads", threads).set("blas_kernels", blas::kernels());
     summary.set("processes", world().size());
     if (!setup.resume) summary.set("init_seconds", init_seconds);  // the initial state's (training times exclude it)
@@ -485,7 +585,10 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
     } catch (const NumericalError& e) {
         // Keep what is good: the last good parameters and a summary saying why.
         std::string msg = e.what();
-        if (!full_batch) msg += "; optim.lr " + format_g(cfg.optim.lr) + " may be too large";
+        if (msg.find("initial loss is") != std::string::npos)  // before any step: the start, not the step size
+            msg += "; the initial state overflows: the data's values (data.scale " + format_g(data.scale) +
+                   ") or the initial weights (model.init_scale " + format_g(cfg.model.init_scale) + ") are too large";
+        else if (!full_batch) msg += "; optim.lr " + format_g(cfg.optim.lr) + " may be too large";
         checkpoint.flush();  // the last complete epoch, if not on disk yet
         save_params_npy(setup.dir, *model);
         summary.set("status", "diverged").set("error", msg);
@@ -516,7 +619,6 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
                                  : "all epochs done (train.epochs " + std::to_string(cfg.train.epochs) + ")";
     summary.set("stop_reason", stop_reason).set("converged", result.converged);
     if (result.step_threads > 0) summary.set("step_threads", static_cast<long>(result.step_threads));
-    summary.set("data_scale", data.scale);
     if (full_batch && !result.converged && !signal && !result.stopped_by_callback)
         log->warn("not converged: |grad| {} after {} iterations and {} evaluations ({}); the result is not an "
                   "optimum: raise optim.max_iterations / optim.max_evaluations or loosen optim.grad_tol / "
@@ -578,6 +680,7 @@ int run(const RunOptions& opt) {
             if (msg.rfind(key + " ", 0) == 0 || msg.rfind(key + ":", 0) == 0) origin = "--set " + o;
         }
         if (msg.rfind(origin, 0) == 0 || (!file.empty() && msg.rfind(file, 0) == 0)) throw;
+        if (msg.rfind("--", 0) == 0) throw;  // about a command-line option, which it names
         throw ConfigError(origin + ": " + msg);
     }
 }

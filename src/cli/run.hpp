@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "latentlab/data/dataset.hpp"
+
 namespace latentlab::cli {
 
 struct RunOptions {
@@ -19,5 +21,11 @@ struct RunOptions {
 // Runs training; returns the process exit code. Throws latentlab::Error
 // (ConfigError, DataError, NumericalError) for the CLI to print.
 int run(const RunOptions& opt);
+
+// Data no model can learn from: values whose squares overflow double are
+// refused (DataError naming the data); all-zero, constant or underflowing
+// rows give the warnings returned. A collective call under several processes.
+template <class T>
+std::vector<std::string> check_data_values(const Dataset<T>& data);
 
 }  // namespace latentlab::cli

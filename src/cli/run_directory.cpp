@@ -1,5 +1,7 @@
 #include "run_directory.hpp"
 
+#include <sstream>
+
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -61,13 +63,30 @@ std::set<std::string> read_manifest(const std::string& dir) {
     return files;
 }
 
-void write_manifest(const std::string& dir, const std::set<std::string>& files) {
+namespace {
+constexpr const char* kFixed = "# fixed ";  // a manifest line holding one of the run's fixed settings
+}
+
+void write_manifest(const std::string& dir, const std::set<std::string>& files, const std::vector<std::string>& fixed) {
     std::set<std::string> all = files;
     all.insert("manifest.txt");
     std::string out = "# Files of the LatentLab run in this directory (one per line): a later run\n"
                       "# with --force or --resume replaces or deletes only these.\n";
+    if (!fixed.empty()) out += "# The settings a --resume may not change, as the run started:\n";
+    for (const auto& f : fixed) out += kFixed + f + "\n";
     for (const auto& f : all) out += f + "\n";
     write_file_atomic(dir + "/manifest.txt", out);
+}
+
+std::vector<std::string> read_manifest_fixed(const std::string& dir) {
+    const std::string path = dir + "/manifest.txt";
+    std::vector<std::string> fixed;
+    if (!file_exists(path)) return fixed;
+    std::istringstream in(read_file(path));
+    const std::string prefix = kFixed;
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(prefix, 0) == 0) fixed.push_back(line.substr(prefix.size()));
+    return fixed;
 }
 
 void check_outputs(const std::string& dir, const std::set<std::string>& planned, const std::set<std::string>& owned) {

@@ -9,6 +9,7 @@
 #pragma once
 #include <set>
 #include <string>
+#include <vector>
 
 namespace latentlab::cli {
 
@@ -31,8 +32,14 @@ private:
 
 // The files a manifest in `dir` names ({} if there is none).
 std::set<std::string> read_manifest(const std::string& dir);
-// Writes `dir`/manifest.txt naming `files` (and itself).
-void write_manifest(const std::string& dir, const std::set<std::string>& files);
+// Writes `dir`/manifest.txt naming `files` (and itself), and the run's
+// `fixed` settings (lines "key: value", the keys a --resume may not change),
+// which a resume compares with its config.yaml (an edited file would redraw
+// the data under the checkpoint).
+void write_manifest(const std::string& dir, const std::set<std::string>& files,
+                    const std::vector<std::string>& fixed = {});
+// The fixed settings a manifest in `dir` records ({} if none: an older run).
+std::vector<std::string> read_manifest_fixed(const std::string& dir);
 
 // Refuses (ConfigError, nothing changed) if a file this run will write
 // already exists in `dir` and is not a run's (not in `owned`), or is a

@@ -117,7 +117,7 @@ const std::vector<Key>& table() {
         {"model.latent_dim",   field<&Config::model, &ModelConfig::latent_dim>,  at_least(1),    "latent dimension m (rows of W)"},
         {"model.dtype",        field<&Config::model, &ModelConfig::dtype>,       one_of({"float32", "float64"}),
                                                                                                  "floating-point type of data and parameters"},
-        {"model.init_scale",   field<&Config::model, &ModelConfig::init_scale>,  above(0),       "initial weights W0 ~ N(0, init_scale^2)"},
+        {"model.init_scale",   field<&Config::model, &ModelConfig::init_scale>,  in_oc(0, 1e6),  "initial weights W0 ~ N(0, init_scale^2) (larger ones overflow the loss)"},
         {"model.objective",    field<&Config::model, &ModelConfig::objective>,   one_of({"rows", "second_moment"}), "linear_autoencoder: rows = the loss of each batch's rows (minibatch SGD/Adam); second_moment = the exact full-data loss from C = X^T X, formed once, O(m n^2) per evaluation whatever N (use optim.type lbfgs)"},
         {"model.warm_start",   field<&Config::model, &ModelConfig::warm_start>,  in_cc(0, 50),   "linear_autoencoder with objective second_moment: W starts from this many steps of subspace iteration on C from the random W (W <- orthonormal rows of W C; timed: summary.json init_seconds); 0 = the random W"},
         {"model.activation",   field<&Config::model, &ModelConfig::activation>,  one_of({"auto", "identity", "sigmoid", "tanh", "relu", "swish"}), "nonlinear_autoencoder, mlp: elementwise f (auto: sigmoid for the AE, swish for the MLP)"},
@@ -718,6 +718,9 @@ void emit(const TreeNode& node, const Config& cfg, const std::string& indent, st
 }
 
 void check_cross_rules(const Config& c) {
+    if (!c.data.test_labels.empty() && c.data.test_path.empty())
+        throw ConfigError("data.test_labels: given without data.test_path (the test rows they label); set both, or "
+                          "neither (data.test_fraction holds out labelled rows of data.path)");
     if (c.model.type == "bayesian_gplvm" && c.model.inference == "stochastic") {
         if (c.optim.type == "lbfgs")
             throw ConfigError("model.inference stochastic trains on mini-batches: set optim.type to adam or sgd "

@@ -279,4 +279,16 @@ template bool writes_own_checkpoint<float>(const Model<float>&);
 template bool writes_own_checkpoint<double>(const Model<double>&);
 template void save_params_npy<double>(const std::string&, const Model<double>&);
 
+bool looks_like_checkpoint(const std::string& path) {
+    if (!file_exists(path)) return false;
+    try {
+        FileDescriptor f;
+        open_regular_file(path, f);  // never blocks (a FIFO is refused, not opened for reading)
+        unsigned char head[sizeof kMagic] = {};
+        return read_up_to(f.fd, head, sizeof head, path) == sizeof head && std::memcmp(head, kMagic, sizeof kMagic) == 0;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
 }  // namespace latentlab

@@ -15,6 +15,8 @@
 #include <xtensor/xtensor.hpp>
 
 #include "latentlab/core/error.hpp"
+#include "latentlab/core/files.hpp"
+#include "latentlab/core/format.hpp"
 #include "latentlab/core/matrix_view.hpp"
 #include "latentlab/io/raw_tensor.hpp"
 
@@ -128,6 +130,30 @@ public:
 protected:
     // Allocates the flat buffer for `blocks` laid out one after another.
     void allocate(std::vector<ParamBlock> blocks) {
+        // Sizes from the config can be absurd (model.hidden = 2⁶²): refused
+        // here, in exact arithmetic, when the parameters with their gradient
+        // and an optimiser's two moments would not fit in memory (ConfigError:
+        // before the run directory is touched), never wrapped around.
+        long double total = 0;
+        std::string shapes;
+        for (const auto& b : blocks) {
+            long double n = 1;
+            std::string dims;
+            for (auto d : b.shape) {
+                n *= static_cast<long double>(d);
+                dims += (dims.empty() ? "" : "x") + std::to_string(d);
+            }
+            total += n;
+            shapes += (shapes.empty() ? "" : ", ") + b.name + " " + dims;
+        }
+        const long double bytes = 4.0L * total * sizeof(T);
+        if (bytes > static_cast<long double>(memory_budget()))
+            throw ConfigError("model: the " + name() + "'s parameters (" + shapes + ") with their gradient and the "
+                              "optimiser's state need " + format_g(static_cast<double>(bytes / 1e9), 3) +
+                              " GB, more than this machine's memory allows (" +
+                              format_g(static_cast<double>(memory_budget()) / 1e9, 3) +
+                              " GB); lower the model's sizes (model.hidden, model.classes, model.latent_dim, "
+                              "model.inducing)");
         std::size_t off = 0;
         for (auto& b : blocks) {
             b.offset = off;
