@@ -3,6 +3,8 @@
 // training rows is the run's; projecting a GPLVM's training rows recovers
 // their latents; bad input is refused with one line and nothing written.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <cmath>
 #include <filesystem>
@@ -312,4 +314,82 @@ TEST(Apply, DamagedRunsAndOverflowAreRefusedWritingNothing) {
     EXPECT_EQ(ok.code, 0) << ok.err;
     EXPECT_EQ(ok.out, "");
     EXPECT_TRUE(fs::exists(d + "/out/apply.json"));
+}
+
+// Rows that fit in memory as the file's bytes but not as doubles beside them
+// are refused by their count before training or apply holds them (here under
+// an address-space limit, which the memory budget honours: half of 1.2 GB).
+TEST(Apply, RowsBeyondMemoryAsDoublesAreRefused) {
+    const std::string d = scratch("apply_memory");
+    const std::size_t rows = 128 * 1024, dim = 784;  // 100 MiB of bytes, 0.8 GiB as doubles
+    write_file(d + "/big.idx", idx_header(0x08, {static_cast<std::uint32_t>(rows), static_cast<std::uint32_t>(dim)}) +
+                                   std::string(rows * dim, '\x07'));
+    const std::string cmd = "ulimit -v 1200000; OPENBLAS_NUM_THREADS=1 " + std::string(LATENTLAB_TRAIN_EXE) +
+                            " --set data.source=idx --set data.path=" + d + "/big.idx --set model.dtype=float64 --out " +
+                            d + "/run -q >" + d + "/.out 2>" + d + "/.err";
+    const int status = std::system(cmd.c_str());
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 1) << slurp(d + "/.err");
+    EXPECT_NE(slurp(d + "/.err").find("131072 rows of 784 values as float64 beside the file's bytes"), std::string::npos)
+        << slurp(d + "/.err");
+    EXPECT_EQ(count_lines(slurp(d + "/.err")), 1);
+    EXPECT_FALSE(fs::exists(d + "/run"));
+}
+
+// Where the outputs go: into an existing empty directory (the same directory,
+// not a replacement), through a symlink to one, or into new parents; and when
+// writing fails (a file-size limit here), nothing is left: no outputs, no
+// hidden directory, none of the parents this call made, and nothing that was
+// there before (a sibling result inside an existing parent) is touched.
+TEST(Apply, OutputsArriveWholeOrLeaveNothing) {
+    const std::string d = scratch("apply_where");
+    const auto X = planar_rows(6);
+    write_npy(d + "/data.npy", make_raw<double>(X.data(), {kRows, kDim}));
+    std::vector<double> many;
+    for (int k = 0; k < 40; ++k) many.insert(many.end(), X.begin(), X.end());  // 3600 rows
+    write_npy(d + "/many.npy", make_raw<double>(many.data(), {40 * kRows, kDim}));
+    const std::string run = train_run(d, "data:\n  source: npy\n  path: " + d + "/data.npy\n"
+                                         "model:\n  latent_dim: 2\n  dtype: float64\n"
+                                         "train:\n  epochs: 1\n  threads: 1\n");
+    const std::string data = " --data " + d + "/data.npy -q";
+    // An existing empty directory: filled in place.
+    fs::create_directories(d + "/empty");
+    struct stat before {};
+    ASSERT_EQ(::stat((d + "/empty").c_str(), &before), 0);
+    ASSERT_EQ(run_train("apply " + run + data + " --out " + d + "/empty", d).code, 0);
+    struct stat after {};
+    ASSERT_EQ(::stat((d + "/empty").c_str(), &after), 0);
+    EXPECT_EQ(before.st_ino, after.st_ino);
+    EXPECT_TRUE(fs::exists(d + "/empty/codes.npy"));
+    // Through a symlink to an empty directory: into its target.
+    fs::create_directories(d + "/real");
+    fs::create_directory_symlink(d + "/real", d + "/link");
+    const auto viaLink = run_train("apply " + run + data + " --out " + d + "/link", d);
+    EXPECT_EQ(viaLink.code, 0) << viaLink.err;
+    EXPECT_TRUE(fs::is_symlink(d + "/link"));
+    EXPECT_TRUE(fs::exists(d + "/real/apply.json"));
+    // New parents.
+    ASSERT_EQ(run_train("apply " + run + data + " --out " + d + "/new/a/b", d).code, 0);
+    EXPECT_TRUE(fs::exists(d + "/new/a/b/reconstruction.npy"));
+    // A failed write (files capped at 16 KB; the codes of 3600 rows are 56 KB).
+    fs::create_directories(d + "/res/mine");
+    spit(d + "/res/mine/keep", "kept\n");
+    for (const std::string out : {d + "/res/x/y/z", d + "/res/b", d + "/fresh/c"}) {
+        const std::string cmd = "(trap '' XFSZ; ulimit -f 16; OPENBLAS_NUM_THREADS=1 " + std::string(LATENTLAB_TRAIN_EXE) +
+                                " apply " + run + " --data " + d + "/many.npy --out " + out + " -q) >" + d +
+                                "/.out 2>" + d + "/.err";
+        const int status = std::system(cmd.c_str());
+        ASSERT_TRUE(WIFEXITED(status));
+        EXPECT_EQ(WEXITSTATUS(status), 1) << out << ": " << slurp(d + "/.err");
+        EXPECT_NE(slurp(d + "/.err").find(out + "/codes.npy: cannot write"), std::string::npos) << slurp(d + "/.err");
+        EXPECT_NE(slurp(d + "/.err").find("nothing written"), std::string::npos) << slurp(d + "/.err");
+        EXPECT_EQ(count_lines(slurp(d + "/.err")), 1);
+    }
+    EXPECT_FALSE(fs::exists(d + "/res/x"));
+    EXPECT_FALSE(fs::exists(d + "/res/b"));
+    EXPECT_FALSE(fs::exists(d + "/fresh"));
+    EXPECT_EQ(slurp(d + "/res/mine/keep"), "kept\n");
+    std::vector<std::string> in_res;
+    for (const auto& e : fs::directory_iterator(d + "/res")) in_res.push_back(e.path().filename().string());
+    EXPECT_EQ(in_res, std::vector<std::string>{"mine"});
 }

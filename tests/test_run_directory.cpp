@@ -272,7 +272,9 @@ TEST(RunDirectory, ClosedPipeAndSignalsStopCleanly) {
         const std::string run = d + "/run" + std::to_string(sig);
         const long pid = start_background("--config " + d + "/c.yaml --out " + run + " --set train.epochs=100000000", d);
         const Reaper reaper{pid};
-        ASSERT_TRUE(wait_for([&] { return fs::exists(run + "/checkpoint.bin"); }, 20)) << slurp(d + "/.bg_err");
+        // Two epochs done at least: --stop-after 1 below is then one already passed.
+        ASSERT_TRUE(wait_for([&] { return fs::exists(run + "/checkpoint.bin") && last_epoch(run) >= 2; }, 20))
+            << slurp(d + "/.bg_err");
         ::kill(static_cast<pid_t>(pid), sig);
         wait_exit(pid);
         const std::string summary = slurp(run + "/summary.json");
@@ -475,6 +477,9 @@ TEST(RunDirectory, AbsurdModelSizesAreRefusedUpFront) {
         const auto r = run_train("--config " + d + "/c.yaml --out " + d + "/x --set " + set, d, 60);
         EXPECT_EQ(r.code, 2) << set << ": " << r.err;
         expect_one_line(r);
+        EXPECT_NE(r.err.find(set.rfind("model.type=mlp", 0) == 0 ? "more than this machine's memory allows"
+                                                                  : "model.latent_dim"),
+                  std::string::npos) << r.err;
         EXPECT_FALSE(fs::exists(d + "/x")) << set;
     }
 }

@@ -74,7 +74,7 @@ RunSummary read_run_summary(const std::string& run_dir) {
     auto number = [&](const std::string& key) {
         const std::string tag = "\n  \"" + key + "\": ";
         const auto at = text.find(tag);
-        if (at == std::string::npos) throw DataError(path + ": no " + key + " (the file was changed?)");
+        if (at == std::string::npos) throw DataError(path + ": no " + key + " (the file was changed, or a run from before LatentLab recorded it)");
         const auto from = at + tag.size();
         const std::string value = text.substr(from, std::min(text.find_first_of(",\n}", from), text.size()) - from);
         char* end = nullptr;
@@ -113,24 +113,29 @@ void check_outputs_finite(const std::vector<Output>& outputs, const std::string&
     }
 }
 
-// Writes the outputs into `out_dir` as a whole or not at all: into a hidden
-// directory beside it, renamed into place at the end (over an empty `out_dir`
-// too). On failure or SIGINT/SIGTERM the hidden directory and any parent this
-// call created are removed.
+// Writes the outputs into `out_dir` as a whole or not at all. They go to a
+// hidden directory made afresh beside it (never one that existed), which is
+// renamed into place when `out_dir` is new, or whose files are moved into
+// `out_dir` when that is an existing empty directory (its mode, owner and
+// links stay). On failure or SIGINT/SIGTERM the hidden directory, the files
+// moved and the parents this call created (each only if still empty, the
+// deepest first) are removed: nothing that existed before is touched.
 template <class Output>
 void write_outputs(const std::string& out_dir, const std::vector<Output>& outputs, const std::string& summary) {
-    const fs::path out = fs::absolute(fs::path(out_dir)).lexically_normal();
-    const fs::path target = out.has_filename() ? out : out.parent_path();
-    fs::path first_new = target;  // the outermost directory this call creates
-    for (fs::path p = target.parent_path(); !p.empty() && !file_exists(p.string()); p = p.parent_path())
-        first_new = p;
-    const bool made_parents = first_new != target;
-    make_directories(target.parent_path().string());
-    const fs::path tmp = target.parent_path() / ("." + target.filename().string() + ".apply-" + std::to_string(::getpid()));
+    std::error_code ec;
+    // As the kernel will see it: symlinks and .. resolved where the path exists.
+    const fs::path target = fs::weakly_canonical(fs::absolute(fs::path(out_dir)), ec);
+    if (ec || !target.has_filename()) throw DataError(out_dir + ": cannot resolve the path: " + ec.message());
+    const bool exists = is_directory(target.string());  // empty: checked by apply()
+    std::vector<fs::path> created;                        // parents made here, outermost first
+    std::vector<fs::path> moved;                          // files moved into an existing target
+    fs::path tmp;
     auto clean = [&] {
-        std::error_code ec;
-        fs::remove_all(tmp, ec);
-        if (made_parents) fs::remove_all(first_new, ec);
+        std::error_code ignore;
+        for (const auto& f : moved) fs::remove(f, ignore);
+        if (!tmp.empty()) fs::remove_all(tmp, ignore);  // made by this call, exclusively
+        for (auto it = created.rbegin(); it != created.rend(); ++it)
+            if (!fs::remove(*it, ignore)) break;  // not empty (another process's files?): kept, and its parents
     };
     auto stop_if_signalled = [&] {
         if (interrupt_signal() != 0) {
@@ -139,22 +144,49 @@ void write_outputs(const std::string& out_dir, const std::vector<Output>& output
         }
     };
     try {
-        make_directories(tmp.string());
+        std::vector<fs::path> missing;
+        for (fs::path p = target.parent_path(); !p.empty() && !fs::exists(p, ec) && !ec; p = p.parent_path())
+            missing.push_back(p);
+        for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+            if (fs::create_directory(*it, ec)) created.push_back(*it);
+            else if (ec) throw DataError(it->string() + ": cannot create directory: " + ec.message());
+        }
+        const std::string stem = target.parent_path().string() + "/." + target.filename().string() + ".apply-" +
+                                 std::to_string(::getpid()) + "-";
+        for (int k = 0; tmp.empty(); ++k) {
+            if (fs::create_directory(stem + std::to_string(k), ec)) tmp = stem + std::to_string(k);
+            else if (ec) throw DataError(target.string() + ": cannot create a directory beside it: " + ec.message());
+        }
+        std::vector<std::string> names;
         for (const auto& o : outputs) {
             stop_if_signalled();
-            write_npy((tmp / (o.name + ".npy")).string(), o.values);
+            names.push_back(o.name + ".npy");
+            write_npy((tmp / names.back()).string(), o.values);
         }
-        write_file_atomic((tmp / "apply.json").string(), summary);
+        names.push_back("apply.json");
+        write_file_atomic((tmp / names.back()).string(), summary);
         stop_if_signalled();
-        std::error_code ec;
-        fs::rename(tmp, target, ec);
-        if (ec) throw DataError(out_dir + ": cannot create: " + ec.message());
+        if (!exists) {
+            fs::rename(tmp, target, ec);
+            if (ec) throw DataError(target.string() + ": cannot create: " + ec.message());
+            tmp.clear();
+        } else {
+            for (const auto& n : names) {
+                fs::rename(tmp / n, target / n, ec);
+                if (ec) throw DataError((target / n).string() + ": cannot write: " + ec.message());
+                moved.push_back(target / n);
+            }
+            fs::remove(tmp, ec);
+        }
     } catch (const DataError& e) {  // named by the files the user asked for, not the hidden ones
+        const std::string hidden = tmp.string();
         clean();
         std::string msg = e.what();
-        for (std::size_t at; (at = msg.find(tmp.string())) != std::string::npos;)
-            msg.replace(at, tmp.string().size(), target.string());
+        for (std::size_t at; !hidden.empty() && (at = msg.find(hidden)) != std::string::npos;)
+            msg.replace(at, hidden.size(), target.string());
         throw DataError(msg + "; nothing written");
+    } catch (const Interrupted&) {
+        throw;
     } catch (...) {
         clean();
         throw;
@@ -209,7 +241,13 @@ int apply_typed(const ApplyOptions& opt, const Config& cfg) {
         rows.levels = {};  // no longer the rows' bytes' values
     }
     check_data_values(rows);  // values whose squares overflow: refused as training refuses them
-    if (interrupt_signal() != 0) throw Interrupted("apply stopped while reading the rows; nothing written");
+    // The outputs, doubles per row (and a copy while they are made), before any is computed.
+    const std::size_t per_row = cfg.model.type == "mlp"  ? static_cast<std::size_t>(cfg.model.classes) + 2
+                                : cfg.model.is_gplvm() ? 2 * static_cast<std::size_t>(cfg.model.latent_dim) + 1
+                                                       : static_cast<std::size_t>(cfg.model.latent_dim) + rows.dim() + 1;
+    check_fits_in_memory(opt.data, 2 * sizeof(double) * static_cast<std::uint64_t>(rows.n_train) * per_row,
+                         "the outputs of its " + std::to_string(rows.n_train) + " rows (" + std::to_string(per_row) +
+                             " numbers each, and a copy while they are made)");
 
     JsonObject summary;
     summary.set("run", opt.run_dir).set("data", opt.data).set("rows", rows.n_train).set("model", cfg.model.type);
@@ -269,6 +307,9 @@ int apply_typed(const ApplyOptions& opt, const Config& cfg) {
 
     // Written only now that everything worked, as a whole: nothing half-done on failure.
     check_outputs_finite(outputs, opt.data);
+    // Until here a signal ends the process at once (nothing written yet); from
+    // here it stops the writing between files, which then leaves nothing.
+    install_interrupt_handlers();
     write_outputs(opt.out_dir, outputs, summary.dump());
     if (!opt.quiet) std::printf("%s\n", summary.dump().c_str());
     return 0;
@@ -293,7 +334,6 @@ int apply(const ApplyOptions& opt) {
     const Config cfg = load_config(opt.run_dir + "/config.yaml");
     if (!opt.labels.empty() && cfg.model.type != "mlp")
         throw ConfigError("--labels: only an mlp run uses labels (accuracy); this run is a " + cfg.model.type);
-    install_interrupt_handlers();  // SIGINT/SIGTERM: stop before or between the outputs, writing nothing
     if (cfg.model.dtype == "float64") return apply_typed<double>(opt, cfg);
     return apply_typed<float>(opt, cfg);
 }

@@ -111,6 +111,11 @@ void check_fixed_settings(const std::string& dir, const Config& cfg) {
     const std::vector<std::string> now = fixed_settings(cfg);
     auto key_of = [](const std::string& line) { return line.substr(0, line.find(':')); };
     for (const auto& w : was) {
+        // Files are named by path: data moved, or a run copied to another
+        // machine, gives a new path to the same rows (edit it in config.yaml;
+        // the checkpoint and metrics.csv still have to fit the rows).
+        const std::string key = key_of(w);
+        if (key == "data.path" || key == "data.labels" || key == "data.test_path" || key == "data.test_labels") continue;
         const auto it = std::find_if(now.begin(), now.end(), [&](const std::string& n) { return key_of(n) == key_of(w); });
         if (it != now.end() && *it == w) continue;
         throw ConfigError(dir + "/config.yaml: " + (it == now.end() ? key_of(w) + " is missing" : "'" + *it + "'") +
@@ -223,6 +228,10 @@ RunSetup prepare(const RunOptions& opt) {
     else s.dir = "runs/" + s.cfg.model.type;
     s.cfg.output.dir = s.dir;
     if (!opt.force) refuse_if_holds_a_run(s.dir);
+    // (A new run's rule: an older run's config.yaml with the combination resumes as it was.)
+    if (!s.cfg.data.test_labels.empty() && s.cfg.data.test_path.empty())
+        throw ConfigError("data.test_labels: given without data.test_path (the test rows they label); set both, or "
+                          "neither (data.test_fraction holds out labelled rows of data.path)");
     return s;
 }
 
@@ -541,6 +550,15 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         log->info("{} is a full-batch model: every {} step uses all {} samples", model->name(), cfg.optim.type,
                   data.train_all());
     for (const auto& w : data_warnings) log->warn("{}", w);
+    if (cfg.model.type == "gplvm" &&
+        (cfg.model.method == "dense" || (cfg.model.method == "auto" && cfg.model.kernel_name() != "linear")) &&
+        data.train_all() >= 5000) {
+        // The exact GPLVM's evaluation is O(N³): said before the first one, with what scales instead.
+        const double n = static_cast<double>(data.train_all());
+        log->warn("the exact GPLVM (model.method dense) costs {} TFLOP per evaluation on {} rows (N³ + 3N²D, "
+                  "growing as N³; Ctrl-C is acted on between evaluations); model.type bayesian_gplvm is linear in N",
+                  format_g((n * n * n + 3.0 * n * n * static_cast<double>(data.dim())) / 1e12, 2), data.train_all());
+    }
 
     // 4. Model-specific references written (e.g. the PCA optimum of the linear AE).
     together([&] {

@@ -718,9 +718,6 @@ void emit(const TreeNode& node, const Config& cfg, const std::string& indent, st
 }
 
 void check_cross_rules(const Config& c) {
-    if (!c.data.test_labels.empty() && c.data.test_path.empty())
-        throw ConfigError("data.test_labels: given without data.test_path (the test rows they label); set both, or "
-                          "neither (data.test_fraction holds out labelled rows of data.path)");
     if (c.model.type == "bayesian_gplvm" && c.model.inference == "stochastic") {
         if (c.optim.type == "lbfgs")
             throw ConfigError("model.inference stochastic trains on mini-batches: set optim.type to adam or sgd "

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -157,7 +158,12 @@ std::uint64_t memory_budget() {
         std::uint64_t memory = pages > 0 && page > 0
                                    ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
                                    : UINT64_MAX;
-        return std::min(memory, cgroup_memory_limit()) / 2;
+        // An address-space limit (ulimit -v) bounds what this process can hold too.
+        struct rlimit as {};
+        const std::uint64_t address_space =
+            ::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY ? static_cast<std::uint64_t>(as.rlim_cur)
+                                                                             : UINT64_MAX;
+        return std::min({memory, cgroup_memory_limit(), address_space}) / 2;
     }();
     return budget;
 }
@@ -165,7 +171,7 @@ std::uint64_t memory_budget() {
 void check_fits_in_memory(const std::string& path, std::uint64_t bytes, const std::string& what) {
     if (bytes > memory_budget())
         throw DataError(path + ": " + what + ", more than fits in memory here (the limit is " +
-                        size_text(memory_budget()) + ", half of this machine's memory)");
+                        size_text(memory_budget()) + ", half of the memory this process may use)");
 }
 
 std::size_t read_up_to(int fd, unsigned char* buf, std::size_t n, const std::string& path) {

@@ -9,6 +9,7 @@
 
 #include "latentlab/core/communicator.hpp"
 #include "latentlab/core/error.hpp"
+#include "latentlab/core/files.hpp"
 #include "latentlab/core/format.hpp"
 #include "latentlab/data/shuffle.hpp"
 #include "latentlab/linalg/blas.hpp"
@@ -163,6 +164,13 @@ Dataset<T> make_dataset_impl(const void* images, DType dtype, const std::vector<
     const std::size_t n = plan.n, n_test = plan.n_test, train_total = n - n_test;
     const Shard tr = plan.train, te = plan.test;
     const std::vector<std::size_t>& mine = plan.mine;
+    // The rows as T next to the file's bytes, still held: a u8 file within
+    // the readers' limit can take 4× (float) or 8× (double) its size here.
+    check_fits_in_memory(origin,
+                         static_cast<std::uint64_t>(mine.size()) * dim * (sizeof(T) + dtype_size(dtype)),
+                         std::to_string(mine.size()) + " rows of " + std::to_string(dim) + " values as " +
+                             (sizeof(T) == 4 ? "float32" : "float64") + " beside the file's bytes (data.limit "
+                             "reads fewer rows; model.dtype float32 halves a float64 copy)");
     const Communicator& w = world();
     // Where input row r is in `images`: r itself, or its place among the rows read.
     auto at = [&](std::size_t r) -> std::size_t {

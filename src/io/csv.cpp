@@ -117,12 +117,16 @@ RawTensor read_csv(const std::string& path, std::vector<std::size_t>* row_lines)
             // more (short cells), so a file within memory can still parse into
             // more than memory holds; refused here, with what it would take
             // (the values, and the copies training or apply makes of them).
-            const std::size_t lines = 1 + static_cast<std::size_t>(std::count(base + (b - base), base + n, '\n'));
-            const std::uint64_t bytes = static_cast<std::uint64_t>(lines) * cols * sizeof(double);
-            check_fits_in_memory(path, 3 * bytes, std::to_string(lines) + " lines of " + std::to_string(cols) +
-                                                      " numbers, as doubles with the copies made of them");
-            t.bytes.reserve(bytes);
-            if (row_lines) row_lines->reserve(lines);
+            // Each row takes at least 2·cols bytes of text (a digit and a
+            // separator per cell), so comment or blank lines do not count.
+            const std::size_t lines = 1 + static_cast<std::size_t>(std::count(b, base + n, '\n'));
+            const std::size_t rows_max = std::min(lines, (n - static_cast<std::size_t>(b - base) + 1) / (2 * cols));
+            const long double bytes = static_cast<long double>(rows_max) * cols * sizeof(double);
+            check_fits_in_memory(path, bytes * 3 > 1.8e19L ? UINT64_MAX : static_cast<std::uint64_t>(bytes * 3),
+                                 "up to " + std::to_string(rows_max) + " rows of " + std::to_string(cols) +
+                                     " numbers, as doubles with the copies made of them");
+            t.bytes.reserve(static_cast<std::size_t>(bytes));
+            if (row_lines) row_lines->reserve(rows_max);
         }
         const std::size_t at = t.bytes.size();
         t.bytes.resize(at + cols * sizeof(double));

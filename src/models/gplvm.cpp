@@ -74,6 +74,18 @@ Gplvm<T>::Gplvm(std::size_t N, std::size_t D, std::size_t q, GplvmOptions opt)
                                         " processes: the exact GPLVM factorises the N×N kernel matrix of all rows, "
                                         "which does not split over processes; use model.type bayesian_gplvm (sparse, "
                                         "its statistics summed over processes) or the linear kernel (woodbury)");
+    if (opt_.method == GplvmMethod::dense) {
+        // K, its factor (then G) and K⁻¹Y, Y in double: refused up front when
+        // they cannot fit, not after minutes of loading and a bad_alloc.
+        const double n = static_cast<double>(N_all_), bytes = 8.0 * (2.0 * n * n + 2.0 * n * static_cast<double>(D_));
+        if (bytes > static_cast<double>(memory_budget()))
+            throw OptionError("method", " dense (kernel " + std::string(kernel_name(opt_.kernel)) + ") on " +
+                                            std::to_string(N_all_) + " rows holds two N×N matrices: " +
+                                            fmt(bytes / 1e9) + " GB, more than this machine's memory allows (" +
+                                            fmt(static_cast<double>(memory_budget()) / 1e9) +
+                                            " GB); use model.type bayesian_gplvm (sparse: M inducing points) or "
+                                            "data.limit");
+    }
     const std::size_t n_len = opt_.kernel == KernelType::linear ? 0 : opt_.kernel == KernelType::rbf ? 1 : q_;
     std::vector<ParamBlock> blocks{ParamBlock{"X", {N_, q_}, 0, /*per_row=*/true}};
     if (opt_.learn_hyperparameters) {

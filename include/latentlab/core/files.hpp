@@ -44,8 +44,8 @@ struct FileDescriptor {
 std::uint64_t open_regular_file(const std::string& path, FileDescriptor& f);
 
 // The most memory one file's contents may take once read: half this
-// machine's physical memory, or of the cgroup's memory limit when that is
-// lower. A larger file can only end in bad_alloc or the OOM killer, after
+// machine's physical memory, or of the cgroup's memory limit or the
+// address-space limit (ulimit -v) when lower. A larger file can only end in bad_alloc or the OOM killer, after
 // minutes of reading; the readers refuse it up front instead.
 std::uint64_t memory_budget();
 

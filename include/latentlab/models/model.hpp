@@ -153,7 +153,7 @@ protected:
                               " GB, more than this machine's memory allows (" +
                               format_g(static_cast<double>(memory_budget()) / 1e9, 3) +
                               " GB); lower the model's sizes (model.hidden, model.classes, model.latent_dim, "
-                              "model.inducing)");
+                              "model.inducing) or, for per-row latents, the rows (data.limit)");
         std::size_t off = 0;
         for (auto& b : blocks) {
             b.offset = off;
