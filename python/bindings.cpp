@@ -191,9 +191,17 @@ py::array to_numpy(RawTensor&& t) {
 
 // A C-contiguous float32/float64 array (the Python side converts anything
 // else, naming the argument): its DType, or an error naming `name`.
+// Whether `a` holds T in native byte order: compared as numpy compares
+// dtypes (an unpickled array's descriptor is equal, not the same object).
+template <class T>
+bool holds(const py::array& a) {
+    const py::dtype d = a.dtype();
+    return d.num() == py::dtype::of<T>().num() && d.attr("isnative").cast<bool>();
+}
+
 DType array_dtype(const py::array& a, const std::string& name) {
-    if (a.dtype().is(py::dtype::of<float>())) return DType::f32;
-    if (a.dtype().is(py::dtype::of<double>())) return DType::f64;
+    if (holds<float>(a)) return DType::f32;
+    if (holds<double>(a)) return DType::f64;
     throw py::type_error(name + ": expected float32 or float64, got " + py::str(a.dtype()).cast<std::string>());
 }
 
@@ -201,11 +209,11 @@ DType array_dtype(const py::array& a, const std::string& name) {
 // layer reads from files (uint8 is scaled by 1/255 unless data.scale says
 // otherwise, as for an IDX or .npy file).
 DType fit_dtype(const py::array& a, const std::string& name) {
-    if (a.dtype().is(py::dtype::of<std::uint8_t>())) return DType::u8;
-    if (a.dtype().is(py::dtype::of<std::int8_t>())) return DType::i8;
-    if (a.dtype().is(py::dtype::of<std::int16_t>())) return DType::i16;
-    if (a.dtype().is(py::dtype::of<std::int32_t>())) return DType::i32;
-    if (a.dtype().is(py::dtype::of<std::int64_t>())) return DType::i64;
+    if (holds<std::uint8_t>(a)) return DType::u8;
+    if (holds<std::int8_t>(a)) return DType::i8;
+    if (holds<std::int16_t>(a)) return DType::i16;
+    if (holds<std::int32_t>(a)) return DType::i32;
+    if (holds<std::int64_t>(a)) return DType::i64;
     return array_dtype(a, name);
 }
 
@@ -245,11 +253,22 @@ Config make_config(const std::string& path, const std::vector<std::string>& over
     return cfg;
 }
 
-// The run's threads, as the CLI chooses them: train.threads, at most the cores.
-void set_threads(const Config& cfg) {
-    const long cores = static_cast<long>(std::max(1u, std::thread::hardware_concurrency()));
-    blas::set_threads(static_cast<int>(std::min<long>(cfg.train.threads, cores)));
-}
+// The run's threads, as the CLI chooses them (train.threads, at most the
+// cores), for the guard's lifetime; then the count the call found: numpy in
+// the same process shares this OpenBLAS.
+class ThreadsGuard {
+public:
+    explicit ThreadsGuard(const Config& cfg) : previous_(blas::threads()) {
+        const long cores = static_cast<long>(std::max(1u, std::thread::hardware_concurrency()));
+        blas::set_threads(static_cast<int>(std::min<long>(cfg.train.threads, cores)));
+    }
+    ThreadsGuard(const ThreadsGuard&) = delete;
+    ThreadsGuard& operator=(const ThreadsGuard&) = delete;
+    ~ThreadsGuard() { blas::set_threads(previous_); }
+
+private:
+    int previous_;
+};
 
 template <class T>
 py::dict fit_typed(const Config& cfg, const py::object& X, const py::object& y, const py::object& on_epoch,
@@ -281,7 +300,7 @@ py::dict fit_typed(const Config& cfg, const py::object& X, const py::object& y, 
     TrainResult result;
     {
         py::gil_scoped_release nogil;
-        set_threads(cfg);
+        const ThreadsGuard threads_guard(cfg);
         const auto seed = static_cast<std::uint64_t>(cfg.seed);
         // 1. The data, as the CLI prepares them: one seeded shuffle, limit,
         //    split, scale, centre. From an array: read in place, copied once.
@@ -458,7 +477,7 @@ py::dict apply_typed(const Config& cfg, const py::dict& params, const py::array&
         model = make_model<T>(cfg.model, train.dim(), train.n_train);
         set_parameters(*model, params);
         py::gil_scoped_release nogil;
-        set_threads(cfg);
+        const ThreadsGuard threads_guard(cfg);
         if (auto* gp = dynamic_cast<Gplvm<T>*>(model.get())) {
             if (gp->kernel_params().type != KernelType::linear) gp->loss(train.train());  // the jitter training needed
             const GplvmProjection p = project(*gp, train.train(), rows.view);
@@ -476,7 +495,7 @@ py::dict apply_typed(const Config& cfg, const py::dict& params, const py::array&
         model = make_model<T>(cfg.model, rows.view.cols, std::max<std::size_t>(rows.view.rows, 1));
         set_parameters(*model, params);
         py::gil_scoped_release nogil;
-        set_threads(cfg);
+        const ThreadsGuard threads_guard(cfg);
         outputs = model->apply(rows.view);
     }
     py::dict out;

@@ -201,7 +201,15 @@ class Run:
 
     def npy(self, name):
         p = os.path.join(self.path, name)
-        return np.load(p, allow_pickle=False) if os.path.isfile(p) else None
+        if not os.path.isfile(p):
+            return None
+        try:
+            a = np.load(p, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise ReportError(f"{p}: not a readable .npy file ({e})") from None
+        if a.dtype.kind not in "fiu" or (a.dtype.kind == "f" and not np.all(np.isfinite(a))):
+            raise ReportError(f"{p}: holds NaN, Inf or non-real values (a run writes finite values only)")
+        return a
 
     @property
     def is_ae(self):
@@ -1215,9 +1223,12 @@ def main(argv):
     if not os.path.isdir(args.runs_dir):
         print(f"{PROG}: {args.runs_dir} is not a directory", file=sys.stderr)
         return 1
+    existed = os.path.exists(args.report_dir)
     try:
         index, written, heads = make_report(args.runs_dir, args.report_dir, build_dir, args.repo)
     except (ReportError, plot_run.PlotError, OSError, ValueError, KeyError) as e:
+        if not existed and os.path.isdir(args.report_dir) and not os.listdir(args.report_dir):
+            os.rmdir(args.report_dir)  # made by this call and still empty: not left behind
         print(f"{PROG}: {e}", file=sys.stderr)
         return 1
     print(f"report: {index} ({len(written)} figures)")

@@ -130,6 +130,10 @@ def read_matrix(path, what):
         a = a[None, :]
     if a.ndim != 2:
         raise PlotError(f"{path}: expected a 2-D array, got shape {a.shape}")
+    if a.dtype.kind not in "fiu":
+        raise PlotError(f"{path}: expected real numbers, got dtype {a.dtype}")
+    if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        raise PlotError(f"{path}: holds NaN or Inf (a run writes finite values only: the file was changed)")
     return np.asarray(a, dtype=np.float64)
 
 

@@ -614,12 +614,13 @@ TEST(Csv, NoHeaderNoTrailingNewlineBomAndSpecialValues) {
 
     // Decimal numbers only, within double's range (as numpy.loadtxt reads them):
     // strtod would take 0x10 as 16 and 1e400 as inf.
-    write_file(path, "1,2\n3,0x10\n");
-    EXPECT_DATA_ERROR(read_csv(path), path + ":2: column 2: '0x10' is not a number");
-    write_file(path, "1,2\n1e400,4\n");
-    EXPECT_DATA_ERROR(read_csv(path), path + ":2: column 1: '1e400' is not a number");
-    write_file(path, "1,2\n3\n");
-    EXPECT_DATA_ERROR(read_csv(path), path + ":2: row has 1 cell, expected 2");
+    for (const auto& [text, error] : std::vector<std::pair<std::string, std::string>>{
+             {"1,2\n3,0x10\n", ":2: column 2: '0x10' is not a number"},
+             {"1,2\n1e400,4\n", ":2: column 1: '1e400' is not a number"},
+             {"1,2\n3\n", ":2: row has 1 cell, expected 2"}}) {
+        write_file(path, text);
+        EXPECT_DATA_ERROR(read_csv(path), path + error);
+    }
     write_file(path, "0.5\n");
     const RawTensor one = read_csv(path);
     EXPECT_EQ(one.shape, (std::vector<std::size_t>{1, 1}));

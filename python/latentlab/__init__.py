@@ -35,15 +35,20 @@ __all__ = ["LinearAutoencoder", "GPLVM", "SwishMLP", "fit_config", "load_run", "
            "ConfigError", "DataError", "NumericalError", "Error"]
 
 
-def load_data(overrides=None, config=None):
+def load_data(overrides=None, config=None, prepared=True):
     """The rows a config's data.* keys describe, prepared as a run prepares
     them (a seeded shuffle, data.limit, data.scale — 1/255 for the digit
     sets —, data.center), in model.dtype: (X, y), y None without labels.
     X holds the training rows and then the held-out ones (data.test_fraction).
+    With prepared=False the rows stay in the data file's units (the same
+    rows, neither scaled nor centred): what an estimator from fit_config or
+    load_run takes, since it scales and centres new rows as `train apply`
+    does.
 
         X, y = ll.load_data({"data.source": "fashion-mnist", "data.limit": 6000})
     """
-    X, y, _ = _core.load_data(os.fspath(config) if config else "", _override_list(overrides))
+    extra = [] if prepared else ["data.scale=1", "data.center=false"]
+    X, y, _ = _core.load_data(os.fspath(config) if config else "", _override_list(overrides) + extra)
     return X, y
 
 
@@ -77,6 +82,11 @@ def _matrix(X, name, for_fit=False):
     keep = (np.float32, np.float64) + (_FIT_DTYPES[2:] if for_fit else ())
     if X.dtype.type not in keep:
         X = X.astype(np.float32 if X.dtype == np.float16 else np.float64)
+    canonical = np.dtype(X.dtype.type)  # native byte order, no metadata (a pickled array's dtype is equal, not the same)
+    if not X.dtype.isnative:
+        X = X.astype(canonical)
+    elif X.dtype is not canonical:
+        X = X.view(canonical)
     if X.dtype.kind == "f":
         bad = ~np.isfinite(X)
         if bad.any():
@@ -84,6 +94,10 @@ def _matrix(X, name, for_fit=False):
             what = "NaN" if np.isnan(X[i, j]) else "Inf"
             raise ValueError(f"{name}: {what} at row {i}, column {j} (and {int(bad.sum()) - 1} more)"
                              if bad.sum() > 1 else f"{name}: {what} at row {i}, column {j}")
+        biggest = float(np.abs(X).max())
+        if biggest > 1e150:  # as the CLI: every loss would be Inf or NaN
+            raise ValueError(f"{name}: values up to {biggest:.3g} overflow double precision in the loss "
+                             "(their squares); rescale them")
     if not X.flags.c_contiguous:
         X = np.ascontiguousarray(X)  # one copy; the C++ side reads rows in place
     return X
@@ -97,6 +111,9 @@ def _labels(y, n, name="y"):
         raise ValueError(f"{name}: expected a 1-d array of labels, got shape {y.shape}")
     if y.shape[0] != n:
         raise ValueError(f"{name}: {y.shape[0]} labels for {n} samples")
+    if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):
+        raise ValueError(f"{name}: label {y[~np.isfinite(y)][0]} at row {int(np.argmax(~np.isfinite(y)))} "
+                         "is not a class")
     return y
 
 
@@ -228,7 +245,20 @@ class _Estimator(_SklearnBase):
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X: {X.shape[1]} features, but {type(self).__name__} was fitted with "
                              f"{self.n_features_in_}")
-        return _core.apply(self._config_yaml, self.params_, X, self.scale_, self.mean_, train_X)
+        if self.scale_ != 1.0 and X.dtype.kind == "f" and 0 < float(np.abs(X).max()) <= 1.0 < 0.5 / self.scale_:
+            import warnings
+            warnings.warn(f"X: values at most 1, but this model scales new rows by {self.scale_:.4g} (as "
+                          "`train apply` does: rows in the data file's units); rows already scaled, e.g. from "
+                          "ll.load_data(...), are scaled twice: use ll.load_data(..., prepared=False)",
+                          stacklevel=3)
+        out = _core.apply(self._config_yaml, self.params_, X, self.scale_, self.mean_, train_X)
+        for key, value in out.items():
+            if (isinstance(value, np.ndarray) and value.ndim >= 1 and value.dtype.kind == "f"
+                    and not np.all(np.isfinite(value))):
+                row = int(np.argmax(~np.isfinite(value).reshape(len(value), -1).all(axis=1)))
+                raise NumericalError(f"X: row {row} gives a non-finite {key} (the rows or the parameters "
+                                     "overflow; rescale the rows)")
+        return out
 
 
 class LinearAutoencoder(_Estimator):
@@ -482,7 +512,14 @@ def load_run(run_dir):
     params = {}
     for name in sorted(os.listdir(run_dir)):
         if name.endswith(".npy"):
-            params[name[:-4]] = np.load(os.path.join(run_dir, name))
+            path = os.path.join(run_dir, name)
+            try:
+                params[name[:-4]] = np.load(path)
+            except Exception as e:
+                raise ValueError(f"{path}: not a readable .npy file ({e})") from None
+            value = params[name[:-4]]
+            if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                raise ValueError(f"{path}: holds NaN or Inf (a run writes finite values only: the file was changed)")
     summary = {}
     if os.path.isfile(os.path.join(run_dir, "summary.json")):
         with open(os.path.join(run_dir, "summary.json")) as f:

@@ -346,3 +346,72 @@ def test_imports_and_fits_without_sklearn():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "(1, 2)"
+
+
+def test_arrays_as_numpy_compares_them_and_bad_values_refused(tmp_path):
+    import pickle
+    X = low_rank(n=80, d=6)
+    # An unpickled array's dtype is equal to float64's, not the same object;
+    # big-endian rows are converted; both give the bits of the original.
+    ref = ll.LinearAutoencoder(latent_dim=2, epochs=1, seed=3, dtype="float64").fit(X)
+    for Y in (pickle.loads(pickle.dumps(X)), X.astype(">f8")):
+        ae = ll.LinearAutoencoder(latent_dim=2, epochs=1, seed=3, dtype="float64").fit(Y)
+        np.testing.assert_array_equal(ae.components_, ref.components_)
+        np.testing.assert_array_equal(ae.transform(Y), ref.transform(X))
+    gp = pickle.loads(pickle.dumps(ll.GPLVM(latent_dim=2, kernel="linear").fit(X[:40])))
+    assert gp.transform(X[40:43]).shape == (3, 2)
+    # Values whose squares overflow, as the CLI refuses them (not a LAPACK failure).
+    with pytest.raises(ValueError, match=r"X: values up to 1e\+200 overflow double precision"):
+        ll.LinearAutoencoder(latent_dim=2, epochs=1).fit(X * 1e200 / np.abs(X).max())
+    with pytest.raises(ValueError, match="overflow double precision"):
+        ref.transform(np.full((2, 6), 1e300))
+    # NaN labels are not a class.
+    y = np.arange(80) % 3 * 1.0
+    y[5] = np.nan
+    with pytest.raises(ValueError, match="y: label nan at row 5 is not a class"):
+        ll.SwishMLP(epochs=1).fit(X, y)
+    # A run directory with a NaN parameter is refused naming the file.
+    run = tmp_path / "run"
+    np.save(tmp_path / "X.npy", X)
+    train("--set", f"data.path={tmp_path / 'X.npy'}", "--set", "model.latent_dim=2", "--set", "train.epochs=1",
+          "--out", str(run))
+    W = np.load(run / "W.npy")
+    W[0, 0] = np.nan
+    np.save(run / "W.npy", W)
+    with pytest.raises(ValueError, match=r"W.npy: holds NaN or Inf"):
+        ll.load_run(run)
+
+
+def test_fit_restores_the_blas_thread_count():
+    import ctypes
+    # The OpenBLAS this process loaded (numpy's and the module's, as mapped).
+    with open("/proc/self/maps") as f:
+        libs = sorted({line.split()[-1] for line in f if "libopenblas" in line.split()[-1]})
+    if not libs:
+        pytest.skip("no OpenBLAS mapped in this process")
+    blas = ctypes.CDLL(libs[0], mode=os.RTLD_NOLOAD | os.RTLD_GLOBAL)
+    blas.openblas_set_num_threads(1)
+    ll.LinearAutoencoder(latent_dim=2, epochs=1, threads=2).fit(low_rank(n=60, d=5))
+    assert blas.openblas_get_num_threads() == 1
+
+
+def test_rows_of_load_data_and_a_config_fit_in_the_same_units(tmp_path):
+    # uint8 rows: a run scales them by 1/255; an estimator from fit_config
+    # (or load_run) scales new rows as `train apply` does, so it takes them
+    # in the file's units: load_data(prepared=False). Prepared rows warn.
+    pixels = (np.random.default_rng(1).random((120, 8)) * 255).astype(np.uint8)
+    np.save(tmp_path / "P.npy", pixels)
+    keys = {"data.path": str(tmp_path / "P.npy"), "model.latent_dim": 2, "train.epochs": 2, "model.dtype": "float64"}
+    ae = ll.fit_config(_write_config(tmp_path), overrides=keys)
+    raw, _ = ll.load_data(keys, prepared=False)
+    prepared, _ = ll.load_data(keys)
+    np.testing.assert_allclose(prepared, raw / 255.0, rtol=1e-15)
+    assert ae.score(raw) == pytest.approx(-ae.summary_["final_loss"], rel=1e-9)
+    with pytest.warns(UserWarning, match=r"prepared=False"):
+        ae.score(prepared)
+
+
+def _write_config(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("data:\n  source: npy\n")
+    return path
