@@ -465,6 +465,17 @@ TEST(RunDirectory, ForceLeavesFilesThatOnlyShareARunsNames) {
         EXPECT_EQ(slurp(d + "/out/W.npy"), "precious\n");
         EXPECT_EQ(slurp(d + "/out/" + std::string(name)), "precious\n");
     }
+    // A directory of other things (no file in a run's way) is not a run
+    // directory either: refused, with or without --force, nothing added.
+    fs::remove_all(d + "/out");
+    fs::create_directories(d + "/out");
+    spit(d + "/out/notes.txt", "mine\n");
+    for (const char* force : {"", " --force"}) {
+        const auto r = run_train("--config " + d + "/c.yaml --out " + d + "/out" + force, d);
+        EXPECT_EQ(r.code, 2) << r.err;
+        EXPECT_NE(r.err.find("holds other files and no LatentLab run"), std::string::npos) << r.err;
+        EXPECT_EQ(snapshot(d + "/out"), (std::map<std::string, std::string>{{"notes.txt", "mine\n"}}));
+    }
 }
 
 // Model sizes beyond memory (or beyond size_t, wrapped) are refused by the

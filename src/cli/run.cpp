@@ -498,6 +498,12 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
             owned.erase("manifest.txt");
         }
         check_outputs(setup.dir, planned, owned);
+        // A directory of other things (not a run's, not empty) is not a run
+        // directory: a run's files would mix with them (--out / or ~ wrote
+        // ten files among the user's).
+        if (owned.empty() && !fs::is_empty(setup.dir))
+            throw ConfigError(setup.dir + ": holds other files and no LatentLab run; a run writes into a new or "
+                                          "empty directory (choose another --out)");
     } catch (...) {
         refused = std::current_exception();
     }
