@@ -139,6 +139,9 @@ def _override_list(overrides):
         return []
     if isinstance(overrides, dict):
         return [f"{k}={_yaml_value(v)}" for k, v in overrides.items()]
+    if isinstance(overrides, (str, bytes)) or not hasattr(overrides, "__iter__"):
+        raise TypeError(f"overrides: expected a dict {{'key.path': value}} or a list of 'key=value', got "
+                        f"{type(overrides).__name__}")
     return [str(o) for o in overrides]  # already "key=value"
 
 
@@ -215,7 +218,15 @@ class _Estimator(_SklearnBase):
     def _overrides(self):
         keys = {"model.type": self._model_type}
         keys.update(self._config())
+        if self.options is not None and not isinstance(self.options, dict):
+            raise TypeError(f"options: expected a dict {{'key.path': value}} (train --list-keys), got "
+                            f"{type(self.options).__name__}")
         keys.update(self.options or {})
+        if self.callback is not None and not callable(self.callback):
+            raise TypeError(f"callback: expected a function of the epoch's record, got {type(self.callback).__name__}")
+        if keys.get("model.type") != self._model_type:
+            raise ValueError(f"options: model.type {keys['model.type']!r} is not {type(self).__name__}'s "
+                             f"({self._model_type!r}); use ll.fit_config for another model")
         return _override_list(keys)
 
     def _fit(self, X, y=None):
@@ -493,6 +504,10 @@ def fit_config(path, overrides=None, verbose=False, callback=None):
     does: the same data, seed and steps, so the same parameters to the bit.
     Returns the fitted estimator of the config's model type (nothing is
     written; `train` writes the run directory)."""
+    mtype = _flat_config(_core.resolve_config(os.fspath(path), _override_list(overrides))).get("model.type")
+    if mtype not in _CLASSES:  # said before the training, not after it
+        raise ValueError(f"{os.fspath(path)}: model.type {mtype}: no Python estimator for it yet "
+                         f"({', '.join(sorted(_CLASSES))}); train it with `train --config`")
     result = _core.fit(os.fspath(path), _override_list(overrides), None, None, callback, bool(verbose))
     est = _estimator_for(_flat_config(result["config"]))
     est._set_fitted(result)

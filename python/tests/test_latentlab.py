@@ -415,3 +415,17 @@ def _write_config(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("data:\n  source: npy\n")
     return path
+
+
+def test_bad_options_are_named_before_a_fit():
+    X = low_rank(n=50, d=5)
+    for kwargs, error, match in [({"options": 5}, TypeError, "options: expected a dict"),
+                                 ({"options": ["optim.lr=0.1"]}, TypeError, "options: expected a dict"),
+                                 ({"callback": 5}, TypeError, "callback: expected a function"),
+                                 ({"options": {"model.type": "gplvm"}}, ValueError, "use ll.fit_config")]:
+        with pytest.raises(error, match=match):
+            ll.LinearAutoencoder(latent_dim=2, epochs=1, **kwargs).fit(X)
+    began = time.time()
+    with pytest.raises(ValueError, match="model.type bayesian_gplvm: no Python estimator"):
+        ll.fit_config("configs/ae.yaml", overrides={"model.type": "bayesian_gplvm", "data.source": "fashion-mnist"})
+    assert time.time() - began < 5  # refused before it trains
