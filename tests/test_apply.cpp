@@ -371,9 +371,20 @@ TEST(Apply, OutputsArriveWholeOrLeaveNothing) {
     EXPECT_EQ(viaLink.code, 0) << viaLink.err;
     EXPECT_TRUE(fs::is_symlink(d + "/link"));
     EXPECT_TRUE(fs::exists(d + "/real/apply.json"));
-    // New parents.
+    // New parents; a trailing slash.
     ASSERT_EQ(run_train("apply " + run + data + " --out " + d + "/new/a/b", d).code, 0);
     EXPECT_TRUE(fs::exists(d + "/new/a/b/reconstruction.npy"));
+    ASSERT_EQ(run_train("apply " + run + data + " --out " + d + "/slash/", d).code, 0);
+    EXPECT_TRUE(fs::exists(d + "/slash/codes.npy"));
+    // "missing/../victim" is not victim (the kernel fails on it): refused, victim untouched.
+    fs::create_directories(d + "/victim");
+    spit(d + "/victim/codes.npy", "mine\n");
+    const auto dots = run_train("apply " + run + data + " --out " + d + "/missing/../victim", d);
+    EXPECT_EQ(dots.code, 2) << dots.err;
+    EXPECT_NE(dots.err.find("'..' after " + d + "/missing, which does not exist"), std::string::npos) << dots.err;
+    EXPECT_EQ(slurp(d + "/victim/codes.npy"), "mine\n");
+    EXPECT_FALSE(fs::exists(d + "/missing"));
+
     // A failed write (files capped at 16 KB; the codes of 3600 rows are 56 KB).
     fs::create_directories(d + "/res/mine");
     spit(d + "/res/mine/keep", "kept\n");

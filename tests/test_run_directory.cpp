@@ -429,6 +429,15 @@ TEST(RunDirectory, ResumeRefusesAnEditedConfigOrAnotherRunsCheckpoint) {
         {edit("seed: 1", "seed: 9"), "", 2, "'seed: 9', but the run started with 'seed: 1'"},
         {[&] { fs::copy_file(d + "/ahead/checkpoint.bin", d + "/run/checkpoint.bin", fs::copy_options::overwrite_existing); },
          "", 1, "checkpoint.bin: at epoch 3 (step"},
+        // Without the manifest's record, rows.npy still tells a redrawn data set.
+        {[&] { fs::remove(d + "/run/manifest.txt"); edit("seed: 1", "seed: 9")(); }, "", 2,
+         "its seed and data keys draw other rows than the run trained on (rows.npy)"},
+        // A last row cut short (3 of its fields left).
+        {[&] {
+             const std::string m = slurp(d + "/run/metrics.csv");
+             const auto last = m.rfind('\n', m.size() - 2);
+             spit(d + "/run/metrics.csv", m.substr(0, m.find(',', m.find(',', m.find(',', last + 1) + 1) + 1)));
+         }, "", 1, "metrics.csv: line 4 is not a row of metrics"},
         {[] {}, " --force", 2, "--force: a resumed run continues its own files"},
         {[] {}, " --stop-after 2", 2, "--stop-after 2: " + d + "/run has already done 2 epochs"},
     };
@@ -454,16 +463,20 @@ TEST(RunDirectory, ResumeRefusesAnEditedConfigOrAnotherRunsCheckpoint) {
 TEST(RunDirectory, ForceLeavesFilesThatOnlyShareARunsNames) {
     const std::string d = scratch("rundir_names");
     spit(d + "/c.yaml", config(setup_data(d)));
-    for (const char* name : {"summary.json", "checkpoint.bin"}) {
+    for (const char* name : {"summary.json", "checkpoint.bin", "LLCKPT01"}) {
         fs::remove_all(d + "/out");
         fs::create_directories(d + "/out");
-        spit(d + "/out/" + std::string(name), "precious\n");
+        // (LLCKPT01: a checkpoint's magic bytes alone, no checksum to match)
+        if (std::string(name) == "LLCKPT01") name = "checkpoint.bin", spit(d + "/out/checkpoint.bin", "LLCKPT01");
+        else spit(d + "/out/" + std::string(name), "precious\n");
         spit(d + "/out/W.npy", "precious\n");
         const auto r = run_train("--config " + d + "/c.yaml --out " + d + "/out --force", d);
         EXPECT_EQ(r.code, 2) << name << ": " << r.err;
         EXPECT_NE(r.err.find("W.npy: exists and was not written by a LatentLab run"), std::string::npos) << r.err;
         EXPECT_EQ(slurp(d + "/out/W.npy"), "precious\n");
-        EXPECT_EQ(slurp(d + "/out/" + std::string(name)), "precious\n");
+        EXPECT_EQ(slurp(d + "/out/" + std::string(name)), std::string(name) == "checkpoint.bin" &&
+                                                             slurp(d + "/out/checkpoint.bin") == "LLCKPT01"
+                                                             ? "LLCKPT01" : "precious\n");
     }
     // A directory of other things (no file in a run's way) is not a run
     // directory either: refused, with or without --force, nothing added.

@@ -3,12 +3,15 @@
 #include "run.hpp"
 #include "run_directory.hpp"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
@@ -113,19 +116,66 @@ void check_outputs_finite(const std::vector<Output>& outputs, const std::string&
     }
 }
 
-// Writes the outputs into `out_dir` as a whole or not at all. They go to a
-// hidden directory made afresh beside it (never one that existed), which is
-// renamed into place when `out_dir` is new, or whose files are moved into
-// `out_dir` when that is an existing empty directory (its mode, owner and
-// links stay). On failure or SIGINT/SIGTERM the hidden directory, the files
+// --out as the kernel resolves it: the existing part canonical (symlinks,
+// . and ..), then the rest, which may hold no ".." (the kernel would fail on
+// it: "new/../x" does not name x when new does not exist). Trailing slashes
+// and "." parts are dropped.
+fs::path resolve_out(const std::string& out_dir) {
+    const fs::path abs = fs::absolute(fs::path(out_dir));
+    fs::path existing, rest;
+    bool missing = false;
+    for (const auto& part : abs) {
+        if (part.empty() || part == ".") continue;
+        if (!missing) {
+            std::error_code ec;
+            const fs::path next = existing.empty() ? part : existing / part;
+            if (fs::exists(next, ec) && !ec) {
+                existing = next;
+                continue;
+            }
+            missing = true;
+        }
+        if (part == "..")
+            throw ConfigError("--out " + out_dir + ": '..' after " + (existing / rest).string() +
+                              ", which does not exist");
+        rest /= part;
+    }
+    std::error_code ec;
+    const fs::path base = fs::canonical(existing.empty() ? fs::path("/") : existing, ec);
+    if (ec) throw DataError(out_dir + ": cannot resolve the path: " + ec.message());
+    const fs::path target = rest.empty() ? base : base / rest;
+    if (!target.has_filename() || target == target.root_path())
+        throw ConfigError("--out " + out_dir + ": names the root directory");
+    return target;
+}
+
+// Moves `from` to `to` unless `to` exists (then false): renameat2's
+// RENAME_NOREPLACE, or link + unlink where the file system lacks it.
+bool move_no_replace(const fs::path& from, const fs::path& to) {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return true;
+    if (errno == EEXIST) return false;
+    if (errno != EINVAL && errno != ENOSYS)
+        throw DataError(to.string() + ": cannot write: " + std::strerror(errno));
+    if (::link(from.c_str(), to.c_str()) != 0) {
+        if (errno == EEXIST) return false;
+        throw DataError(to.string() + ": cannot write: " + std::strerror(errno));
+    }
+    ::unlink(from.c_str());
+    return true;
+}
+
+// Writes the outputs into `target` (resolve_out) as a whole or not at all.
+// They are written into a hidden directory made afresh (never one that
+// existed): beside a new `target`, then renamed to it; inside an existing
+// empty one (the same file system), then each file moved up without
+// replacing anything, so two applies into one directory cannot mix: the
+// second finds the first's files and writes nothing. On failure or
+// SIGINT/SIGTERM (only recorded meanwhile) the hidden directory, the files
 // moved and the parents this call created (each only if still empty, the
 // deepest first) are removed: nothing that existed before is touched.
 template <class Output>
-void write_outputs(const std::string& out_dir, const std::vector<Output>& outputs, const std::string& summary) {
+void write_outputs(const fs::path& target, const std::vector<Output>& outputs, const std::string& summary) {
     std::error_code ec;
-    // As the kernel will see it: symlinks and .. resolved where the path exists.
-    const fs::path target = fs::weakly_canonical(fs::absolute(fs::path(out_dir)), ec);
-    if (ec || !target.has_filename()) throw DataError(out_dir + ": cannot resolve the path: " + ec.message());
     const bool exists = is_directory(target.string());  // empty: checked by apply()
     std::vector<fs::path> created;                        // parents made here, outermost first
     std::vector<fs::path> moved;                          // files moved into an existing target
@@ -151,11 +201,11 @@ void write_outputs(const std::string& out_dir, const std::vector<Output>& output
             if (fs::create_directory(*it, ec)) created.push_back(*it);
             else if (ec) throw DataError(it->string() + ": cannot create directory: " + ec.message());
         }
-        const std::string stem = target.parent_path().string() + "/." + target.filename().string() + ".apply-" +
-                                 std::to_string(::getpid()) + "-";
+        const fs::path home = exists ? target : target.parent_path();
+        const std::string stem = ".apply-" + std::to_string(::getpid()) + "-";
         for (int k = 0; tmp.empty(); ++k) {
-            if (fs::create_directory(stem + std::to_string(k), ec)) tmp = stem + std::to_string(k);
-            else if (ec) throw DataError(target.string() + ": cannot create a directory beside it: " + ec.message());
+            if (fs::create_directory(home / (stem + std::to_string(k)), ec)) tmp = home / (stem + std::to_string(k));
+            else if (ec) throw DataError(home.string() + ": cannot create a directory in it: " + ec.message());
         }
         std::vector<std::string> names;
         for (const auto& o : outputs) {
@@ -172,11 +222,12 @@ void write_outputs(const std::string& out_dir, const std::vector<Output>& output
             tmp.clear();
         } else {
             for (const auto& n : names) {
-                fs::rename(tmp / n, target / n, ec);
-                if (ec) throw DataError((target / n).string() + ": cannot write: " + ec.message());
+                if (!move_no_replace(tmp / n, target / n))
+                    throw DataError(target.string() + ": another process wrote " + n + " into it meanwhile");
                 moved.push_back(target / n);
             }
             fs::remove(tmp, ec);
+            tmp.clear();
         }
     } catch (const DataError& e) {  // named by the files the user asked for, not the hidden ones
         const std::string hidden = tmp.string();
@@ -309,8 +360,9 @@ int apply_typed(const ApplyOptions& opt, const Config& cfg) {
     check_outputs_finite(outputs, opt.data);
     // Until here a signal ends the process at once (nothing written yet); from
     // here it stops the writing between files, which then leaves nothing.
-    install_interrupt_handlers();
-    write_outputs(opt.out_dir, outputs, summary.dump());
+    install_interrupt_handlers(/*second_ends=*/false);
+    write_outputs(resolve_out(opt.out_dir), outputs, summary.dump());
+    restore_default_signals();
     if (!opt.quiet) std::printf("%s\n", summary.dump().c_str());
     return 0;
 }
@@ -324,9 +376,11 @@ int apply(const ApplyOptions& opt) {
     if (!file_exists(opt.run_dir)) throw DataError(opt.run_dir + ": no such run directory");
     if (!is_directory(opt.run_dir) || !file_exists(opt.run_dir + "/config.yaml"))
         throw DataError(opt.run_dir + ": not a run directory (no config.yaml)");
-    if (file_exists(opt.out_dir)) {
-        if (!is_directory(opt.out_dir)) throw DataError(opt.out_dir + ": exists and is not a directory");
-        if (!fs::is_empty(opt.out_dir))
+    const fs::path out = resolve_out(opt.out_dir);  // as write_outputs will write it
+    if (file_exists(out.string())) {
+        if (!is_directory(out.string())) throw DataError(opt.out_dir + ": exists and is not a directory");
+        std::error_code ec;
+        if (!fs::is_empty(out, ec) || ec)
             throw ConfigError(opt.out_dir + ": not empty; apply writes into a new or empty directory");
     }
     // Shared with other readers, never while a run writes its files.

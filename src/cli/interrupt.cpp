@@ -14,11 +14,18 @@ extern "C" void on_signal(int sig) {
         std::raise(sig);
     }
 }
+// Only recorded, however often: the caller finishes and cleans up.
+extern "C" void on_signal_record(int sig) { received.store(sig); }
 }  // namespace
 
-void install_interrupt_handlers() {
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+void install_interrupt_handlers(bool second_ends) {
+    std::signal(SIGINT, second_ends ? on_signal : on_signal_record);
+    std::signal(SIGTERM, second_ends ? on_signal : on_signal_record);
+}
+
+void restore_default_signals() {
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
 }
 
 int interrupt_signal() { return received.load(); }

@@ -8,7 +8,11 @@
 
 namespace latentlab::cli {
 
-void install_interrupt_handlers();
+// `second_ends` false: every signal is only recorded (a short critical
+// section that must finish its own clean-up, e.g. apply's writing).
+void install_interrupt_handlers(bool second_ends = true);
+// Back to the default action (the process ends at a signal).
+void restore_default_signals();
 
 // Thrown when a signal arrives before anything was written: the command ends
 // with one line and exit code 128 + the signal.

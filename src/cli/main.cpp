@@ -1,5 +1,7 @@
 // `train`: the command-line entry point. The only place that turns an
 // exception into a message and an exit code.
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -159,6 +161,12 @@ int run_main(int argc, char** argv) {
         if (world().rank() != 0) return e.get_exit_code() == 0 ? 0 : 2;
         return e.get_exit_code() == 0 ? app.exit(e) : fail(2, std::string(e.what()) + " (see --help)");
     }
+    // OpenBLAS maps a buffer per thread; under a tight address-space limit
+    // its workers loop on failed maps and the process can hang at exit.
+    if (struct rlimit as {}; ::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+                             as.rlim_cur < (rlim_t{512} << 20))
+        return fail(1, "the address-space limit (ulimit -v) is " + std::to_string(as.rlim_cur >> 20) +
+                           " MB; train needs at least 512 MB (OpenBLAS maps a buffer per thread)");
     if (list_keys) {
         if (world().rank() == 0) std::fputs(describe_keys().c_str(), stdout);
         return 0;

@@ -139,13 +139,15 @@ void check_history(const std::string& dir, long epoch, long step) {
     std::getline(in, line);
     if (line.rfind("epoch,step,", 0) != 0)
         throw DataError(path + ": line 1 is not the header of a run's metrics (epoch,step,...): the file was changed");
+    const auto fields = std::count(line.begin(), line.end(), ',');
     long expect = 0, last_step = -1;
     for (long number = 2; std::getline(in, line); ++number) {
         if (line.empty()) continue;
         char* end = nullptr;
         const long e = std::strtol(line.c_str(), &end, 10);
         const long st = *end == ',' ? std::strtol(end + 1, &end, 10) : -1;
-        if (line[0] == '-' || line[0] == '+' || line[0] == ' ' || *end != ',' || st < 0)
+        if (line[0] == '-' || line[0] == '+' || line[0] == ' ' || *end != ',' || st < 0 ||
+            std::count(line.begin(), line.end(), ',') != fields)
             throw DataError(path + ": line " + std::to_string(number) + " is not a row of metrics (epoch,step,...): the "
                                    "file was changed");
         if (e > epoch) break;  // written after the checkpoint (train.checkpoint_every): replaced as the run continues
@@ -433,6 +435,18 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         start = load_checkpoint<T>(setup.dir + "/" + checkpoint_name(writes_own_checkpoint(*model) ? world().rank() : 0),
                                    *model, *optimizer);
         check_history(setup.dir, start.epoch, start.step);
+        // The rows the data draw now against those the run trained on (rows.npy):
+        // a changed seed or data key redraws them, whatever manifest.txt says.
+        if (world().size() == 1 && file_exists(setup.dir + "/rows.npy")) {
+            const RawTensor was = read_npy(setup.dir + "/rows.npy");
+            bool same = was.size() == data.rows.size();
+            for (std::size_t i = 0; same && i < was.size(); ++i)
+                same = was.at(i) == static_cast<double>(data.rows[i]);
+            if (!same)
+                throw ConfigError(setup.dir + "/config.yaml: its seed and data keys draw other rows than the run "
+                                              "trained on (rows.npy): the file was edited; restore it, or start a "
+                                              "new run with --config");
+        }
         if (opt.stop_after > 0 && opt.stop_after <= start.epoch)
             throw ConfigError("--stop-after " + std::to_string(opt.stop_after) + ": " + setup.dir + " has already done " +
                               std::to_string(start.epoch) + (full_batch ? " iterations" : " epochs") +

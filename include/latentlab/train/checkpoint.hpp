@@ -48,8 +48,8 @@ std::string block_npy_bytes(const Model<T>& model, const T* flat, const ParamBlo
 // per other rank, checkpoint.rank<r>.bin; otherwise every rank holds the same
 // state and rank 0's file is all of it.
 std::string checkpoint_name(int rank);
-// Whether `path` starts as a LatentLab checkpoint does (its magic bytes); a
-// missing or unreadable file is not one.
+// Whether `path` is a whole LatentLab checkpoint (its checksum verified); a
+// missing, unreadable or damaged file is not one.
 bool looks_like_checkpoint(const std::string& path);
 template <class T>
 bool writes_own_checkpoint(const Model<T>& model);
