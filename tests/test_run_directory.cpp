@@ -501,7 +501,7 @@ TEST(RunDirectory, AbsurdModelSizesAreRefusedUpFront) {
         const auto r = run_train("--config " + d + "/c.yaml --out " + d + "/x --set " + set, d, 60);
         EXPECT_EQ(r.code, 2) << set << ": " << r.err;
         expect_one_line(r);
-        EXPECT_NE(r.err.find(set.rfind("model.type=mlp", 0) == 0 ? "more than this machine's memory allows"
+        EXPECT_NE(r.err.find(set.rfind("model.type=mlp", 0) == 0 ? "more than the memory this process may use allows"
                                                                   : "model.latent_dim"),
                   std::string::npos) << r.err;
         EXPECT_FALSE(fs::exists(d + "/x")) << set;

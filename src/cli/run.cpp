@@ -719,6 +719,7 @@ int run(const RunOptions& opt) {
         }
         if (msg.rfind(origin, 0) == 0 || (!file.empty() && msg.rfind(file, 0) == 0)) throw;
         if (msg.rfind("--", 0) == 0) throw;  // about a command-line option, which it names
+        if (msg.rfind(setup.dir, 0) == 0) throw;  // about a file of the run directory, which it names
         throw ConfigError(origin + ": " + msg);
     }
 }

@@ -81,7 +81,7 @@ Gplvm<T>::Gplvm(std::size_t N, std::size_t D, std::size_t q, GplvmOptions opt)
         if (bytes > static_cast<double>(memory_budget()))
             throw OptionError("method", " dense (kernel " + std::string(kernel_name(opt_.kernel)) + ") on " +
                                             std::to_string(N_all_) + " rows holds two N×N matrices: " +
-                                            fmt(bytes / 1e9) + " GB, more than this machine's memory allows (" +
+                                            fmt(bytes / 1e9) + " GB, more than the memory this process may use allows (" +
                                             fmt(static_cast<double>(memory_budget()) / 1e9) +
                                             " GB); use model.type bayesian_gplvm (sparse: M inducing points) or "
                                             "data.limit");

@@ -150,7 +150,7 @@ protected:
         if (bytes > static_cast<long double>(memory_budget()))
             throw ConfigError("model: the " + name() + "'s parameters (" + shapes + ") with their gradient and the "
                               "optimiser's state need " + format_g(static_cast<double>(bytes / 1e9), 3) +
-                              " GB, more than this machine's memory allows (" +
+                              " GB, more than the memory this process may use allows (" +
                               format_g(static_cast<double>(memory_budget()) / 1e9, 3) +
                               " GB); lower the model's sizes (model.hidden, model.classes, model.latent_dim, "
                               "model.inducing) or, for per-row latents, the rows (data.limit)");
