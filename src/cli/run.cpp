@@ -515,7 +515,7 @@ int run_typed(const RunSetup& setup, const RunOptions& opt, std::shared_ptr<spdl
         // A directory of other things (not a run's, not empty) is not a run
         // directory: a run's files would mix with them (--out / or ~ wrote
         // ten files among the user's).
-        if (owned.empty() && !fs::is_empty(setup.dir))
+        if (std::error_code ec; owned.empty() && !fs::is_empty(setup.dir, ec) && !ec)
             throw ConfigError(setup.dir + ": holds other files and no LatentLab run; a run writes into a new or "
                                           "empty directory (choose another --out)");
     } catch (...) {
